@@ -1,0 +1,2 @@
+//! den's runtime: images to rootfs, the container process and its namespaces, state on disk.
+pub mod image;
