@@ -1,1 +1,68 @@
-fn main() {}
+//! `den`: parse the command line, call into the runtime, print. Nothing else lives here.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A daemonless container runtime with docker0-style bridge networking.
+#[derive(Parser)]
+#[command(name = "den", version, about)]
+struct Cli {
+    /// State directory (containers, images, networks, leases).
+    #[arg(long, global = true, env = "DEN_ROOT", default_value = "/var/lib/den")]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a command in a new container.
+    Run(cmd::run::Args),
+    /// List containers.
+    Ps(cmd::ps::Args),
+    /// Remove containers.
+    Rm(cmd::rm::Args),
+    /// Show a container's details as JSON.
+    Inspect(cmd::inspect::Args),
+    /// List a container's published ports.
+    Port(cmd::inspect::PortArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(cmd::image::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line, like every other den error; exit 125 like docker's own failures.
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("invalid arguments");
+            eprintln!("den: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(125);
+        }
+    };
+    let status = match cli.command {
+        Command::Run(args) => cmd::run::main(&cli.root, args),
+        Command::Ps(args) => cmd::ps::main(&cli.root, args),
+        Command::Rm(args) => cmd::rm::main(&cli.root, args),
+        Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
+        Command::Port(args) => cmd::inspect::port(&cli.root, args),
+        Command::Image(c) => cmd::image::main(&cli.root, c),
+    };
+    match status {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("den: {e:#}");
+            ExitCode::from(125)
+        }
+    }
+}

@@ -1,1 +1,18 @@
-//! netcfg
+//! den's networking: everything that touches links, addresses, routes and the firewall.
+//!
+//! `attach` is the one entry point of `den run`'s step 4; the modules below it are the kernel
+//! subsystems it drives: `netlink` (links, addresses, routes), `sysctl`, `ipam` (leases on disk under
+//! `lock`), `firewall` (den's nftables table) and `ports` (parsing and checking `-p`).
+
+pub mod attach;
+pub mod firewall;
+pub mod ipam;
+pub mod lock;
+pub mod netlink;
+pub mod network;
+pub mod ports;
+pub mod sysctl;
+
+pub use attach::{detach, Attachment, AttachError, DetachError, Plan, Request};
+pub use network::Network;
+pub use ports::{PortMapping, PortSpec, Proto};

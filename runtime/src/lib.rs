@@ -1,2 +1,12 @@
 //! den's runtime: images to rootfs, the container process and its namespaces, state on disk.
+//!
+//! `run` is `den run`'s step list; it calls `image` (resolve layers), `spec` (the OCI spec), `process`
+//! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
+
 pub mod image;
+pub mod lifecycle;
+pub mod process;
+pub mod run;
+pub mod spec;
+pub mod state;
+mod syscall;

@@ -1,0 +1,101 @@
+use std::path::Path;
+
+use anyhow::Result;
+use den_runtime::state::{rfc3339, Container, Status, Store};
+use serde_json::{json, Value};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PortArgs {
+    container: String,
+}
+
+pub fn main(root: &Path, a: Args) -> Result<i32> {
+    let store = Store::new(root);
+    let mut out = Vec::new();
+    for key in &a.containers {
+        out.push(inspect(&store.find(key)?));
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(0)
+}
+
+/// `den port NAME`: docker's `80/tcp -> 0.0.0.0:8080` lines.
+pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
+    let c = Store::new(root).find(&a.container)?;
+    for p in c.network.iter().flat_map(|n| &n.ports) {
+        println!("{}/{} -> {}:{}", p.container_port, p.proto, p.host_ip, p.host_port);
+    }
+    Ok(0)
+}
+
+fn time(t: Option<i64>) -> Value {
+    t.map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null)
+}
+
+/// docker-like keys, plus den's HostVeth.
+fn inspect(c: &Container) -> Value {
+    let net = c.network.as_ref();
+    let ports: Vec<Value> = net
+        .iter()
+        .flat_map(|n| &n.ports)
+        .map(|p| {
+            json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string(),
+                   "ContainerPort": p.container_port.to_string(), "Protocol": p.proto.to_string()})
+        })
+        .collect();
+    let mut networks = serde_json::Map::new();
+    if let Some(n) = net {
+        networks.insert(
+            n.network.clone(),
+            json!({"IPAddress": n.ip.to_string(), "IPPrefixLen": n.prefix_len,
+                   "Gateway": n.gateway.to_string(), "MacAddress": n.mac}),
+        );
+    }
+    json!({
+        "Id": c.id,
+        "Name": c.name,
+        "Image": c.image,
+        "ImageId": c.image_id,
+        "Created": rfc3339(c.created),
+        "State": {
+            "Status": c.status,
+            "Running": c.status == Status::Running,
+            "Pid": c.pid.unwrap_or(0),
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "StartedAt": time(c.started_at),
+            "FinishedAt": time(c.finished_at),
+        },
+        "Config": {"Cmd": c.command, "Env": c.env, "Hostname": c.hostname},
+        "HostConfig": {"NetworkMode": c.network_mode, "AutoRemove": c.auto_remove},
+        "NetworkSettings": {
+            "IPAddress": net.map(|n| n.ip.to_string()).unwrap_or_default(),
+            "IPPrefixLen": net.map(|n| n.prefix_len).unwrap_or(0),
+            "Gateway": net.map(|n| n.gateway.to_string()).unwrap_or_default(),
+            "MacAddress": net.map(|n| n.mac.clone()).unwrap_or_default(),
+            "Bridge": net.map(|n| n.bridge.clone()).unwrap_or_default(),
+            "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
+            "SandboxKey": c.pid.filter(|_| c.status == Status::Running)
+                .map(|p| format!("/proc/{p}/ns/net")).unwrap_or_default(),
+            "Ports": ports,
+            "Networks": networks,
+        },
+    })
+}
+
+/// One line of `den ps --format json`.
+pub fn summary(c: &Container) -> Value {
+    json!({
+        "ID": c.short_id(), "Names": c.name, "Image": c.image,
+        "Command": c.command.join(" "), "Status": super::ps::status(c),
+        "State": c.status,
+        "IP": c.network.as_ref().map(|n| n.ip.to_string()).unwrap_or_default(),
+        "Ports": c.network.as_ref().map(|n| n.ports.iter().map(|p| p.to_string())
+            .collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+    })
+}

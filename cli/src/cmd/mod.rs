@@ -1,0 +1,5 @@
+pub mod image;
+pub mod inspect;
+pub mod ps;
+pub mod rm;
+pub mod run;

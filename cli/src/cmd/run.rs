@@ -1,0 +1,86 @@
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use anyhow::Result;
+use den_runtime::run::{self, NetworkMode, RunOptions};
+
+#[derive(clap::Args)]
+#[command(trailing_var_arg = true, disable_help_flag = true)]
+pub struct Args {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Remove the container and its files when it exits.
+    #[arg(long)]
+    rm: bool,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, short = 'h')]
+    hostname: Option<String>,
+    /// Set an environment variable (K=V, or K to copy it from den's environment).
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
+    /// Working directory inside the container (absolute).
+    #[arg(short = 'w', long = "workdir")]
+    workdir: Option<String>,
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    tty: bool,
+    /// bridge (default), host or none.
+    #[arg(long, default_value = "bridge")]
+    network: String,
+    /// A fixed address on the bridge network.
+    #[arg(long)]
+    ip: Option<Ipv4Addr>,
+    /// Publish a port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], ranges as 8000-8001:80-81.
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    /// Print each step as its `ip`/`nft` equivalent.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// An image: rootfs dir, OCI layout dir[:tag], docker-save/OCI tar, or a loaded image's name.
+    image: String,
+    /// The command and its arguments (default: the image's).
+    cmd: Vec<String>,
+}
+
+pub fn main(root: &Path, a: Args) -> Result<i32> {
+    let network: NetworkMode = a.network.parse().map_err(anyhow::Error::msg)?;
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = RunOptions {
+        root: root.to_path_buf(),
+        image: a.image,
+        cmd: a.cmd,
+        entrypoint: a.entrypoint,
+        name: a.name,
+        hostname: a.hostname,
+        env: a.env,
+        workdir: a.workdir,
+        user: a.user,
+        interactive: a.interactive,
+        tty: a.tty,
+        rm: a.rm,
+        network,
+        ip: a.ip,
+        publish,
+        verbose: a.verbose,
+    };
+    match run::run(&opts) {
+        Ok(status) => Ok(status),
+        Err(e) => {
+            eprintln!("den: {e}");
+            Ok(e.exit_status())
+        }
+    }
+}

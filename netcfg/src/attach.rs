@@ -1,0 +1,371 @@
+//! Attaching a container's network namespace to a bridge network, and detaching it.
+//!
+//! `Plan::new` validates everything (the only way to get a `Plan`), `Plan::apply` makes the changes in the
+//! order of the design's step 4, registering the undo of each as it is made, and `detach` removes what an
+//! `Attachment` describes, collecting errors instead of stopping at the first.
+
+use std::net::Ipv4Addr;
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::firewall::{ContainerRules, Firewall, FirewallError};
+use crate::ipam::{self, IpamError};
+use crate::lock::{LockError, NetLock};
+use crate::netlink::{mac_from_ip, random_veth_name, Netlink, NetlinkError};
+use crate::network::{Network, NetworkError};
+use crate::ports::{self, PortError, PortMapping, PortSpec};
+use crate::sysctl::{self, SysctlError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
+    #[error(transparent)]
+    Ipam(#[from] IpamError),
+    #[error(transparent)]
+    Ports(#[from] PortError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Sysctl(#[from] SysctlError),
+    #[error("opening the container's network namespace {path}: {source}")]
+    Netns {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--ip {ip} is outside network {network}'s subnet {subnet}")]
+    IpOutside {
+        ip: Ipv4Addr,
+        network: String,
+        subnet: ipnet::Ipv4Net,
+    },
+}
+
+/// What a container got from its network: stored in its state, enough to tear it down again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub network: String,
+    pub bridge: String,
+    pub ip: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: String,
+    pub host_veth: String,
+    pub ports: Vec<PortMapping>,
+    pub container_id: String,
+    pub container_name: String,
+    pub internal: bool,
+}
+
+impl Attachment {
+    fn rules(&self) -> ContainerRules<'_> {
+        ContainerRules {
+            id: &self.container_id,
+            name: &self.container_name,
+            ip: self.ip,
+            bridge: &self.bridge,
+            ports: &self.ports,
+        }
+    }
+}
+
+/// What `den run --network NET [--ip IP] [-p ...]` asks for.
+pub struct Request<'a> {
+    pub root: &'a Path,
+    pub network: &'a str,
+    pub container_id: &'a str,
+    pub container_name: &'a str,
+    pub ip: Option<Ipv4Addr>,
+    pub publish: &'a [PortSpec],
+    pub verbose: bool,
+}
+
+/// A validated request: network found and sane, `--ip` inside the subnet, published host ports free right now.
+#[derive(Debug)]
+pub struct Plan {
+    root: PathBuf,
+    network: Network,
+    container_id: String,
+    container_name: String,
+    ip: Option<Ipv4Addr>,
+    publish: Vec<PortSpec>,
+    verbose: bool,
+}
+
+impl Plan {
+    /// Validate before anything is created. Port conflicts are checked again under the lock in `apply`.
+    pub fn new(req: &Request<'_>) -> Result<Plan, AttachError> {
+        let network = Network::load(req.root, req.network)?;
+        if let Some(ip) = req.ip {
+            let s = network.subnet;
+            if !s.contains(&ip) || ip == s.network() || ip == s.broadcast() || ip == network.gateway {
+                return Err(AttachError::IpOutside {
+                    ip,
+                    network: network.name.clone(),
+                    subnet: s,
+                });
+            }
+        }
+        if !req.publish.is_empty() {
+            let published = Firewall::new()?.published_mappings()?;
+            ports::expand(req.publish, &published)?;
+        }
+        Ok(Plan {
+            root: req.root.to_path_buf(),
+            network,
+            container_id: req.container_id.to_string(),
+            container_name: req.container_name.to_string(),
+            ip: req.ip,
+            publish: req.publish.to_vec(),
+            verbose: req.verbose,
+        })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    fn say(&self, line: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("+ {}", line());
+        }
+    }
+
+    /// Step 4 of `den run`: bridge, veth, lease, addresses and routes, firewall — under the network lock.
+    /// Must run inside a tokio runtime (current-thread is enough). On error everything made so far is undone.
+    pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
+        let lock = NetLock::acquire(&self.root)?;
+        let host = Netlink::open_current()?;
+        let mut fw = Firewall::new()?;
+        let bridge = self.ensure_bridge(&host, &mut fw).await?;
+        let mut undo = Undo {
+            lock,
+            fw,
+            root: self.root.clone(),
+            network: self.network.name.clone(),
+            owner: self.container_id.clone(),
+            lease: false,
+            rules: None,
+        };
+        match self.attach(&host, &mut undo, bridge, netns).await {
+            Ok(att) => {
+                undo.commit();
+                Ok(att)
+            }
+            Err((e, veth)) => {
+                if let Some(index) = veth {
+                    // The peer dies with the netns too; deleting here makes rollback immediate.
+                    let _ = host.delete_link(index).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn ensure_bridge(&self, nl: &Netlink, fw: &mut Firewall) -> Result<u32, AttachError> {
+        let net = &self.network;
+        if let Some(index) = nl.link_index(&net.bridge).await? {
+            return Ok(index);
+        }
+        net.check_overlap(&nl.routes_v4(None).await?)?;
+        self.say(|| format!("ip link add {} type bridge && ip link set {0} up", net.bridge));
+        let (index, _) = nl.ensure_bridge(&net.bridge).await?;
+        self.say(|| format!("ip addr add {} dev {}", net.gateway_net(), net.bridge));
+        match nl.add_address(index, net.gateway_net()).await {
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            r => r?,
+        }
+        self.say(|| "sysctl net.ipv4.ip_forward=1".into());
+        sysctl::set("net.ipv4.ip_forward", "1")?;
+        self.say(|| format!("sysctl net.ipv4.conf.{}.route_localnet=1", net.bridge));
+        sysctl::set(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")?;
+        self.say(|| format!("nft add rule ip den ... # masquerade {} (network {})", net.subnet, net.name));
+        fw.ensure_network(&net.name, &net.bridge, net.subnet, !net.internal)?;
+        Ok(index)
+    }
+
+    async fn attach(
+        &self,
+        host: &Netlink,
+        undo: &mut Undo,
+        bridge: u32,
+        netns: BorrowedFd<'_>,
+    ) -> Result<Attachment, (AttachError, Option<u32>)> {
+        let net = &self.network;
+        let ip = ipam::allocate(
+            &undo.lock,
+            &self.root,
+            &net.name,
+            net.subnet,
+            net.gateway,
+            &self.container_id,
+            self.ip,
+        )
+        .map_err(|e| (e.into(), None))?;
+        undo.lease = true;
+        let ports = if self.publish.is_empty() {
+            Vec::new()
+        } else {
+            let published = undo.fw.published_mappings().map_err(|e| (e.into(), None))?;
+            ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
+        };
+        let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
+        let mac = mac_from_ip(ip);
+        let (veth, index) = self.create_veth(host, netns, mtu, mac).await.map_err(|e| (e, None))?;
+        let inside = |e: NetlinkError| (AttachError::from(e), Some(index));
+        self.say(|| format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge));
+        host.set_master(index, bridge).await.map_err(inside)?;
+        host.set_hairpin(index, true).await.map_err(inside)?;
+        host.set_up(index).await.map_err(inside)?;
+        self.configure_inside(netns, ip).await.map_err(|e| (e, Some(index)))?;
+        let att = Attachment {
+            network: net.name.clone(),
+            bridge: net.bridge.clone(),
+            ip,
+            prefix_len: net.subnet.prefix_len(),
+            gateway: net.gateway,
+            mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"),
+            host_veth: veth,
+            ports,
+            container_id: self.container_id.clone(),
+            container_name: self.container_name.clone(),
+            internal: net.internal,
+        };
+        self.say(|| Firewall::render_add_container(&att.rules()).trim_end().replace('\n', "\n+ "));
+        undo.fw.add_container(&att.rules()).map_err(|e| (e.into(), Some(index)))?;
+        undo.rules = Some(att.clone());
+        Ok(att)
+    }
+
+    /// The host end gets a random `vethXXXXXXX` name; the peer is born inside the container netns as `eth0`.
+    async fn create_veth(
+        &self,
+        host: &Netlink,
+        netns: BorrowedFd<'_>,
+        mtu: u32,
+        mac: [u8; 6],
+    ) -> Result<(String, u32), AttachError> {
+        let mut tries = 0;
+        loop {
+            let name = random_veth_name();
+            self.say(|| format!("ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
+                mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")));
+            match host.create_veth(&name, "eth0", netns, mtu, Some(mac)).await {
+                Ok(index) => return Ok((name, index)),
+                Err(e) if e.errno() == Some(libc::EEXIST) && tries < 3 => tries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn configure_inside(&self, netns: BorrowedFd<'_>, ip: Ipv4Addr) -> Result<(), AttachError> {
+        let net = &self.network;
+        let nl = Netlink::open_in(netns)?;
+        let addr = ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).expect("valid prefix");
+        for name in ["lo", "eth0"] {
+            let index = nl.link_index(name).await?.ok_or_else(|| NetlinkError::no_such_link(name))?;
+            if name == "eth0" {
+                self.say(|| format!("ip -n <container> addr add {addr} dev eth0"));
+                nl.add_address(index, addr).await?;
+            }
+            self.say(|| format!("ip -n <container> link set {name} up"));
+            nl.set_up(index).await?;
+        }
+        if !net.internal {
+            self.say(|| format!("ip -n <container> route add default via {}", net.gateway));
+            nl.add_default_route(net.gateway).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The undo of what `apply` made so far: the firewall elements and the lease are undone on drop unless
+/// committed. Holding the lock here also keeps it until the undo is done.
+struct Undo {
+    lock: NetLock,
+    fw: Firewall,
+    root: PathBuf,
+    network: String,
+    owner: String,
+    lease: bool,
+    rules: Option<Attachment>,
+}
+
+impl Undo {
+    fn commit(mut self) {
+        self.lease = false;
+        self.rules = None;
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(att) = self.rules.take() {
+            let _ = self.fw.remove_container(&att.rules());
+        }
+        if self.lease {
+            let _ = ipam::release(&self.lock, &self.root, &self.network, &self.owner);
+        }
+    }
+}
+
+/// Everything a teardown could not do; teardown goes on past each failure.
+#[derive(Debug, thiserror::Error)]
+#[error("detaching {container} from network {network}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct DetachError {
+    pub container: String,
+    pub network: String,
+    pub errors: Vec<AttachError>,
+}
+
+/// Remove what `att` describes: firewall elements, lease, host veth (gone already if the netns died).
+/// Idempotent. Must run inside a tokio runtime.
+pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
+    let mut errors = Vec::new();
+    match NetLock::acquire(root) {
+        Ok(lock) => {
+            match Firewall::new() {
+                Ok(mut fw) => {
+                    if let Err(e) = fw.remove_container(&att.rules()) {
+                        errors.push(e.into());
+                    }
+                }
+                Err(e) => errors.push(e.into()),
+            }
+            if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
+                errors.push(e.into());
+            }
+        }
+        Err(e) => errors.push(e.into()),
+    }
+    if let Err(e) = delete_host_veth(&att.host_veth).await {
+        errors.push(e);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DetachError {
+            container: att.container_name.clone(),
+            network: att.network.clone(),
+            errors,
+        })
+    }
+}
+
+async fn delete_host_veth(name: &str) -> Result<(), AttachError> {
+    let nl = Netlink::open_current()?;
+    if let Some(index) = nl.link_index(name).await? {
+        match nl.delete_link(index).await {
+            Err(e) if e.errno() != Some(libc::ENODEV) => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Step 4's guard: the container's network attachment, detached on drop unless detached explicitly.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use den_netcfg::{AttachError, Attachment, DetachError, Plan};
+
+pub struct NetGuard {
+    root: PathBuf,
+    attached: Option<Attachment>,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+}
+
+impl NetGuard {
+    pub fn new(root: &Path) -> Self {
+        NetGuard {
+            root: root.to_path_buf(),
+            attached: None,
+        }
+    }
+
+    /// Attach the netns of `pid` (`/proc/PID/ns/net`) as `plan` says. Runs netcfg's async work on a
+    /// current-thread runtime: the child has been cloned already, so threads are safe from here on.
+    pub fn attach(&mut self, plan: Plan, pid: i32) -> Result<Attachment, AttachError> {
+        let path = format!("/proc/{pid}/ns/net");
+        let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
+        let att = runtime().block_on(plan.apply(netns.as_fd()))?;
+        self.attached = Some(att.clone());
+        Ok(att)
+    }
+
+    /// Detach now, reporting what could not be undone.
+    pub fn detach(&mut self) -> Result<(), DetachError> {
+        match self.attached.take() {
+            Some(att) => runtime().block_on(den_netcfg::detach(&self.root, &att)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for NetGuard {
+    fn drop(&mut self) {
+        // Best effort on the error path; the explicit `detach` reports its errors.
+        let _ = self.detach();
+    }
+}

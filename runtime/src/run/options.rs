@@ -1,0 +1,159 @@
+//! What the user asked `den run` for, and the docker rules that turn it plus the image config into a
+//! command, environment, working directory and hostname.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use den_netcfg::PortSpec;
+
+use super::RunError;
+use crate::image::ImageConfig;
+use crate::spec::NetNs;
+
+/// `--network`: none (own netns, only lo), host (the host's netns) or a bridge network by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkMode {
+    None,
+    Host,
+    Bridge(String),
+}
+
+impl std::str::FromStr for NetworkMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(NetworkMode::None),
+            "host" => Ok(NetworkMode::Host),
+            "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
+            other => Err(format!(
+                "unknown network {other:?}: use bridge, host or none"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkMode::None => f.write_str("none"),
+            NetworkMode::Host => f.write_str("host"),
+            NetworkMode::Bridge(n) => f.write_str(n),
+        }
+    }
+}
+
+impl NetworkMode {
+    pub fn netns(&self) -> NetNs {
+        match self {
+            NetworkMode::Host => NetNs::Host,
+            _ => NetNs::New,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub root: PathBuf,
+    pub image: String,
+    pub cmd: Vec<String>,
+    pub entrypoint: Option<String>,
+    pub name: Option<String>,
+    pub hostname: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub interactive: bool,
+    pub tty: bool,
+    pub rm: bool,
+    pub network: NetworkMode,
+    pub ip: Option<Ipv4Addr>,
+    pub publish: Vec<PortSpec>,
+    pub verbose: bool,
+}
+
+impl RunOptions {
+    /// The checks that need nothing but the options themselves.
+    pub fn validate(&self) -> Result<(), RunError> {
+        if let Some(e) = self.env.iter().find(|e| e.split('=').next().unwrap_or("").is_empty()) {
+            return Err(RunError::EmptyEnvKey(e.clone()));
+        }
+        if let Some(w) = self.workdir.as_ref().filter(|w| !w.starts_with('/')) {
+            return Err(RunError::RelativeWorkdir(w.clone()));
+        }
+        if self.ip.is_some() && !matches!(self.network, NetworkMode::Bridge(_)) {
+            return Err(RunError::IpWithoutBridge(self.network.to_string()));
+        }
+        if !self.publish.is_empty() && !matches!(self.network, NetworkMode::Bridge(_)) {
+            eprintln!("den: published ports are discarded when using --network {}", self.network);
+        }
+        Ok(())
+    }
+
+    /// docker's rule: ENTRYPOINT (or --entrypoint) followed by CMD, where a CMD given on the command line
+    /// replaces the image's.
+    pub fn command(&self, img: &ImageConfig) -> Result<Vec<String>, RunError> {
+        let mut args: Vec<String> = match &self.entrypoint {
+            Some(e) if e.is_empty() => Vec::new(),
+            Some(e) => vec![e.clone()],
+            None => img.entrypoint.clone(),
+        };
+        if !self.cmd.is_empty() {
+            args.extend(self.cmd.iter().cloned());
+        } else if self.entrypoint.is_none() {
+            args.extend(img.cmd.iter().cloned());
+        }
+        if args.is_empty() {
+            return Err(RunError::NoCommand(self.image.clone()));
+        }
+        Ok(args)
+    }
+
+    /// The image's Env, then `-e` (`-e K` takes K from den's own environment, as docker does); later wins.
+    pub fn env(&self, img: &ImageConfig, hostname: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut set = |kv: String| {
+            let key = kv.split('=').next().unwrap_or("").to_string();
+            out.retain(|e| e.split('=').next() != Some(key.as_str()));
+            out.push(kv);
+        };
+        if !img.env.iter().any(|e| e.starts_with("PATH=")) {
+            set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        }
+        img.env.iter().cloned().for_each(&mut set);
+        for e in &self.env {
+            if e.contains('=') {
+                set(e.clone());
+            } else if let Ok(v) = std::env::var(e) {
+                set(format!("{e}={v}"));
+            }
+        }
+        if !out.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            out.push(format!("HOSTNAME={hostname}"));
+        }
+        if self.tty && !out.iter().any(|e| e.starts_with("TERM=")) {
+            out.push("TERM=xterm".into());
+        }
+        out
+    }
+
+    /// `--hostname`, else the host's name with `--network host`, else the short id (docker's defaults).
+    pub fn hostname(&self, id: &str) -> String {
+        if let Some(h) = &self.hostname {
+            return h.clone();
+        }
+        if self.network == NetworkMode::Host {
+            if let Ok(h) = nix::unistd::gethostname() {
+                return h.to_string_lossy().into_owned();
+            }
+        }
+        id[..12].to_string()
+    }
+
+    pub fn workdir(&self, img: &ImageConfig) -> String {
+        self.workdir
+            .clone()
+            .or_else(|| img.working_dir.clone().filter(|w| !w.is_empty()))
+            .unwrap_or_else(|| "/".into())
+    }
+}

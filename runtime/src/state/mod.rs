@@ -1,0 +1,252 @@
+//! Container state on disk: one directory per container under `<root>/containers/<id>`, a `state.json`
+//! written atomically (temp file + rename), and a name reservation `<root>/names/<name>` (a symlink to the
+//! id, whose creation is the atomic "is this name free?" test — no lock needed).
+
+mod time;
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use den_netcfg::Attachment;
+use serde::{Deserialize, Serialize};
+
+pub use time::{human_duration, now_secs, rfc3339};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("container name {0:?} is already in use")]
+    NameInUse(String),
+    #[error("invalid container name {0:?}: use [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    BadName(String),
+    #[error("no such container: {0}")]
+    NotFound(String),
+    #[error("container name or id {0:?} is ambiguous")]
+    Ambiguous(String),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("state file {path}: {source}")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+}
+
+/// Everything den knows about one container (the body of `state.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    pub command: Vec<String>,
+    pub env: Vec<String>,
+    pub hostname: String,
+    pub network_mode: String,
+    pub created: i64,
+    pub status: Status,
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub auto_remove: bool,
+    pub network: Option<Attachment>,
+}
+
+impl Container {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+}
+
+/// The container directory tree under one state root.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: &Path) -> Self {
+        Store {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    fn names(&self) -> PathBuf {
+        self.root.join("names")
+    }
+
+    /// Reserve `name` and create the container's directory. The returned guard removes both on drop unless
+    /// committed, so a failure later in `den run` leaves no trace.
+    pub fn create(&self, record: &Container) -> Result<Reservation, StateError> {
+        validate_name(&record.name)?;
+        let names = self.names();
+        fs::create_dir_all(&names).map_err(io_err("creating", &names))?;
+        let link = names.join(&record.name);
+        match symlink(&record.id, &link) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StateError::NameInUse(record.name.clone()))
+            }
+            Err(e) => return Err(io_err("reserving name", &link)(e)),
+        }
+        let guard = Reservation {
+            dir: self.dir(&record.id),
+            link,
+            armed: true,
+        };
+        fs::create_dir_all(&guard.dir).map_err(io_err("creating", &guard.dir))?;
+        self.save(record)?;
+        Ok(guard)
+    }
+
+    /// Atomically replace the container's `state.json`.
+    pub fn save(&self, record: &Container) -> Result<(), StateError> {
+        let dir = self.dir(&record.id);
+        let tmp = dir.join(".state.json.tmp");
+        let path = dir.join("state.json");
+        let body = serde_json::to_vec_pretty(record).expect("state serialises");
+        let mut f = fs::File::create(&tmp).map_err(io_err("writing", &tmp))?;
+        f.write_all(&body).map_err(io_err("writing", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err("renaming", &path))
+    }
+
+    pub fn load_id(&self, id: &str) -> Result<Container, StateError> {
+        let path = self.dir(id).join("state.json");
+        let mut body = Vec::new();
+        fs::File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut body))
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => StateError::NotFound(id.to_string()),
+                _ => io_err("reading", &path)(e),
+            })?;
+        serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// Find a container by name, full id or unique id prefix (like docker).
+    pub fn find(&self, key: &str) -> Result<Container, StateError> {
+        if let Ok(id) = fs::read_link(self.names().join(key)) {
+            return self.load_id(&id.to_string_lossy());
+        }
+        if key.len() >= 3 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let ids: Vec<String> = self.ids()?.into_iter().filter(|id| id.starts_with(key)).collect();
+            match ids.as_slice() {
+                [one] => return self.load_id(one),
+                [] => {}
+                _ => return Err(StateError::Ambiguous(key.to_string())),
+            }
+        }
+        Err(StateError::NotFound(key.to_string()))
+    }
+
+    fn ids(&self) -> Result<Vec<String>, StateError> {
+        let dir = self.root.join("containers");
+        match fs::read_dir(&dir) {
+            Ok(rd) => Ok(rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io_err("listing", &dir)(e)),
+        }
+    }
+
+    /// All containers, oldest first. Directories without a readable state (a run that is being set up right
+    /// now) are skipped.
+    pub fn list(&self) -> Result<Vec<Container>, StateError> {
+        let mut all: Vec<Container> = self
+            .ids()?
+            .iter()
+            .filter_map(|id| self.load_id(id).ok())
+            .collect();
+        all.sort_by_key(|c| c.created);
+        Ok(all)
+    }
+
+    /// Remove a container's directory and its name.
+    pub fn remove(&self, record: &Container) -> Result<(), StateError> {
+        let link = self.names().join(&record.name);
+        if fs::read_link(&link).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+            fs::remove_file(&link).map_err(io_err("removing", &link))?;
+        }
+        let dir = self.dir(&record.id);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("removing", &dir)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A reserved name and a created container directory, undone on drop unless `commit`ted.
+pub struct Reservation {
+    dir: PathBuf,
+    link: PathBuf,
+    armed: bool,
+}
+
+impl Reservation {
+    pub fn commit(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_dir_all(&self.dir);
+            let _ = fs::remove_file(&self.link);
+        }
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), StateError> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && name.len() <= 128;
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::BadName(name.to_string()))
+    }
+}
+
+/// A new 64-hex-digit container id from the kernel's random source.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("reading /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

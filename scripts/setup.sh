@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what den needs on Debian 12 (as root), build den and the fixture images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo not found (install Rust with rustup)" >&2; exit 1; }
+cargo build --release -p den-cli
+bash rootfs-fixtures/build.sh target/fixtures
