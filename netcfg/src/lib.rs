@@ -1,1 +1,5 @@
 //! netcfg
+pub mod ipam;
+pub mod lock;
+pub mod netlink;
+pub mod sysctl;
