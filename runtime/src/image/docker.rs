@@ -21,11 +21,15 @@ impl Entry {
         self.repo_tags.as_deref().unwrap_or_default()
     }
 
-    /// `tag` is either a full `name:tag` or just the part after the last ':'.
+    /// `tag` is a full `name:tag` (docker.io/library/ may be left out, as docker does) or just
+    /// the part after the last ':'.
     fn tagged(&self, tag: &str) -> bool {
-        self.tags()
-            .iter()
-            .any(|t| t == tag || t.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+        self.tags().iter().any(|t| {
+            let short = t.strip_prefix("docker.io/").unwrap_or(t);
+            let shorter = short.strip_prefix("library/").unwrap_or(short);
+            [t.as_str(), short, shorter].contains(&tag)
+                || t.rsplit_once(':').is_some_and(|(_, t)| t == tag)
+        })
     }
 }
 

@@ -76,7 +76,7 @@ impl ImageStore {
         layers.clean_stale();
         let text = source.to_string_lossy();
         let (located, tag) = locate(&text)?
-            .ok_or_else(|| ImageError::io(source, io::Error::from(io::ErrorKind::NotFound)))?;
+            .ok_or_else(|| ImageError::io(source, io::Error::from_raw_os_error(libc::ENOENT)))?;
         let resolved = self.resolve_located(&located, tag.as_deref())?;
         let entry = NameEntry {
             id: resolved.id.clone(),
@@ -247,16 +247,19 @@ impl Resolved {
     }
 }
 
-/// What a path-like reference names: `PATH` if it exists, else `PATH:TAG` if PATH exists.
+/// What a path-like reference names: `PATH` if it exists, else `PATH:TAG` for the first ':'
+/// whose left side exists (a tag may itself hold ':' and '/', as in `save.tar:repo/name:v1`).
 fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageError> {
     if let Some(located) = classify(Path::new(reference))? {
         return Ok(Some((located, None)));
     }
-    if let Some((path, tag)) = reference.rsplit_once(':') {
-        if !tag.is_empty() && !tag.contains('/') && !path.is_empty() {
-            if let Some(located) = classify(Path::new(path))? {
-                return Ok(Some((located, Some(tag.to_string()))));
-            }
+    for (i, _) in reference.match_indices(':') {
+        let (path, tag) = (&reference[..i], &reference[i + 1..]);
+        if path.is_empty() || tag.is_empty() {
+            continue;
+        }
+        if let Some(located) = classify(Path::new(path))? {
+            return Ok(Some((located, Some(tag.to_string()))));
         }
     }
     Ok(None)

@@ -141,7 +141,7 @@ fn prepare_parent(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
     if let Some(parent) = rel.parent() {
         for part in parent.components() {
             cur.push(part);
-            ensure_real_dir(&cur)?;
+            ensure_real_dir(dest, &cur)?;
         }
     }
     Ok(dest.join(rel))
@@ -151,17 +151,20 @@ fn prepare_parent(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
 fn inside_dir(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
     let path = prepare_parent(dest, rel)?;
     if path != dest {
-        ensure_real_dir(&path)?;
+        ensure_real_dir(dest, &path)?;
     }
     Ok(path)
 }
 
-fn ensure_real_dir(path: &Path) -> io::Result<()> {
+fn ensure_real_dir(dest: &Path, path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::NotADirectory,
-            format!("{} is not a directory", path.display()),
+            format!(
+                "\"{}\" is a symlink or not a directory",
+                path.strip_prefix(dest).unwrap_or(path).display()
+            ),
         )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             fs::DirBuilder::new().mode(0o755).create(path)?;
