@@ -149,13 +149,6 @@ impl ImageStore {
     ) -> Result<Resolved, ImageError> {
         match located {
             Located::Rootfs(dir) => {
-                if let Some(tag) = tag {
-                    return Err(ImageError::UnknownTag {
-                        image: dir.clone(),
-                        tag: tag.to_string(),
-                        available: Vec::new(),
-                    });
-                }
                 let id = format!("{DIR_PREFIX}{}", dir.display());
                 Ok(Resolved {
                     layer_keys: vec![id.clone()],
@@ -248,7 +241,7 @@ impl Resolved {
 }
 
 /// What a path-like reference names: `PATH` if it exists, else `PATH:TAG` for the first ':'
-/// whose left side exists (a tag may itself hold ':' and '/', as in `save.tar:repo/name:v1`).
+/// whose left side is a layout or archive (a tag may itself hold ':' and '/', as in `save.tar:repo/name:v1`).
 fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageError> {
     if let Some(located) = classify(Path::new(reference))? {
         return Ok(Some((located, None)));
@@ -258,8 +251,10 @@ fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageErr
         if path.is_empty() || tag.is_empty() {
             continue;
         }
-        if let Some(located) = classify(Path::new(path))? {
-            return Ok(Some((located, Some(tag.to_string()))));
+        match classify(Path::new(path))? {
+            // A rootfs directory has no tags: `dir:x` may well be a loaded name instead.
+            Some(Located::Rootfs(_)) | None => {}
+            Some(located) => return Ok(Some((located, Some(tag.to_string())))),
         }
     }
     Ok(None)

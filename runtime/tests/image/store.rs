@@ -165,6 +165,17 @@ fn rootfs_directories_are_one_layer() {
         !tmp.path().join("state/images").exists(),
         "nothing stored for a rootfs dir"
     );
+    // A rootfs directory has no tags: `DIR:TAG` is looked up as a name instead.
+    let err = store
+        .resolve(&format!("{}:v1", rootfs.display()))
+        .unwrap_err();
+    assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
+    // Loaded under a name, it stays where it is, and removing the name leaves it alone.
+    let loaded = store.load(&rootfs, "plain").unwrap();
+    assert_eq!(loaded.layers, store.resolve("plain").unwrap().layers);
+    assert_eq!(loaded.id, image.id);
+    store.remove("plain").unwrap();
+    assert!(rootfs.join("bin").is_dir());
 }
 
 #[test]
