@@ -79,7 +79,7 @@ fn hex(bytes: &[u8]) -> String {
 /// A reader that hashes (sha256) and counts everything read through it.
 pub(crate) struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     count: u64,
 }
 
@@ -87,25 +87,44 @@ impl<R: Read> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             count: 0,
         }
     }
 
-    /// Reads the rest of the stream, then returns its digest and length.
-    pub(crate) fn finish(mut self) -> io::Result<(Sha256Digest, u64)> {
+    /// Counts without hashing: `finish` then returns `None` for the digest.
+    pub(crate) fn counting(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: None,
+            count: 0,
+        }
+    }
+
+    /// Reads the rest of the stream, then returns its digest (if hashing) and length.
+    pub(crate) fn finish_stream(mut self) -> io::Result<(Option<Sha256Digest>, u64)> {
         io::copy(&mut self, &mut io::sink())?;
-        let digest = Sha256Digest {
-            hex: hex(&self.hasher.finalize()),
-        };
+        let digest = self.hasher.map(|h| Sha256Digest {
+            hex: hex(&h.finalize()),
+        });
         Ok((digest, self.count))
+    }
+
+    /// Reads the rest of the stream, then returns its digest and length.
+    pub(crate) fn finish(self) -> io::Result<(Sha256Digest, u64)> {
+        match self.finish_stream()? {
+            (Some(digest), count) => Ok((digest, count)),
+            (None, _) => Err(io::Error::other("finish() called on a counting reader")),
+        }
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }

@@ -205,18 +205,26 @@ fn unpack_stream(
         Compression::Gzip => Box::new(MultiGzDecoder::new(stored)),
         Compression::Tar | Compression::Sniff => Box::new(stored),
     };
-    let mut tar = HashingReader::new(tar);
+    let mut tar = match verify {
+        VerifyAt::Uncompressed => HashingReader::new(tar),
+        VerifyAt::Stored => HashingReader::counting(tar),
+    };
     let name = expected.digest.to_string();
     let unpacked = unpack_tar(&mut tar, dest, &name);
     // Read to the end either way: the digest covers the whole stream.
-    let finished = tar.finish();
+    let finished = tar.finish_stream();
     if verify == VerifyAt::Uncompressed {
         match finished {
-            Ok((got, size)) => Expected {
-                size: None,
-                ..*expected
+            Ok((got, size)) => {
+                // `tar` hashes when verifying the uncompressed stream, so `got` is there.
+                if let Some(got) = got {
+                    let uncompressed = Expected {
+                        size: None,
+                        ..*expected
+                    };
+                    uncompressed.check(&got, size)?;
+                }
             }
-            .check(&got, size)?,
             Err(source) if unpacked.is_ok() => {
                 return Err(ImageError::Unpack {
                     layer: name,
