@@ -1,1 +1,58 @@
+//! Images: a rootfs directory, an OCI image layout, or a docker-save / OCI archive tar, resolved
+//! to read-only layer directories (overlayfs lowerdirs) and a run config.
+//!
+//! Layers are unpacked once into a content-addressed store under `<state root>/images`, verified
+//! against their digests while streaming, with OCI whiteouts converted to overlayfs form.
+//! Resolving an image whose layers are already there reads only its small JSON files.
+mod archive;
+mod digest;
+mod docker;
+mod error;
+mod layers;
+mod names;
+mod oci;
+mod parsed;
+mod source;
+mod store;
+mod sys;
+mod unpack;
 
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::ImageError;
+pub use store::ImageStore;
+
+/// A resolved image, ready to be mounted.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// What the user typed, or the loaded name.
+    pub reference: String,
+    /// "sha256:..." of the config; for a rootfs directory "dir:<canonical path>".
+    pub id: String,
+    /// Directories usable as overlayfs lowerdirs, BOTTOM first.
+    pub layers: Vec<PathBuf>,
+    pub config: ImageConfig,
+}
+
+/// The parts of an image config that running a container uses.
+#[derive(Default, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+}
+
+/// One loaded image, as `den image ls` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub name: String,
+    /// The config digest ("sha256:..."), or "dir:<path>" for a rootfs directory.
+    pub id: String,
+    /// The config's creation time (RFC 3339), if it has one.
+    pub created: Option<String>,
+    pub layers: usize,
+}

@@ -1,0 +1,138 @@
+//! docker-save archives: `manifest.json` = `[{"Config": PATH, "RepoTags": [...], "Layers": [PATH...]}]`.
+//! Old docker writes `<id>/layer.tar` and `<hex>.json`; docker 25+ writes `blobs/sha256/<hex>`.
+use serde::Deserialize;
+
+use super::digest::{Expected, Sha256Digest};
+use super::error::ImageError;
+use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
+use super::source::Blobs;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Entry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+impl Entry {
+    fn tags(&self) -> &[String] {
+        self.repo_tags.as_deref().unwrap_or_default()
+    }
+
+    /// `tag` is a full `name:tag` (docker.io/library/ may be left out, as docker does) or just
+    /// the part after the last ':'.
+    fn tagged(&self, tag: &str) -> bool {
+        self.tags().iter().any(|t| {
+            let short = t.strip_prefix("docker.io/").unwrap_or(t);
+            let shorter = short.strip_prefix("library/").unwrap_or(short);
+            [t.as_str(), short, shorter].contains(&tag)
+                || t.rsplit_once(':').is_some_and(|(_, t)| t == tag)
+        })
+    }
+}
+
+/// Reads the image of the docker-save archive `blobs` tagged `tag` (or its only image).
+pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, ImageError> {
+    let image = blobs.image();
+    let bytes = blobs
+        .read_json_file("manifest.json")?
+        .ok_or_else(|| ImageError::BadImage {
+            image: image.to_path_buf(),
+            reason: "no manifest.json".to_string(),
+        })?;
+    let entries: Vec<Entry> =
+        serde_json::from_slice(&bytes).map_err(|source| ImageError::Json {
+            image: image.to_path_buf(),
+            what: "manifest.json".to_string(),
+            source,
+        })?;
+    let all_tags = || entries.iter().flat_map(|e| e.tags().to_vec()).collect();
+    let entry = match (tag, entries.as_slice()) {
+        (Some(tag), _) => {
+            entries
+                .iter()
+                .find(|e| e.tagged(tag))
+                .ok_or_else(|| ImageError::UnknownTag {
+                    image: image.to_path_buf(),
+                    tag: tag.to_string(),
+                    available: all_tags(),
+                })?
+        }
+        (None, [one]) => one,
+        (None, []) => {
+            return Err(ImageError::Empty {
+                image: image.to_path_buf(),
+            })
+        }
+        (None, many) => {
+            return Err(ImageError::Ambiguous {
+                image: image.to_path_buf(),
+                count: many.len(),
+                available: all_tags(),
+            })
+        }
+    };
+
+    // The config: its sha256 is the image id; its name, when it is one, must match.
+    let reader = blobs.open_blob(&entry.config, &entry.config)?;
+    let bytes = super::digest::read_small(reader, image, &entry.config)?;
+    let id = Sha256Digest::of_bytes(&bytes);
+    if let Some(named) = named_digest(&entry.config) {
+        Expected {
+            image,
+            digest: &named,
+            size: None,
+        }
+        .check(&id, bytes.len() as u64)?;
+    }
+    let (config, created, diff_ids) = parse_config(&bytes, image, &entry.config)?;
+
+    let mut layers = Vec::with_capacity(entry.layers.len());
+    for (i, path) in entry.layers.iter().enumerate() {
+        let layer = match named_digest(path) {
+            Some(digest) => LayerBlob {
+                digest,
+                size: None,
+                path: path.clone(),
+                compression: Compression::Sniff,
+                verify: VerifyAt::Stored,
+            },
+            None => {
+                let diff_id = diff_ids.get(i).ok_or_else(|| ImageError::BadImage {
+                    image: image.to_path_buf(),
+                    reason: format!(
+                        "config {} lists {} diff_ids for {} layers",
+                        entry.config,
+                        diff_ids.len(),
+                        entry.layers.len()
+                    ),
+                })?;
+                LayerBlob {
+                    digest: Sha256Digest::parse(diff_id, image)?,
+                    size: None,
+                    path: path.clone(),
+                    compression: Compression::Sniff,
+                    verify: VerifyAt::Uncompressed,
+                }
+            }
+        };
+        layers.push(layer);
+    }
+    Ok(Parsed {
+        id,
+        config,
+        created,
+        layers,
+    })
+}
+
+/// The digest a member's name states: `blobs/sha256/<hex>` or `<hex>.json`.
+fn named_digest(path: &str) -> Option<Sha256Digest> {
+    let path = path.trim_start_matches("./");
+    if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+        return Sha256Digest::from_hex(hex);
+    }
+    path.strip_suffix(".json").and_then(Sha256Digest::from_hex)
+}

@@ -1,0 +1,137 @@
+//! The one error type of the image module. Every Display is one line naming the culprit.
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("image \"{reference}\": no such file, directory or loaded image")]
+    NotFound { reference: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{what} in {}: invalid JSON: {source}", image.display())]
+    Json {
+        image: PathBuf,
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("blob {blob} in {}: digest mismatch (got {got})", image.display())]
+    DigestMismatch {
+        image: PathBuf,
+        blob: String,
+        got: String,
+    },
+
+    #[error("blob {blob} in {}: size mismatch (expected {expected} bytes, got {got})", image.display())]
+    SizeMismatch {
+        image: PathBuf,
+        blob: String,
+        expected: u64,
+        got: u64,
+    },
+
+    #[error("blob {blob} in {}: missing", image.display())]
+    MissingBlob { image: PathBuf, blob: String },
+
+    #[error("blob {blob} in {}: invalid digest: {reason}", image.display())]
+    BadDigest {
+        image: PathBuf,
+        blob: String,
+        reason: String,
+    },
+
+    #[error("{}: no image tagged \"{tag}\" (tags: {})", image.display(), list_or_none(available))]
+    UnknownTag {
+        image: PathBuf,
+        tag: String,
+        available: Vec<String>,
+    },
+
+    #[error("{}: holds {count} images; pick one with {}:TAG (tags: {})", image.display(), image.display(), list_or_none(available))]
+    Ambiguous {
+        image: PathBuf,
+        count: usize,
+        available: Vec<String>,
+    },
+
+    #[error("{}: holds no image", image.display())]
+    Empty { image: PathBuf },
+
+    #[error("{}: neither a docker-save nor an OCI archive (no manifest.json, no oci-layout + index.json)", path.display())]
+    NotAnArchive { path: PathBuf },
+
+    #[error("{}: gzip-compressed archive; decompress it first (gunzip)", path.display())]
+    CompressedArchive { path: PathBuf },
+
+    #[error("{}: not a tar archive: {source}", path.display())]
+    BadArchive {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{}: {reason}", image.display())]
+    BadImage { image: PathBuf, reason: String },
+
+    #[error("blob {blob} in {}: unsupported {kind} media type \"{media_type}\"", image.display())]
+    UnsupportedMediaType {
+        image: PathBuf,
+        blob: String,
+        kind: &'static str,
+        media_type: String,
+    },
+
+    #[error("layer {layer}: entry \"{entry}\" escapes the layer (absolute path or \"..\")")]
+    UnsafeEntry { layer: String, entry: String },
+
+    #[error("layer {layer}: unpacking \"{entry}\": {source}")]
+    Unpack {
+        layer: String,
+        entry: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("image name \"{name}\" is already in use")]
+    NameInUse { name: String },
+
+    #[error("no loaded image named \"{name}\"")]
+    NoSuchName { name: String },
+
+    #[error("invalid image name \"{name}\": use letters, digits and . _ - / : @ (at most 255)")]
+    InvalidName { name: String },
+
+    #[error("image \"{name}\": layer {layer} is missing from the store; load the image again")]
+    LayerMissing { name: String, layer: String },
+
+    #[error("{}: corrupt image names file: {source}", path.display())]
+    CorruptNames {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+impl ImageError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        ImageError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The content-addressed store of unpacked layers: `<images>/layers/sha256/<hex>/`, each made in
+//! `<images>/tmp/` and renamed into place only once complete and verified.
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+
+use super::digest::{Expected, HashingReader, Sha256Digest};
+use super::error::ImageError;
+use super::parsed::{Compression, LayerBlob, VerifyAt};
+use super::source::Blobs;
+use super::unpack::unpack_tar;
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+pub(crate) struct LayerStore {
+    root: PathBuf,
+}
+
+impl LayerStore {
+    /// `images` is `<state root>/images`.
+    pub(crate) fn new(images: &Path) -> Self {
+        Self {
+            root: images.to_path_buf(),
+        }
+    }
+
+    /// Where layer `digest` is (or would be) unpacked.
+    pub(crate) fn path(&self, digest: &Sha256Digest) -> PathBuf {
+        self.root.join("layers").join("sha256").join(digest.hex())
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// The unpacked directory of `layer`, unpacking it from `blobs` first if the store lacks it.
+    pub(crate) fn ensure(
+        &self,
+        blobs: &dyn Blobs,
+        layer: &LayerBlob,
+    ) -> Result<PathBuf, ImageError> {
+        let dest = self.path(&layer.digest);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let parent = dest.parent().unwrap_or(&self.root);
+        make_private_dirs(parent)?;
+        make_private_dirs(&self.tmp_dir())?;
+        let tmp = TempDir::create(&self.tmp_dir(), layer.digest.hex())?;
+        fs::set_permissions(&tmp.path, fs::Permissions::from_mode(0o755))
+            .map_err(|e| ImageError::io(&tmp.path, e))?;
+        unpack_verified(blobs, layer, &tmp.path)?;
+        match fs::rename(&tmp.path, &dest) {
+            Ok(()) => {
+                tmp.keep();
+                Ok(dest)
+            }
+            // Someone else finished the same layer first: use theirs (tmp is removed on drop).
+            Err(e) if is_exists(&e) && dest.is_dir() => Ok(dest),
+            Err(e) => Err(ImageError::io(&dest, e)),
+        }
+    }
+
+    /// Removes layer `digest`: renamed out of place first, so it never looks half there.
+    pub(crate) fn remove(&self, digest: &Sha256Digest) -> Result<(), ImageError> {
+        let dest = self.path(digest);
+        if !dest.exists() {
+            return Ok(());
+        }
+        make_private_dirs(&self.tmp_dir())?;
+        let doomed = self
+            .tmp_dir()
+            .join(tmp_name(&format!("rm-{}", digest.hex())));
+        fs::rename(&dest, &doomed).map_err(|e| ImageError::io(&dest, e))?;
+        fs::remove_dir_all(&doomed).map_err(|e| ImageError::io(&doomed, e))
+    }
+
+    /// Removes what crashed den processes left in `tmp/` (their pid is gone). Best effort: a
+    /// leftover costs only disk space, so failures here are not errors.
+    pub(crate) fn clean_stale(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.split('.').nth(1).and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+}
+
+fn is_exists(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY))
+}
+
+/// Creates `dir` and its missing parents, readable by root only: layers hold setuid binaries
+/// that other users must not reach.
+pub(crate) fn make_private_dirs(dir: &Path) -> Result<(), ImageError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| ImageError::io(dir, e))
+}
+
+/// `<prefix>.<pid>.<n>`: unique in this process, and tells `clean_stale` whose it is.
+fn tmp_name(prefix: &str) -> String {
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}.{}.{n}", std::process::id())
+}
+
+/// A directory removed on drop unless kept.
+struct TempDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl TempDir {
+    fn create(parent: &Path, prefix: &str) -> Result<Self, ImageError> {
+        let path = parent.join(tmp_name(prefix));
+        fs::create_dir(&path).map_err(|e| ImageError::io(&path, e))?;
+        Ok(Self { path, keep: false })
+    }
+
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            // Nothing to report to: a leftover is only disk space, removed by clean_stale.
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Unpacks `layer` into `dest` while hashing it; a digest mismatch wins over an unpack error
+/// (a corrupt blob usually also fails to unpack, and the mismatch is the real cause).
+fn unpack_verified(blobs: &dyn Blobs, layer: &LayerBlob, dest: &Path) -> Result<(), ImageError> {
+    let image = blobs.image();
+    let blob = blobs.open_blob(&layer.path, &layer.digest.to_string())?;
+    let mut stored = BufReader::with_capacity(256 << 10, HashingReader::new(blob));
+    let expected = Expected {
+        image,
+        digest: &layer.digest,
+        size: layer.size,
+    };
+    let name = layer.digest.to_string();
+    let compression = match layer.compression {
+        Compression::Sniff => sniff(&mut stored).map_err(|e| ImageError::io(image, e))?,
+        known => Some(known),
+    };
+    let outcome = match compression {
+        Some(compression) => unpack_stream(&mut stored, compression, layer.verify, &expected, dest),
+        None => Err(ImageError::UnsupportedMediaType {
+            image: image.to_path_buf(),
+            blob: name.clone(),
+            kind: "layer",
+            media_type: "zstd-compressed tar".to_string(),
+        }),
+    };
+    if layer.verify == VerifyAt::Stored {
+        let (got, size) = stored
+            .into_inner()
+            .finish()
+            .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
+        expected.check(&got, size)?;
+    }
+    outcome
+}
+
+/// Peeks at the first bytes: Some(Tar | Gzip), or None for zstd.
+fn sniff(reader: &mut impl BufRead) -> io::Result<Option<Compression>> {
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(GZIP_MAGIC) {
+        Some(Compression::Gzip)
+    } else if head.starts_with(ZSTD_MAGIC) {
+        None
+    } else {
+        Some(Compression::Tar)
+    })
+}
+
+fn unpack_stream(
+    stored: &mut impl Read,
+    compression: Compression,
+    verify: VerifyAt,
+    expected: &Expected<'_>,
+    dest: &Path,
+) -> Result<(), ImageError> {
+    let tar: Box<dyn Read + '_> = match compression {
+        Compression::Gzip => Box::new(MultiGzDecoder::new(stored)),
+        Compression::Tar | Compression::Sniff => Box::new(stored),
+    };
+    let mut tar = match verify {
+        VerifyAt::Uncompressed => HashingReader::new(tar),
+        VerifyAt::Stored => HashingReader::counting(tar),
+    };
+    let name = expected.digest.to_string();
+    let unpacked = unpack_tar(&mut tar, dest, &name);
+    // Read to the end either way: the digest covers the whole stream.
+    let finished = tar.finish_stream();
+    if verify == VerifyAt::Uncompressed {
+        match finished {
+            Ok((got, size)) => {
+                // `tar` hashes when verifying the uncompressed stream, so `got` is there.
+                if let Some(got) = got {
+                    let uncompressed = Expected {
+                        size: None,
+                        ..*expected
+                    };
+                    uncompressed.check(&got, size)?;
+                }
+            }
+            Err(source) if unpacked.is_ok() => {
+                return Err(ImageError::Unpack {
+                    layer: name,
+                    entry: "(end of layer)".to_string(),
+                    source,
+                })
+            }
+            Err(_) => {} // the unpack error says more
+        }
+    }
+    unpacked
+}

@@ -1,0 +1,116 @@
+//! Loaded image names: `<images>/names.json`, rewritten atomically under an flock on
+//! `<images>/lock`. Readers take no lock: a rename is atomic.
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use super::error::ImageError;
+use super::ImageConfig;
+
+/// Prefix of a layer that is a rootfs directory outside the store (never removed by den).
+pub(crate) const DIR_PREFIX: &str = "dir:";
+
+/// What a name stands for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct NameEntry {
+    /// The config digest ("sha256:..."), or "dir:<path>" for a rootfs directory.
+    pub id: String,
+    /// Bottom first: "sha256:<hex>" (in the layer store) or "dir:<path>".
+    pub layers: Vec<String>,
+    pub config: ImageConfig,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+pub(crate) type Names = BTreeMap<String, NameEntry>;
+
+fn names_path(images: &Path) -> PathBuf {
+    images.join("names.json")
+}
+
+/// The names on record (none if the file does not exist yet).
+pub(crate) fn read(images: &Path) -> Result<Names, ImageError> {
+    let path = names_path(images);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Names::new()),
+        Err(e) => return Err(ImageError::io(path, e)),
+    };
+    serde_json::from_slice(&bytes).map_err(|source| ImageError::CorruptNames { path, source })
+}
+
+/// Replaces the names file: written to a temp file, synced, renamed over.
+pub(crate) fn write(images: &Path, names: &Names, _lock: &StoreLock) -> Result<(), ImageError> {
+    let path = names_path(images);
+    let tmp = images.join(format!("names.json.tmp.{}", std::process::id()));
+    let bytes = serde_json::to_vec_pretty(names).map_err(|source| ImageError::CorruptNames {
+        path: path.clone(),
+        source,
+    })?;
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)
+    })();
+    result.map_err(|e| {
+        // Undo: the temp file must not linger; the old names file is untouched.
+        let _ = fs::remove_file(&tmp);
+        ImageError::io(&path, e)
+    })
+}
+
+/// The store's exclusive lock, held while names (and the layers they keep) change.
+pub(crate) struct StoreLock {
+    _lock: Flock<File>,
+}
+
+impl StoreLock {
+    pub(crate) fn acquire(images: &Path) -> Result<Self, ImageError> {
+        let path = images.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ImageError::io(&path, e))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| ImageError::io(&path, io::Error::from(errno)))?;
+        Ok(Self { _lock: lock })
+    }
+}
+
+/// Finds `reference` among the names: exactly, else with ":latest" added or dropped.
+pub(crate) fn lookup<'a>(names: &'a Names, reference: &str) -> Option<(&'a str, &'a NameEntry)> {
+    let candidates = [
+        Some(reference.to_string()),
+        reference.strip_suffix(":latest").map(str::to_string),
+        (!has_tag(reference)).then(|| format!("{reference}:latest")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|c| names.get_key_value(c.as_str()))
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+/// Whether the last path part of a name carries a ":tag".
+fn has_tag(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'))
+}
+
+/// Names may hold letters, digits and `. _ - / : @`, up to 255 bytes, and must start with a
+/// letter or digit (so a name never looks like a path or an option).
+pub(crate) fn valid_name(name: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-/:@".contains(c);
+    !name.is_empty()
+        && name.len() <= 255
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(allowed)
+}

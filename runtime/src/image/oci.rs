@@ -1,0 +1,189 @@
+//! OCI image layouts (a directory, or the same inside a tar): index -> manifest -> config + layers.
+use oci_spec::image::{Arch, Descriptor, ImageIndex, ImageManifest, MediaType, Os};
+use serde::de::DeserializeOwned;
+
+use super::digest::{Expected, Sha256Digest};
+use super::error::ImageError;
+use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
+use super::source::{blob_path, Blobs};
+
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Reads the image of the layout `blobs` tagged `tag` (or its only image).
+pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, ImageError> {
+    let image = blobs.image();
+    let bytes = blobs
+        .read_json_file("index.json")?
+        .ok_or_else(|| ImageError::BadImage {
+            image: image.to_path_buf(),
+            reason: "no index.json".to_string(),
+        })?;
+    let index: ImageIndex = json(&bytes, blobs, "index.json")?;
+    let mut chosen = select(blobs, index.manifests(), tag)?;
+    // A multi-platform image: the index points at another index; pick this machine's platform.
+    for _ in 0..4 {
+        if !is_index(chosen.media_type()) {
+            break;
+        }
+        let (bytes, what) = read_blob(blobs, &chosen)?;
+        let nested: ImageIndex = json(&bytes, blobs, &what)?;
+        chosen = by_platform(blobs, nested.manifests())?;
+    }
+    let (bytes, what) = read_blob(blobs, &chosen)?;
+    if !is_manifest(chosen.media_type()) {
+        return Err(unsupported(blobs, &chosen, "manifest"));
+    }
+    let manifest: ImageManifest = json(&bytes, blobs, &what)?;
+
+    let config_desc = manifest.config();
+    let (bytes, what) = read_blob(blobs, config_desc)?;
+    let (config, created, _) = parse_config(&bytes, image, &what)?;
+    let id = Sha256Digest::from_oci(config_desc.digest(), image)?;
+
+    let layers = manifest
+        .layers()
+        .iter()
+        .map(|desc| layer(blobs, desc))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Parsed {
+        id,
+        config,
+        created,
+        layers,
+    })
+}
+
+/// The tags (ref names) of the images in an index.
+fn tags(manifests: &[Descriptor]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter_map(|d| d.annotations().as_ref()?.get(REF_NAME).cloned())
+        .collect()
+}
+
+fn select(
+    blobs: &dyn Blobs,
+    manifests: &[Descriptor],
+    tag: Option<&str>,
+) -> Result<Descriptor, ImageError> {
+    let image = blobs.image().to_path_buf();
+    if let Some(tag) = tag {
+        let tagged: Vec<&Descriptor> = manifests
+            .iter()
+            .filter(|d| {
+                let name = d.annotations().as_ref().and_then(|a| a.get(REF_NAME));
+                name.map(String::as_str) == Some(tag)
+            })
+            .collect();
+        return match tagged.as_slice() {
+            [] => Err(ImageError::UnknownTag {
+                image,
+                tag: tag.to_string(),
+                available: tags(manifests),
+            }),
+            [one] => Ok((*one).clone()),
+            // One tag for several platforms (flattened multi-platform layout).
+            _ => by_platform(blobs, &tagged.into_iter().cloned().collect::<Vec<_>>()),
+        };
+    }
+    match manifests {
+        [] => Err(ImageError::Empty { image }),
+        [one] => Ok(one.clone()),
+        many => by_platform(blobs, many).map_err(|_| ImageError::Ambiguous {
+            image,
+            count: many.len(),
+            available: tags(many),
+        }),
+    }
+}
+
+/// The one manifest for linux on this machine's architecture.
+fn by_platform(blobs: &dyn Blobs, manifests: &[Descriptor]) -> Result<Descriptor, ImageError> {
+    if let [one] = manifests {
+        return Ok(one.clone());
+    }
+    let host = Arch::default();
+    let matching: Vec<&Descriptor> = manifests
+        .iter()
+        .filter(|d| {
+            d.platform()
+                .as_ref()
+                .is_some_and(|p| *p.os() == Os::Linux && *p.architecture() == host)
+        })
+        .collect();
+    match matching.as_slice() {
+        [first, ..] => Ok((*first).clone()),
+        [] => Err(ImageError::BadImage {
+            image: blobs.image().to_path_buf(),
+            reason: format!("no image for platform linux/{host}"),
+        }),
+    }
+}
+
+fn is_index(media: &MediaType) -> bool {
+    matches!(media, MediaType::ImageIndex)
+        || matches!(media, MediaType::Other(m) if m == DOCKER_LIST)
+}
+
+fn is_manifest(media: &MediaType) -> bool {
+    matches!(media, MediaType::ImageManifest)
+        || matches!(media, MediaType::Other(m) if m == DOCKER_MANIFEST)
+}
+
+/// Reads a small blob and verifies its digest and size. Returns it and its name for errors.
+fn read_blob(blobs: &dyn Blobs, desc: &Descriptor) -> Result<(Vec<u8>, String), ImageError> {
+    let image = blobs.image();
+    let digest = Sha256Digest::from_oci(desc.digest(), image)?;
+    let what = format!("blob {digest}");
+    let reader = blobs.open_blob(&blob_path(digest.hex()), &digest.to_string())?;
+    let expected = Expected {
+        image,
+        digest: &digest,
+        size: Some(desc.size()),
+    };
+    Ok((expected.read_small(reader)?, what))
+}
+
+fn json<T: DeserializeOwned>(bytes: &[u8], blobs: &dyn Blobs, what: &str) -> Result<T, ImageError> {
+    serde_json::from_slice(bytes).map_err(|source| ImageError::Json {
+        image: blobs.image().to_path_buf(),
+        what: what.to_string(),
+        source,
+    })
+}
+
+fn unsupported(blobs: &dyn Blobs, desc: &Descriptor, kind: &'static str) -> ImageError {
+    ImageError::UnsupportedMediaType {
+        image: blobs.image().to_path_buf(),
+        blob: desc.digest().to_string(),
+        kind,
+        media_type: desc.media_type().to_string(),
+    }
+}
+
+fn layer(blobs: &dyn Blobs, desc: &Descriptor) -> Result<LayerBlob, ImageError> {
+    let compression = match desc.media_type() {
+        MediaType::ImageLayer | MediaType::ImageLayerNonDistributable => Compression::Tar,
+        MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => Compression::Gzip,
+        MediaType::Other(m) if m == "application/vnd.docker.image.rootfs.diff.tar" => {
+            Compression::Tar
+        }
+        MediaType::Other(m)
+            if m == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                || m == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" =>
+        {
+            Compression::Gzip
+        }
+        _ => return Err(unsupported(blobs, desc, "layer")),
+    };
+    let digest = Sha256Digest::from_oci(desc.digest(), blobs.image())?;
+    Ok(LayerBlob {
+        path: blob_path(digest.hex()),
+        digest,
+        size: Some(desc.size()),
+        compression,
+        verify: VerifyAt::Stored,
+    })
+}

@@ -1,0 +1,73 @@
+//! What reading an image's metadata yields, whatever its format: the config and the layer blobs
+//! still to be found in the store (or unpacked into it).
+use std::path::Path;
+
+use oci_spec::image::ImageConfiguration;
+
+use super::digest::Sha256Digest;
+use super::error::ImageError;
+use super::ImageConfig;
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compression {
+    Tar,
+    Gzip,
+    /// Unknown (docker-save names no media type): look at the first bytes.
+    Sniff,
+}
+
+/// Which bytes of a layer its digest is the sha256 of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VerifyAt {
+    /// The blob as stored (OCI layouts, docker's `blobs/sha256/...`).
+    Stored,
+    /// The uncompressed tar (docker-save's `<id>/layer.tar`, keyed by the config's diff_id).
+    Uncompressed,
+}
+
+/// One layer of an image: its store key (also what it must hash to) and where its blob is.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerBlob {
+    pub digest: Sha256Digest,
+    pub size: Option<u64>,
+    pub path: String,
+    pub compression: Compression,
+    pub verify: VerifyAt,
+}
+
+/// An image's metadata, read and verified.
+#[derive(Clone, Debug)]
+pub(crate) struct Parsed {
+    pub id: Sha256Digest,
+    pub config: ImageConfig,
+    pub created: Option<String>,
+    pub layers: Vec<LayerBlob>,
+}
+
+/// Parses an image config blob.
+pub(crate) fn parse_config(
+    bytes: &[u8],
+    image: &Path,
+    what: &str,
+) -> Result<(ImageConfig, Option<String>, Vec<String>), ImageError> {
+    let cfg: ImageConfiguration =
+        serde_json::from_slice(bytes).map_err(|source| ImageError::Json {
+            image: image.to_path_buf(),
+            what: what.to_string(),
+            source,
+        })?;
+    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let config = match cfg.config() {
+        Some(c) => ImageConfig {
+            entrypoint: c.entrypoint().clone().unwrap_or_default(),
+            cmd: c.cmd().clone().unwrap_or_default(),
+            env: c.env().clone().unwrap_or_default(),
+            working_dir: non_empty(c.working_dir()),
+            user: non_empty(c.user()),
+        },
+        None => ImageConfig::default(),
+    };
+    let diff_ids = cfg.rootfs().diff_ids().clone();
+    Ok((config, cfg.created().clone(), diff_ids))
+}

@@ -1,0 +1,282 @@
+//! `ImageStore`: what `den run IMAGE` and `den image load|ls|rm` use.
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::archive::TarBlobs;
+use super::digest::Sha256Digest;
+use super::error::ImageError;
+use super::layers::{make_private_dirs, LayerStore};
+use super::names::{self, NameEntry, StoreLock, DIR_PREFIX};
+use super::parsed::Parsed;
+use super::source::{Blobs, DirBlobs};
+use super::{docker, oci, Image, ImageConfig, ImageSummary};
+
+/// Images: unpacked layers and loaded names under `<state root>/images`.
+pub struct ImageStore {
+    root: PathBuf,
+}
+
+/// What a path given as IMAGE turned out to be.
+enum Located {
+    Layout(PathBuf),
+    Rootfs(PathBuf),
+    Archive(PathBuf),
+}
+
+/// A resolved image before it gets a reference.
+struct Resolved {
+    id: String,
+    layer_keys: Vec<String>,
+    layers: Vec<PathBuf>,
+    config: ImageConfig,
+    created: Option<String>,
+}
+
+impl ImageStore {
+    pub fn new(state_root: &Path) -> Self {
+        Self {
+            root: state_root.join("images"),
+        }
+    }
+
+    /// Resolves what the user typed as IMAGE: a layout directory (`DIR[:TAG]`), a rootfs
+    /// directory, an archive (`FILE[:TAG]`), or a loaded name. Unpacks missing layers.
+    pub fn resolve(&self, reference: &str) -> Result<Image, ImageError> {
+        if let Some((located, tag)) = locate(reference)? {
+            let resolved = self.resolve_located(&located, tag.as_deref())?;
+            return Ok(resolved.into_image(reference));
+        }
+        let names = names::read(&self.root)?;
+        match names::lookup(&names, reference) {
+            Some((name, entry)) => self.image_of_entry(name, entry, reference),
+            None => Err(ImageError::NotFound {
+                reference: reference.to_string(),
+            }),
+        }
+    }
+
+    /// `den image load SOURCE --name NAME`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
+    /// into the store and records NAME for it.
+    pub fn load(&self, source: &Path, name: &str) -> Result<Image, ImageError> {
+        if !names::valid_name(name) {
+            return Err(ImageError::InvalidName {
+                name: name.to_string(),
+            });
+        }
+        make_private_dirs(&self.root)?;
+        let lock = StoreLock::acquire(&self.root)?;
+        let mut names = names::read(&self.root)?;
+        if names.contains_key(name) {
+            return Err(ImageError::NameInUse {
+                name: name.to_string(),
+            });
+        }
+        let layers = LayerStore::new(&self.root);
+        layers.clean_stale();
+        let text = source.to_string_lossy();
+        let (located, tag) = locate(&text)?
+            .ok_or_else(|| ImageError::io(source, io::Error::from_raw_os_error(libc::ENOENT)))?;
+        let resolved = self.resolve_located(&located, tag.as_deref())?;
+        let entry = NameEntry {
+            id: resolved.id.clone(),
+            layers: resolved.layer_keys.clone(),
+            config: resolved.config.clone(),
+            created: resolved.created.clone(),
+        };
+        names.insert(name.to_string(), entry);
+        names::write(&self.root, &names, &lock)?;
+        Ok(resolved.into_image(name))
+    }
+
+    /// The loaded images, by name.
+    pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
+        let names = names::read(&self.root)?;
+        Ok(names
+            .into_iter()
+            .map(|(name, entry)| ImageSummary {
+                name,
+                id: entry.id,
+                created: entry.created,
+                layers: entry.layers.len(),
+            })
+            .collect())
+    }
+
+    /// Forgets `name` and removes the store layers no other name uses. Layers are removed even
+    /// if one fails; the first failure is returned.
+    pub fn remove(&self, name: &str) -> Result<(), ImageError> {
+        if !self.root.is_dir() {
+            return Err(ImageError::NoSuchName {
+                name: name.to_string(),
+            });
+        }
+        let lock = StoreLock::acquire(&self.root)?;
+        let mut names = names::read(&self.root)?;
+        let key = match names::lookup(&names, name) {
+            Some((key, _)) => key.to_string(),
+            None => {
+                return Err(ImageError::NoSuchName {
+                    name: name.to_string(),
+                })
+            }
+        };
+        let Some(entry) = names.remove(&key) else {
+            return Err(ImageError::NoSuchName { name: key });
+        };
+        names::write(&self.root, &names, &lock)?;
+        let still_used = |layer: &String| names.values().any(|e| e.layers.contains(layer));
+        let store = LayerStore::new(&self.root);
+        let mut first_error = None;
+        for layer in entry.layers.iter().filter(|l| !still_used(l)) {
+            let Some(hex) = layer.strip_prefix("sha256:") else {
+                continue; // a rootfs directory: not ours to remove
+            };
+            let Some(digest) = Sha256Digest::from_hex(hex) else {
+                continue;
+            };
+            if let Err(e) = store.remove(&digest) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn resolve_located(
+        &self,
+        located: &Located,
+        tag: Option<&str>,
+    ) -> Result<Resolved, ImageError> {
+        match located {
+            Located::Rootfs(dir) => {
+                let id = format!("{DIR_PREFIX}{}", dir.display());
+                Ok(Resolved {
+                    layer_keys: vec![id.clone()],
+                    id,
+                    layers: vec![dir.clone()],
+                    config: ImageConfig::default(),
+                    created: None,
+                })
+            }
+            Located::Layout(dir) => {
+                let blobs = DirBlobs::new(dir);
+                let parsed = oci::parse(&blobs, tag)?;
+                self.unpack(&blobs, parsed)
+            }
+            Located::Archive(file) => {
+                let blobs = TarBlobs::open(file)?;
+                let parsed = if blobs.has("manifest.json") {
+                    docker::parse(&blobs, tag)?
+                } else if blobs.has("index.json") && blobs.has("oci-layout") {
+                    oci::parse(&blobs, tag)?
+                } else {
+                    return Err(ImageError::NotAnArchive { path: file.clone() });
+                };
+                self.unpack(&blobs, parsed)
+            }
+        }
+    }
+
+    /// Makes sure every layer of `parsed` is in the store.
+    fn unpack(&self, blobs: &dyn Blobs, parsed: Parsed) -> Result<Resolved, ImageError> {
+        let store = LayerStore::new(&self.root);
+        let layers = parsed
+            .layers
+            .iter()
+            .map(|layer| store.ensure(blobs, layer))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Resolved {
+            id: parsed.id.to_string(),
+            layer_keys: parsed.layers.iter().map(|l| l.digest.to_string()).collect(),
+            layers,
+            config: parsed.config,
+            created: parsed.created,
+        })
+    }
+
+    fn image_of_entry(
+        &self,
+        name: &str,
+        entry: &NameEntry,
+        reference: &str,
+    ) -> Result<Image, ImageError> {
+        let store = LayerStore::new(&self.root);
+        let missing = |layer: &str| ImageError::LayerMissing {
+            name: name.to_string(),
+            layer: layer.to_string(),
+        };
+        let mut layers = Vec::with_capacity(entry.layers.len());
+        for layer in &entry.layers {
+            let path = match layer.strip_prefix(DIR_PREFIX) {
+                Some(dir) => PathBuf::from(dir),
+                None => {
+                    let hex = layer.strip_prefix("sha256:").unwrap_or(layer);
+                    let digest = Sha256Digest::from_hex(hex).ok_or_else(|| missing(layer))?;
+                    store.path(&digest)
+                }
+            };
+            if !path.is_dir() {
+                return Err(missing(layer));
+            }
+            layers.push(path);
+        }
+        Ok(Image {
+            reference: reference.to_string(),
+            id: entry.id.clone(),
+            layers,
+            config: entry.config.clone(),
+        })
+    }
+}
+
+impl Resolved {
+    fn into_image(self, reference: &str) -> Image {
+        Image {
+            reference: reference.to_string(),
+            id: self.id,
+            layers: self.layers,
+            config: self.config,
+        }
+    }
+}
+
+/// What a path-like reference names: `PATH` if it exists, else `PATH:TAG` for the first ':'
+/// whose left side is a layout or archive (a tag may itself hold ':' and '/', as in `save.tar:repo/name:v1`).
+fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageError> {
+    if let Some(located) = classify(Path::new(reference))? {
+        return Ok(Some((located, None)));
+    }
+    for (i, _) in reference.match_indices(':') {
+        let (path, tag) = (&reference[..i], &reference[i + 1..]);
+        if path.is_empty() || tag.is_empty() {
+            continue;
+        }
+        match classify(Path::new(path))? {
+            // A rootfs directory has no tags: `dir:x` may well be a loaded name instead.
+            Some(Located::Rootfs(_)) | None => {}
+            Some(located) => return Ok(Some((located, Some(tag.to_string())))),
+        }
+    }
+    Ok(None)
+}
+
+fn classify(path: &Path) -> Result<Option<Located>, ImageError> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(None),
+        Err(e) => return Err(ImageError::io(path, e)),
+    };
+    let canonical = path.canonicalize().map_err(|e| ImageError::io(path, e))?;
+    Ok(if meta.is_dir() {
+        if canonical.join("index.json").is_file() {
+            Some(Located::Layout(canonical))
+        } else {
+            Some(Located::Rootfs(canonical))
+        }
+    } else if meta.is_file() {
+        Some(Located::Archive(canonical))
+    } else {
+        None
+    })
+}
