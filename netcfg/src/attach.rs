@@ -40,6 +40,8 @@ pub enum AttachError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the container's network namespace has no {0} link")]
+    MissingLink(&'static str),
     #[error("--ip {ip} is outside network {network}'s subnet {subnet}")]
     IpOutside {
         ip: Ipv4Addr,
@@ -176,7 +178,7 @@ impl Plan {
         }
         net.check_overlap(&nl.routes_v4(None).await?)?;
         self.say(|| format!("ip link add {} type bridge && ip link set {0} up", net.bridge));
-        let (index, _) = nl.ensure_bridge(&net.bridge).await?;
+        let (index, _) = nl.ensure_bridge(&net.bridge, None).await?;
         self.say(|| format!("ip addr add {} dev {}", net.gateway_net(), net.bridge));
         match nl.add_address(index, net.gateway_net()).await {
             Err(e) if e.errno() == Some(libc::EEXIST) => {}
@@ -270,7 +272,7 @@ impl Plan {
         let nl = Netlink::open_in(netns)?;
         let addr = ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).expect("valid prefix");
         for name in ["lo", "eth0"] {
-            let index = nl.link_index(name).await?.ok_or_else(|| NetlinkError::no_such_link(name))?;
+            let index = nl.link_index(name).await?.ok_or(AttachError::MissingLink(name))?;
             if name == "eth0" {
                 self.say(|| format!("ip -n <container> addr add {addr} dev eth0"));
                 nl.add_address(index, addr).await?;
