@@ -1,1 +1,2 @@
 //! netcfg
+pub mod ports;
