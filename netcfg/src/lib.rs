@@ -1,2 +1,3 @@
 //! netcfg
+pub mod firewall;
 pub mod ports;
