@@ -1,0 +1,200 @@
+//! nft command text for den's table `ip den`. Pure rendering: no I/O, unit-testable without root.
+//!
+//! Everything per network or per container is a set/map ELEMENT, never a rule, so publishing a
+//! port is O(1) for every packet and every change is a handful of elements. The rules are static;
+//! [`ensure_network`] re-states them (flush chain + add rule, idempotent) in the same transaction
+//! as the network's elements.
+
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::ContainerRules;
+use crate::ports::PortMapping;
+
+/// The table, as nft names it.
+pub const TABLE: &str = "ip den";
+/// Map of `-p HOST_PORT:PORT` (all host addresses): proto . host port -> address . port.
+pub const MAP_ALL: &str = "published";
+/// Map of `-p HOST_IP:HOST_PORT:PORT`: host address . proto . host port -> address . port.
+pub const MAP_ON: &str = "published_on";
+
+/// nft limits comments to 128 bytes.
+const COMMENT_MAX: usize = 128;
+
+/// Table, maps, sets and chains (created if missing, existing elements untouched) and the static
+/// rules (each chain flushed and re-stated, so running this twice leaves one copy).
+const BASE: &str = r#"add table ip den { comment "den: container networking; managed by den, do not edit"; }
+add map ip den published { type inet_proto . inet_service : ipv4_addr . inet_service; comment "den: -p HOST_PORT:PORT on all host addresses"; }
+add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; comment "den: -p HOST_IP:HOST_PORT:PORT"; }
+add set ip den networks { type ipv4_addr . ifname; flags interval; comment "den: each network's subnet . bridge"; }
+add set ip den masq_nets { type ipv4_addr; flags interval; comment "den: subnets masqueraded when leaving by another interface"; }
+add chain ip den prerouting { type nat hook prerouting priority dstnat; policy accept; }
+add chain ip den output { type nat hook output priority -100; policy accept; }
+add chain ip den postrouting { type nat hook postrouting priority srcnat; policy accept; }
+add chain ip den forward { type filter hook forward priority filter; policy accept; }
+flush chain ip den prerouting
+add rule ip den prerouting ip daddr 127.0.0.0/8 return comment "den: never DNAT loopback destinations arriving from outside (CVE-2020-8558)"
+add rule ip den prerouting fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published_on comment "den: published ports on one host address"
+add rule ip den prerouting fib daddr type local dnat ip to meta l4proto . th dport map @published comment "den: published ports on all host addresses"
+flush chain ip den output
+add rule ip den output fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published_on comment "den: published ports on one host address, from the host"
+add rule ip den output fib daddr type local dnat ip to meta l4proto . th dport map @published comment "den: published ports on all host addresses, from the host"
+flush chain ip den postrouting
+add rule ip den postrouting ct status dnat ip saddr . oifname @networks masquerade comment "den: hairpin, a container reaching a published port on its own bridge"
+add rule ip den postrouting ip saddr 127.0.0.0/8 ip daddr . oifname @networks masquerade comment "den: host 127.0.0.1:PORT to a container (route_localnet on the bridge)"
+add rule ip den postrouting ip saddr @masq_nets ip saddr . oifname != @networks masquerade comment "den: a network's subnet leaving by another interface"
+flush chain ip den forward
+add rule ip den forward ip daddr . oifname @networks ct state established,related accept comment "den: replies into a network"
+add rule ip den forward ip daddr . oifname @networks ct status dnat accept comment "den: published ports"
+add rule ip den forward ip daddr . oifname @networks ip daddr . iifname @networks accept comment "den: within a network"
+add rule ip den forward ip daddr . oifname @networks drop comment "den: anything else routed into a network (moby#45610)"
+"#;
+
+/// One element of the published maps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub mapping: PortMapping,
+    pub container_ip: Ipv4Addr,
+    pub comment: String,
+}
+
+impl Element {
+    /// For `-p` on 0.0.0.0 [`MAP_ALL`], otherwise [`MAP_ON`].
+    pub fn map(&self) -> &'static str {
+        if self.mapping.host_ip.is_unspecified() {
+            MAP_ALL
+        } else {
+            MAP_ON
+        }
+    }
+
+    pub fn key(&self) -> String {
+        let m = &self.mapping;
+        let proto = m.proto.as_str();
+        if m.host_ip.is_unspecified() {
+            format!("{proto} . {}", m.host_port)
+        } else {
+            format!("{} . {proto} . {}", m.host_ip, m.host_port)
+        }
+    }
+
+    pub fn value(&self) -> String {
+        format!("{} . {}", self.container_ip, self.mapping.container_port)
+    }
+}
+
+/// Whether nft and the kernel take `name` as an interface name; den also keeps it to characters
+/// that need no quoting.
+pub fn valid_ifname(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A comment nft accepts inside double quotes: printable ASCII without `"` and `\`, at most
+/// 128 bytes.
+pub fn comment(text: &str) -> String {
+    let mut s: String = text
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.truncate(COMMENT_MAX);
+    s
+}
+
+fn network_comment(network: &str, bridge: &str) -> String {
+    comment(&format!("den: network {network} ({bridge})"))
+}
+
+/// `den: container NAME (ID12) -p SPEC`, the name shortened to fit nft's comment limit.
+pub fn container_comment(name: &str, id: &str, m: &PortMapping) -> String {
+    let id12: String = id.chars().take(12).collect();
+    let tail = format!(" ({id12}) -p {}", m.to_spec_string());
+    let head = "den: container ";
+    let room = COMMENT_MAX.saturating_sub(head.len() + tail.len());
+    let name: String = name.chars().take(room).collect();
+    comment(&format!("{head}{name}{tail}"))
+}
+
+/// Base table and rules plus this network's elements, one transaction.
+pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: bool) -> String {
+    let subnet = subnet.trunc();
+    let c = network_comment(network, bridge);
+    let mut s = String::from(BASE);
+    let _ = writeln!(
+        s,
+        r#"add element {TABLE} networks {{ {subnet} . "{bridge}" comment "{c}" }}"#
+    );
+    if masquerade {
+        let _ = writeln!(
+            s,
+            r#"add element {TABLE} masq_nets {{ {subnet} comment "{c}" }}"#
+        );
+    } else {
+        // add-then-delete: absent afterwards whether or not it was there.
+        let _ = writeln!(s, "add element {TABLE} masq_nets {{ {subnet} }}");
+        let _ = writeln!(s, "delete element {TABLE} masq_nets {{ {subnet} }}");
+    }
+    s
+}
+
+/// Removes the network's elements (add-then-delete, so it is idempotent); rules stay.
+pub fn remove_network(bridge: &str, subnet: Ipv4Net) -> String {
+    let subnet = subnet.trunc();
+    let mut s = String::new();
+    for (set, elem) in [
+        ("networks", format!(r#"{subnet} . "{bridge}""#)),
+        ("masq_nets", subnet.to_string()),
+    ] {
+        let _ = writeln!(s, "add element {TABLE} {set} {{ {elem} }}");
+        let _ = writeln!(s, "delete element {TABLE} {set} {{ {elem} }}");
+    }
+    s
+}
+
+/// The published-map elements of a container.
+pub fn container_elements(c: &ContainerRules<'_>) -> Vec<Element> {
+    c.ports
+        .iter()
+        .map(|m| Element {
+            mapping: m.clone(),
+            container_ip: c.ip,
+            comment: container_comment(c.name, c.id, m),
+        })
+        .collect()
+}
+
+/// One `add element` per element.
+pub fn add_elements(elems: &[Element]) -> String {
+    let mut s = String::new();
+    for e in elems {
+        let (map, key, value, c) = (e.map(), e.key(), e.value(), comment(&e.comment));
+        let _ = writeln!(
+            s,
+            r#"add element {TABLE} {map} {{ {key} comment "{c}" : {value} }}"#
+        );
+    }
+    s
+}
+
+/// One `delete element` per element (by key: nft ignores the value when deleting).
+pub fn delete_elements(elems: &[Element]) -> String {
+    let mut s = String::new();
+    for e in elems {
+        let _ = writeln!(s, "delete element {TABLE} {} {{ {} }}", e.map(), e.key());
+    }
+    s
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

@@ -1,0 +1,102 @@
+use super::*;
+use crate::ports::Proto;
+
+fn mapping(ip: &str, hp: u16, cp: u16, proto: Proto) -> PortMapping {
+    PortMapping {
+        host_ip: ip.parse().unwrap(),
+        host_port: hp,
+        container_port: cp,
+        proto,
+    }
+}
+
+fn web<'a>(ports: &'a [PortMapping]) -> ContainerRules<'a> {
+    ContainerRules {
+        id: "0123456789abcdef0123",
+        name: "web",
+        ip: "172.30.0.2".parse().unwrap(),
+        bridge: "den0",
+        ports,
+    }
+}
+
+#[test]
+fn container_elements_go_to_the_map_of_their_host_address() {
+    let ports = [
+        mapping("0.0.0.0", 8080, 80, Proto::Tcp),
+        mapping("127.0.0.1", 5353, 53, Proto::Udp),
+    ];
+    assert_eq!(
+        add_elements(&container_elements(&web(&ports))),
+        "add element ip den published { tcp . 8080 comment \"den: container web (0123456789ab) -p 8080:80/tcp\" : 172.30.0.2 . 80 }\n\
+         add element ip den published_on { 127.0.0.1 . udp . 5353 comment \"den: container web (0123456789ab) -p 127.0.0.1:5353:53/udp\" : 172.30.0.2 . 53 }\n"
+    );
+    assert_eq!(
+        delete_elements(&container_elements(&web(&ports))),
+        "delete element ip den published { tcp . 8080 }\n\
+         delete element ip den published_on { 127.0.0.1 . udp . 5353 }\n"
+    );
+}
+
+#[test]
+fn comments_cannot_break_out_of_quotes_and_fit_nft_limit() {
+    assert_eq!(comment("a\"b\\c\nd é"), "a_b_c_d _");
+    let long = "x".repeat(300);
+    let c = container_comment(&long, "id", &mapping("0.0.0.0", 1, 2, Proto::Tcp));
+    assert_eq!(c.len(), 128);
+    assert!(c.ends_with(" (id) -p 1:2/tcp"), "{c}");
+}
+
+#[test]
+fn ifnames() {
+    assert!(valid_ifname("den0"));
+    assert!(valid_ifname("br-0123456789a"));
+    assert!(!valid_ifname(""));
+    assert!(
+        !valid_ifname("0123456789abcdef"),
+        "16 bytes is one too many"
+    );
+    assert!(!valid_ifname("den\"0"));
+    assert!(!valid_ifname("a b"));
+    assert!(!valid_ifname("a/b"));
+}
+
+#[test]
+fn network_elements_use_the_network_address_and_masquerade_flag() {
+    let subnet = "172.30.5.1/16".parse().unwrap();
+    let on = ensure_network("bridge", "den0", subnet, true);
+    assert!(on.starts_with(BASE));
+    let tail = &on[BASE.len()..];
+    assert_eq!(
+        tail,
+        "add element ip den networks { 172.30.0.0/16 . \"den0\" comment \"den: network bridge (den0)\" }\n\
+         add element ip den masq_nets { 172.30.0.0/16 comment \"den: network bridge (den0)\" }\n"
+    );
+    let off = ensure_network("bridge", "den0", subnet, false);
+    assert!(off.ends_with(
+        "add element ip den masq_nets { 172.30.0.0/16 }\ndelete element ip den masq_nets { 172.30.0.0/16 }\n"
+    ));
+}
+
+#[test]
+fn base_rules_are_restated_after_a_flush() {
+    // Each chain that gets rules is flushed first in the same transaction (idempotence).
+    for chain in ["prerouting", "output", "postrouting", "forward"] {
+        let flush = BASE
+            .find(&format!("flush chain ip den {chain}\n"))
+            .expect(chain);
+        let first_rule = BASE
+            .find(&format!("add rule ip den {chain} "))
+            .expect(chain);
+        assert!(flush < first_rule, "{chain}");
+    }
+    // Nothing in the base removes elements or touches other tables.
+    for line in BASE.lines() {
+        assert!(line.contains(" ip den "), "{line}");
+        assert!(
+            !line.starts_with("delete")
+                && !line.starts_with("flush set")
+                && !line.starts_with("flush map")
+        );
+    }
+}
