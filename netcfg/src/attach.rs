@@ -116,7 +116,7 @@ impl Plan {
             }
         }
         if !req.publish.is_empty() {
-            let published = Firewall::new()?.published_mappings()?;
+            let published = published(&mut Firewall::new()?)?;
             ports::expand(req.publish, &published)?;
         }
         Ok(Plan {
@@ -215,7 +215,7 @@ impl Plan {
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {
-            let published = undo.fw.published_mappings().map_err(|e| (e.into(), None))?;
+            let published = published(&mut undo.fw).map_err(|e| (e.into(), None))?;
             ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
         };
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
@@ -286,6 +286,11 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// The host ports den has published so far, for conflict checks.
+fn published(fw: &mut Firewall) -> Result<Vec<PortMapping>, FirewallError> {
+    Ok(fw.published()?.into_iter().map(|(m, _, _)| m).collect())
 }
 
 /// The undo of what `apply` made so far: the firewall elements and the lease are undone on drop unless
