@@ -1,2 +1,3 @@
 //! den's runtime: images to rootfs, the container process and its namespaces, state on disk.
 pub mod image;
+pub mod spec;
