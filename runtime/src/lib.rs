@@ -1,3 +1,5 @@
 //! den's runtime: images to rootfs, the container process and its namespaces, state on disk.
 pub mod image;
+pub mod process;
 pub mod spec;
+mod syscall;
