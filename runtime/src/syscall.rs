@@ -204,3 +204,29 @@ pub(crate) fn dup_above_stdio(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     // SAFETY: fcntl returned a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
+
+// setgroups/setresgid/setresuid as raw syscalls. They change only the calling thread, which in
+// the container child is its only thread. glibc's wrappers instead signal every thread glibc
+// knows about (in a forked child: the parent's threads, copied as data) under a lock that one
+// of those threads may have held at clone time.
+
+/// Raw `setgroups(2)` for this thread.
+pub(crate) fn set_groups(groups: &[libc::gid_t]) -> Result<(), Errno> {
+    // SAFETY: the kernel reads `len` gids from the pointer, which points at `len` gids.
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    Errno::result(r).map(drop)
+}
+
+/// Raw `setresgid(2)` (all three ids) for this thread.
+pub(crate) fn set_gid(gid: libc::gid_t) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    Errno::result(r).map(drop)
+}
+
+/// Raw `setresuid(2)` (all three ids) for this thread.
+pub(crate) fn set_uid(uid: libc::uid_t) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    Errno::result(r).map(drop)
+}

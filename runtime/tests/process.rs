@@ -9,12 +9,11 @@
 mod fixture;
 
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use den_runtime::process::{spawn, Exit, ProcessError, Step};
 use den_runtime::spec::{build, NetNs};
-use fixture::{fixture, inputs, launch, run, run_spec};
+use fixture::{fixture, inputs, launch, pipe, read_all, run, run_spec, with_sys_admin};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{gethostname, Pid};
 
@@ -171,38 +170,10 @@ fn writes_land_in_upper_and_env_cwd_and_stdin_are_dockers() {
 #[test]
 fn mounts_stay_inside_the_container() {
     let fx = fixture();
-    let spec = {
-        let mut spec = build(&inputs(
-            &fx,
-            &[
-                "sh",
-                "-c",
-                "mount -t tmpfs none /mnt && echo ready; sleep 100",
-            ],
-        ))
-        .expect("spec");
-        // Let this one container mount (docker's default set cannot).
-        let caps = spec
-            .process_mut()
-            .as_mut()
-            .and_then(|p| p.capabilities().clone())
-            .expect("caps");
-        let mut with_admin = caps.clone();
-        let add = |s: &Option<_>| {
-            let mut s: std::collections::HashSet<_> = s.clone().unwrap_or_default();
-            s.insert(oci_spec::runtime::Capability::SysAdmin);
-            s
-        };
-        with_admin.set_bounding(Some(add(caps.bounding())));
-        with_admin.set_effective(Some(add(caps.effective())));
-        with_admin.set_permitted(Some(add(caps.permitted())));
-        spec.process_mut()
-            .as_mut()
-            .expect("process")
-            .set_capabilities(Some(with_admin));
-        spec
-    };
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+    let script = "mount -t tmpfs none /mnt && echo ready; sleep 100";
+    // Let this one container mount (docker's default set cannot).
+    let spec = with_sys_admin(build(&inputs(&fx, &["sh", "-c", script])).expect("spec"));
+    let (read, write) = pipe();
     let paused = spawn(&launch(&fx, &spec, Some(write))).expect("spawn");
     let pid = paused.pid();
     let running = paused.start().expect("start");
@@ -356,7 +327,7 @@ fn signals_sent_to_den_reach_the_container() {
     let fx = fixture();
     let script = "trap 'exit 42' USR1; echo ready; while :; do sleep 1; done";
     let spec = build(&inputs(&fx, &["sh", "-c", script])).expect("spec");
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+    let (read, write) = pipe();
     let running = spawn(&launch(&fx, &spec, Some(write)))
         .expect("spawn")
         .start()
@@ -415,20 +386,13 @@ fn joining_another_containers_network_namespace() {
 fn stdout_and_stderr_can_be_separate_pipes() {
     let fx = fixture();
     let spec = build(&inputs(&fx, &["sh", "-c", "echo out; echo err >&2"])).expect("spec");
-    let (r_out, w_out) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
-    let (r_err, w_err) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+    let (r_out, w_out) = pipe();
+    let (r_err, w_err) = pipe();
     let mut l = launch(&fx, &spec, Some(w_out));
     l.stderr = Some(w_err);
     let running = spawn(&l).expect("spawn").start().expect("start");
     drop(l);
     assert_eq!(running.wait().expect("wait"), Exit::Code(0));
-    let read_all = |fd: OwnedFd| {
-        let mut s = String::new();
-        std::fs::File::from(fd)
-            .read_to_string(&mut s)
-            .expect("read");
-        s
-    };
     assert_eq!(
         (read_all(r_out).as_str(), read_all(r_err).as_str()),
         ("out\n", "err\n")

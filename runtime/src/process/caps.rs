@@ -9,29 +9,24 @@ use std::str::FromStr;
 use caps::{CapSet, Capability as Cap, CapsHashSet};
 use nix::errno::Errno;
 use nix::sys::prctl;
-use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{Capabilities, LinuxCapabilities, User};
 
 use super::sync::{Failure, Step};
 use super::ProcessError;
+use crate::syscall;
 
 pub struct IdsPlan {
-    pub uid: Uid,
-    pub gid: Gid,
-    groups: Vec<Gid>,
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
 }
 
 impl IdsPlan {
     pub fn new(user: &User) -> IdsPlan {
-        let groups = user
-            .additional_gids()
-            .iter()
-            .flatten()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
+        let groups = user.additional_gids().clone().unwrap_or_default();
         IdsPlan {
-            uid: Uid::from_raw(user.uid()),
-            gid: Gid::from_raw(user.gid()),
+            uid: user.uid(),
+            gid: user.gid(),
             groups,
         }
     }
@@ -105,9 +100,9 @@ pub fn apply(ids: &IdsPlan, plan: &CapsPlan) -> Result<(), Failure> {
             .map_err(|_| Failure::at(Step::BoundingSet, i, Errno::last()))?;
     }
     prctl::set_keepcaps(true).map_err(|e| Failure::new(Step::KeepCaps, e))?;
-    setgroups(&ids.groups).map_err(|e| Failure::new(Step::Setgroups, e))?;
-    setresgid(ids.gid, ids.gid, ids.gid).map_err(|e| Failure::new(Step::Setgid, e))?;
-    setresuid(ids.uid, ids.uid, ids.uid).map_err(|e| Failure::new(Step::Setuid, e))?;
+    syscall::set_groups(&ids.groups).map_err(|e| Failure::new(Step::Setgroups, e))?;
+    syscall::set_gid(ids.gid).map_err(|e| Failure::new(Step::Setgid, e))?;
+    syscall::set_uid(ids.uid).map_err(|e| Failure::new(Step::Setuid, e))?;
     prctl::set_keepcaps(false).map_err(|e| Failure::new(Step::KeepCaps, e))?;
     // Effective first: it must stay within permitted at every capset.
     caps::set(None, CapSet::Effective, &plan.effective).map_err(caps_errno(Step::Capabilities))?;

@@ -14,7 +14,8 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::setns;
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
-use nix::sys::statvfs::{statvfs, FsFlags};
+use nix::sys::statfs::statfs;
+use nix::sys::statvfs::FsFlags;
 use nix::unistd::{
     chdir, dup2_stderr, dup2_stdin, dup2_stdout, fchdir, pivot_root, sethostname, setsid,
 };
@@ -167,7 +168,7 @@ fn make_readonly(path: &CStr) -> Result<(), Errno> {
 /// Remount a bind read-only, keeping nosuid/nodev/noexec it already has.
 fn remount_readonly(path: &CStr) -> Result<(), Errno> {
     let none: Option<&CStr> = None;
-    let have = statvfs(path)?.flags();
+    let have = statfs(path)?.flags();
     let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     for (st, ms) in [
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),

@@ -63,7 +63,8 @@ pub enum ProcessError {
         phase: &'static str,
         got: String,
     },
-    #[error("the container process (pid {pid}) ended during setup: {exit:?}")]
+    #[error("the container process (pid {pid}) ended during setup ({})",
+        exit.map_or_else(|| "status unknown".to_owned(), |e| e.to_string()))]
     DiedDuringSetup { pid: i32, exit: Option<Exit> },
     #[error("interrupted by signal {signal} before the container started")]
     Interrupted { signal: i32 },

@@ -100,6 +100,15 @@ impl Exit {
     }
 }
 
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
 /// The signals den forwards to the container (plus SIGWINCH, as a window-size update, with a
 /// terminal).
 pub const FORWARDED_SIGNALS: [Signal; 6] = [

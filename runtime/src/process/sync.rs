@@ -40,7 +40,6 @@ pub enum Step {
     ReadonlyPath,
     ReadonlyRoot,
     Hostname,
-    Rlimit,
     BoundingSet,
     KeepCaps,
     Setgroups,
@@ -55,7 +54,7 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 29] = [
+const STEPS: [Step; 28] = [
     Step::JoinNamespace,
     Step::Stdio,
     Step::Terminal,
@@ -72,7 +71,6 @@ const STEPS: [Step; 29] = [
     Step::ReadonlyPath,
     Step::ReadonlyRoot,
     Step::Hostname,
-    Step::Rlimit,
     Step::BoundingSet,
     Step::KeepCaps,
     Step::Setgroups,
@@ -110,7 +108,6 @@ impl Step {
             Step::ReadonlyPath => "make path read-only",
             Step::ReadonlyRoot => "make rootfs read-only",
             Step::Hostname => "set hostname",
-            Step::Rlimit => "set rlimit",
             Step::BoundingSet => "drop bounding capabilities",
             Step::KeepCaps => "keep capabilities",
             Step::Setgroups => "setgroups",

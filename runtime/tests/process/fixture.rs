@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use den_runtime::process::{spawn, Exit, Launch, Overlay};
 use den_runtime::spec::{build, NetNs, SpecInputs};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Capabilities, Capability, Spec};
 
 const APPLETS: [&str; 19] = [
     "sh", "ls", "cat", "hostname", "ps", "mount", "sleep", "echo", "ip", "grep", "id", "test",
@@ -115,4 +115,32 @@ pub fn run_spec(fx: &Fixture, spec: &Spec) -> (Exit, String) {
 
 pub fn run(fx: &Fixture, args: &[&str]) -> (Exit, String) {
     run_spec(fx, &build(&inputs(fx, args)).expect("spec"))
+}
+
+pub fn pipe() -> (OwnedFd, OwnedFd) {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe")
+}
+
+pub fn read_all(fd: OwnedFd) -> String {
+    let mut s = String::new();
+    std::fs::File::from(fd)
+        .read_to_string(&mut s)
+        .expect("read");
+    s
+}
+
+/// The spec with CAP_SYS_ADMIN added to bounding, effective and permitted.
+pub fn with_sys_admin(mut spec: Spec) -> Spec {
+    let process = spec.process_mut().as_mut().expect("process");
+    let mut caps = process.capabilities().clone().expect("caps");
+    let add = |s: &Option<Capabilities>| {
+        let mut s = s.clone().unwrap_or_default();
+        s.insert(Capability::SysAdmin);
+        Some(s)
+    };
+    caps.set_bounding(add(caps.bounding()));
+    caps.set_effective(add(caps.effective()));
+    caps.set_permitted(add(caps.permitted()));
+    process.set_capabilities(Some(caps));
+    spec
 }
