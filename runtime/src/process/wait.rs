@@ -94,9 +94,10 @@ impl Running {
                 PollFd::new(self.child.pidfd.as_fd(), PollFlags::POLLIN),
                 PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
             ];
-            if let Some(r) = &relay {
-                r.poll_fds(&mut fds);
-            }
+            let polled = relay
+                .as_ref()
+                .map(|r| r.poll_fds(&mut fds))
+                .unwrap_or_default();
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(source) => {
@@ -124,7 +125,7 @@ impl Running {
                 }
             }
             if let Some(r) = &mut relay {
-                r.handle(&events)?;
+                r.handle(&polled, &events)?;
             }
             if exited {
                 break;
@@ -146,8 +147,6 @@ struct Relay<'a> {
     master_open: bool,
     out_open: bool,
     pending: Vec<u8>,
-    /// Which relay fds were added to the last poll, in order.
-    polled: Vec<Polled>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -169,33 +168,30 @@ impl<'a> Relay<'a> {
             master_open: true,
             out_open: true,
             pending: Vec::new(),
-            polled: Vec::new(),
         }
     }
 
-    fn poll_fds(&self, fds: &mut Vec<PollFd<'a>>) {
+    /// Add the fds to poll; returns which relay fd each added entry is, in order.
+    fn poll_fds(&self, fds: &mut Vec<PollFd<'a>>) -> Vec<Polled> {
+        let mut polled = Vec::with_capacity(2);
         if self.master_open {
             let mut flags = PollFlags::POLLIN;
             if !self.pending.is_empty() {
                 flags |= PollFlags::POLLOUT;
             }
             fds.push(PollFd::new(self.master, flags));
-        }
-        if let (Some(input), true) = (self.input, self.pending.is_empty() && self.master_open) {
-            fds.push(PollFd::new(input, PollFlags::POLLIN));
-        }
-    }
-
-    fn handle(&mut self, events: &[PollFlags]) -> Result<(), ProcessError> {
-        let mut polled = Vec::with_capacity(2);
-        if self.master_open {
             polled.push(Polled::Master);
         }
-        if self.input.is_some() && self.pending.is_empty() && self.master_open {
+        // Read stdin only while the pty takes what was read before.
+        if let (Some(input), true) = (self.input, self.pending.is_empty() && self.master_open) {
+            fds.push(PollFd::new(input, PollFlags::POLLIN));
             polled.push(Polled::Input);
         }
-        self.polled = polled;
-        for (which, ev) in self.polled.clone().into_iter().zip(events) {
+        polled
+    }
+
+    fn handle(&mut self, polled: &[Polled], events: &[PollFlags]) -> Result<(), ProcessError> {
+        for (which, ev) in polled.iter().copied().zip(events) {
             match which {
                 Polled::Master
                     if ev.intersects(
