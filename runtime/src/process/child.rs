@@ -1,0 +1,251 @@
+//! The container's PID 1 between clone and exec (step 6 of the design).
+//!
+//! Runs in a copy of a possibly multi-threaded parent, so it must not allocate or take locks:
+//! it only makes syscalls on the `ChildPlan` and fds prepared before the clone, and reports a
+//! failure as a fixed-size message naming the step.
+
+use std::cell::Cell;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::setns;
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+use nix::sys::stat::{umask, Mode};
+use nix::sys::statfs::statfs;
+use nix::sys::statvfs::FsFlags;
+use nix::unistd::{
+    chdir, dup2_stderr, dup2_stdin, dup2_stdout, fchdir, pivot_root, sethostname, setsid,
+};
+
+use super::caps;
+use super::plan::ChildPlan;
+use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
+use crate::syscall;
+
+/// The fds the child uses; the parent closes its copies right after the clone.
+pub struct ChildFds {
+    pub sock: OwnedFd,
+    /// The parent's end of the socketpair: closed first thing in the child, so the child sees
+    /// EOF (and gives up) if den dies before sending Go.
+    pub parent_end: Cell<Option<OwnedFd>>,
+    pub joins: Vec<OwnedFd>,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    /// The pty slave with a terminal.
+    pub tty: Option<OwnedFd>,
+    /// Its path in den's mount namespace, bind-mounted on /dev/console.
+    pub tty_path: Option<CString>,
+}
+
+/// The child's main: returns only on failure (the exit status is irrelevant: the parent has
+/// the typed error and reaps).
+pub fn run(plan: &ChildPlan, fds: &ChildFds) -> i32 {
+    drop(fds.parent_end.take());
+    let sock = fds.sock.as_fd();
+    for (i, join) in plan.joins.iter().enumerate() {
+        let fd = fds.joins.get(i).map(|f| f.as_fd());
+        if let Err(e) = fd.map_or(Err(Errno::EBADF), |fd| setns(fd, join.flag)) {
+            let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinNamespace, i, e)));
+            return 1;
+        }
+    }
+    if send_msg(sock, &Msg::Ready).is_err() {
+        return 1;
+    }
+    match receive(sock) {
+        Ok(Received::Msg(Msg::Go)) => {}
+        // den went away before starting us.
+        Ok(Received::Eof) | Err(_) => return 1,
+        Ok(_) => {
+            let _ = send_msg(
+                sock,
+                &Msg::Failed(Failure::new(Step::Protocol, Errno::EPROTO)),
+            );
+            return 1;
+        }
+    }
+    let failure = setup_and_exec(plan, fds);
+    let _ = send_msg(sock, &Msg::Failed(failure));
+    1
+}
+
+fn at(step: Step) -> impl Fn(Errno) -> Failure {
+    move |e| Failure::new(step, e)
+}
+
+fn stdio(fds: &ChildFds) -> Result<(), Failure> {
+    if let Some(tty) = &fds.tty {
+        setsid().map_err(at(Step::Terminal))?;
+        syscall::set_controlling_tty(tty.as_fd()).map_err(at(Step::Terminal))?;
+        dup2_stdin(tty).map_err(at(Step::Terminal))?;
+        dup2_stdout(tty).map_err(at(Step::Terminal))?;
+        return dup2_stderr(tty).map_err(at(Step::Terminal));
+    }
+    if let Some(fd) = &fds.stdin {
+        dup2_stdin(fd).map_err(at(Step::Stdio))?;
+    }
+    if let Some(fd) = &fds.stdout {
+        dup2_stdout(fd).map_err(at(Step::Stdio))?;
+    }
+    if let Some(fd) = &fds.stderr {
+        dup2_stderr(fd).map_err(at(Step::Stdio))?;
+    }
+    Ok(())
+}
+
+fn mount_rootfs(plan: &ChildPlan) -> Result<OwnedFd, Failure> {
+    let none: Option<&CStr> = None;
+    mount(none, c"/", none, plan.propagation, none).map_err(at(Step::MakePrivate))?;
+    let root = plan.root.as_c_str();
+    match &plan.overlay {
+        Some(data) => mount(
+            Some(c"overlay"),
+            root,
+            Some(c"overlay"),
+            MsFlags::empty(),
+            Some(data.as_c_str()),
+        ),
+        None => mount(
+            Some(root),
+            root,
+            none,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            none,
+        ),
+    }
+    .map_err(at(Step::MountRootfs))?;
+    open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(at(Step::OpenRootfs))
+}
+
+/// pivot_root(".", ".") then detach the old root stacked on top (runc's way: no put_old dir).
+fn pivot(root: BorrowedFd<'_>) -> Result<(), Errno> {
+    fchdir(root)?;
+    pivot_root(c".", c".")?;
+    umount2(c".", MntFlags::MNT_DETACH)?;
+    chdir(c"/")
+}
+
+fn mask(path: &CStr) -> Result<(), Errno> {
+    let none: Option<&CStr> = None;
+    match mount(Some(c"/dev/null"), path, none, MsFlags::MS_BIND, none) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(Errno::ENOTDIR) => mount(
+            Some(c"tmpfs"),
+            path,
+            Some(c"tmpfs"),
+            MsFlags::MS_RDONLY,
+            none,
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+fn make_readonly(path: &CStr) -> Result<(), Errno> {
+    let none: Option<&CStr> = None;
+    match mount(
+        Some(path),
+        path,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    ) {
+        Ok(()) => {}
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    remount_readonly(path)
+}
+
+/// Remount a bind read-only, keeping nosuid/nodev/noexec it already has.
+fn remount_readonly(path: &CStr) -> Result<(), Errno> {
+    let none: Option<&CStr> = None;
+    let have = statfs(path)?.flags();
+    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    for (st, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if have.contains(st) {
+            flags |= ms;
+        }
+    }
+    mount(none, path, none, flags, none)
+}
+
+fn setup_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
+    match setup(plan, fds) {
+        Ok(()) => exec(plan),
+        Err(f) => f,
+    }
+}
+
+fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
+    umask(Mode::empty());
+    stdio(fds)?;
+    let root = mount_rootfs(plan)?;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        m.apply(root.as_fd())
+            .map_err(|e| Failure::at(Step::Mount, i, e))?;
+    }
+    plan.dev.apply(root.as_fd(), fds.tty_path.as_deref())?;
+    if let Some(dir) = &plan.workdir {
+        dir.ensure_dir(root.as_fd()).map_err(at(Step::Workdir))?;
+    }
+    pivot(root.as_fd()).map_err(at(Step::PivotRoot))?;
+    for (i, p) in plan.masked.iter().enumerate() {
+        mask(p).map_err(|e| Failure::at(Step::MaskPath, i, e))?;
+    }
+    for (i, p) in plan.readonly.iter().enumerate() {
+        make_readonly(p).map_err(|e| Failure::at(Step::ReadonlyPath, i, e))?;
+    }
+    if plan.root_readonly {
+        let none: Option<&CStr> = None;
+        mount(
+            none,
+            c"/",
+            none,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            none,
+        )
+        .map_err(at(Step::ReadonlyRoot))?;
+    }
+    if let Some(name) = &plan.hostname {
+        sethostname(name).map_err(at(Step::Hostname))?;
+    }
+    caps::apply(&plan.ids, &plan.caps)?;
+    if plan.no_new_privs {
+        nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
+    }
+    chdir(plan.cwd.as_c_str()).map_err(at(Step::Chdir))?;
+    umask(plan.umask);
+    syscall::reset_signal_dispositions().map_err(at(Step::Signals))?;
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .map_err(at(Step::Signals))?;
+    syscall::cloexec_from(3).map_err(at(Step::CloseFds))
+}
+
+/// execve each candidate like execvpe: skip missing ones, remember EACCES, stop at other errors.
+fn exec(plan: &ChildPlan) -> Failure {
+    let mut denied = false;
+    for (i, path) in plan.candidates.iter().enumerate() {
+        match plan.exec.exec(path) {
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT => {}
+            Errno::EACCES => denied = true,
+            e => return Failure::at(Step::Exec, i, e),
+        }
+    }
+    Failure::new(
+        Step::Exec,
+        if denied { Errno::EACCES } else { Errno::ENOENT },
+    )
+}

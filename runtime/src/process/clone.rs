@@ -1,0 +1,286 @@
+//! `spawn`: prepare every fd and string, then one clone3 into the new namespaces; `Paused`:
+//! the child waiting for Go.
+
+use std::cell::Cell;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+
+use super::child::{self, ChildFds};
+use super::plan::{self, ChildPlan};
+use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
+use super::wait::Running;
+use super::{pty, Exit, Launch, ProcessError, FORWARDED_SIGNALS};
+use crate::syscall;
+
+/// Our child: SIGKILLed and reaped on drop unless already reaped.
+pub(super) struct Child {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+    reaped: bool,
+}
+
+impl Child {
+    /// Block until it ends; reaps it.
+    pub fn reap(&mut self) -> Result<Exit, ProcessError> {
+        let status = syscall::wait_exit(self.pid).map_err(|source| ProcessError::Wait {
+            pid: self.pid.as_raw(),
+            source,
+        })?;
+        self.reaped = true;
+        Ok(Exit::from_wait_status(status))
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // Unreaped, the pid cannot have been reused: this kills our child and nothing else.
+            // Nothing to report to from a drop; the reap below is what matters.
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = syscall::wait_exit(self.pid);
+        }
+    }
+}
+
+/// Where the container's terminal output goes and whether den's stdin is relayed.
+pub(super) struct Io {
+    pub master: Option<OwnedFd>,
+    pub out: Option<OwnedFd>,
+    pub relay_stdin: bool,
+}
+
+/// A container whose PID 1 exists in its namespaces and waits for [`Paused::start`].
+/// Dropping it kills and reaps the child.
+pub struct Paused {
+    child: Child,
+    sock: OwnedFd,
+    plan: ChildPlan,
+    io: Io,
+    signals: SignalFd,
+}
+
+fn prepare(op: &'static str, culprit: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
+    let culprit = culprit.into();
+    move |source| ProcessError::Prepare {
+        op,
+        culprit,
+        source,
+    }
+}
+
+/// Keep fds the child dup2s onto 0-2 out of that range (den may run with stdio closed).
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, ProcessError> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    syscall::dup_above_stdio(fd.as_fd()).map_err(prepare("move above stdio", "an fd"))
+}
+
+fn dup(fd: &Option<OwnedFd>, what: &'static str) -> Result<Option<OwnedFd>, ProcessError> {
+    fd.as_ref()
+        .map(|f| syscall::dup_above_stdio(f.as_fd()).map_err(prepare("duplicate", what)))
+        .transpose()
+}
+
+fn open_path(path: &Path, op: &'static str) -> Result<OwnedFd, ProcessError> {
+    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(prepare(op, path.display().to_string()))?;
+    above_stdio(fd)
+}
+
+/// Block the forwarded signals in this thread and read them from a signalfd instead.
+fn block_signals(terminal: bool) -> Result<SignalFd, ProcessError> {
+    let mut set = SigSet::empty();
+    for s in FORWARDED_SIGNALS {
+        set.add(s);
+    }
+    if terminal {
+        set.add(Signal::SIGWINCH);
+    }
+    set.thread_block()
+        .map_err(prepare("block", "forwarded signals"))?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(prepare("create a signalfd for", "forwarded signals"))
+}
+
+/// Clone the container's PID 1 into the spec's namespaces; it waits for [`Paused::start`].
+pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
+    let plan = plan::build(launch)?;
+    let (parent_end, child_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(prepare("create", "the sync socketpair"))?;
+    let joins = plan
+        .joins
+        .iter()
+        .map(|j| open_path(&j.path, "open namespace"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (master, tty, tty_path) = match plan.terminal {
+        true => pty::open().map(|p| (Some(p.master), Some(p.slave), p.path))?,
+        false => (None, None, None),
+    };
+    let stdin = match plan.terminal || launch.stdin {
+        true => None,
+        false => Some(open_path(Path::new("/dev/null"), "open")?),
+    };
+    let (stdout, stderr, out) = match plan.terminal {
+        true => (None, None, dup(&launch.stdout, "the stdout fd")?),
+        false => (
+            dup(&launch.stdout, "the stdout fd")?,
+            dup(&launch.stderr, "the stderr fd")?,
+            None,
+        ),
+    };
+    let tty = tty.map(above_stdio).transpose()?;
+    let fds = ChildFds {
+        sock: above_stdio(child_end)?,
+        parent_end: Cell::new(Some(parent_end)),
+        joins,
+        stdin,
+        stdout,
+        stderr,
+        tty,
+        tty_path,
+    };
+    let signals = block_signals(plan.terminal)?;
+    let (pid, pidfd) = syscall::clone_process(plan.clone_flags, || child::run(&plan, &fds))
+        .map_err(|source| ProcessError::Clone { source })?;
+    let child = Child {
+        pid,
+        pidfd,
+        reaped: false,
+    };
+    // Close our copies of the child's fds (its end of the socket above all: EOF means exec).
+    let sock = fds.parent_end.take();
+    drop(fds);
+    let sock = sock.ok_or(ProcessError::Sync {
+        pid: pid.as_raw(),
+        op: "keep the socket",
+        source: Errno::EBADF,
+    })?;
+    let io = Io {
+        master,
+        out,
+        relay_stdin: launch.stdin,
+    };
+    let mut paused = Paused {
+        child,
+        sock,
+        plan,
+        io,
+        signals,
+    };
+    match receive(paused.sock.as_fd()) {
+        Ok(Received::Msg(Msg::Ready)) => Ok(paused),
+        Ok(Received::Msg(Msg::Failed(f))) => Err(paused.failure(f)),
+        Ok(Received::Eof) => Err(paused.died()),
+        Ok(other) => Err(paused.protocol("waiting for the child to be ready", other)),
+        Err(source) => Err(ProcessError::Sync {
+            pid: pid.as_raw(),
+            op: "receive Ready",
+            source,
+        }),
+    }
+}
+
+impl Paused {
+    /// Host PID of the container's PID 1.
+    pub fn pid(&self) -> i32 {
+        self.child.pid.as_raw()
+    }
+
+    /// The container's network namespace, `/proc/<pid>/ns/net`.
+    pub fn netns_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.pid()))
+    }
+
+    /// Let the child set up and exec. Returns once the exec happened (the child's close-on-exec
+    /// socket end closed) or with the child's typed error.
+    pub fn start(self) -> Result<Running, ProcessError> {
+        let pid = self.pid();
+        let mut early = Vec::new();
+        while let Some(info) = self
+            .signals
+            .read_signal()
+            .map_err(|source| ProcessError::Sync {
+                pid,
+                op: "read pending signals",
+                source,
+            })?
+        {
+            let signal = info.ssi_signo as i32;
+            if [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT].contains(&signal) {
+                return Err(ProcessError::Interrupted { signal });
+            }
+            early.push(signal);
+        }
+        send_msg(self.sock.as_fd(), &Msg::Go).map_err(|source| ProcessError::Sync {
+            pid,
+            op: "send Go",
+            source,
+        })?;
+        match receive(self.sock.as_fd()) {
+            Ok(Received::Eof) => {
+                let Paused {
+                    child, io, signals, ..
+                } = self;
+                Ok(Running::new(child, io, signals, early))
+            }
+            Ok(Received::Msg(Msg::Failed(f))) => Err(self.failure(f)),
+            Ok(other) => Err(self.protocol("waiting for exec", other)),
+            Err(source) => Err(ProcessError::Sync {
+                pid,
+                op: "wait for exec",
+                source,
+            }),
+        }
+    }
+
+    fn failure(&self, f: Failure) -> ProcessError {
+        let cmd = self.plan.cmd.clone();
+        match (f.step, f.errno) {
+            (Step::Exec, Errno::ENOENT) => ProcessError::ExecNotFound { cmd },
+            (Step::Exec, Errno::EACCES) => ProcessError::PermissionDenied { cmd },
+            (step, source) => ProcessError::Setup {
+                step,
+                culprit: self.plan.culprit(&f),
+                source,
+            },
+        }
+    }
+
+    fn died(&mut self) -> ProcessError {
+        let exit = self.child.reap().ok();
+        ProcessError::DiedDuringSetup {
+            pid: self.pid(),
+            exit,
+        }
+    }
+
+    fn protocol(&self, phase: &'static str, got: Received) -> ProcessError {
+        ProcessError::Protocol {
+            pid: self.pid(),
+            phase,
+            got: format!("{got:?}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Paused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paused")
+            .field("pid", &self.pid())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,121 @@
+//! The container process: one clone(2) into new namespaces, paused until the caller has set up
+//! its network, then set up and exec'd (design steps 3, 5, 6, 7).
+//!
+//! ```text
+//! spawn(&Launch) -> Paused     clone3 into the spec's namespaces; the child joins any
+//!                              namespace given by path and waits on a socketpair
+//! Paused::netns_path()         the caller attaches the network to /proc/PID/ns/net
+//! Paused::start() -> Running   the child mounts, pivot_roots, drops privileges, execs;
+//!                              returns once the exec happened, or the child's typed error
+//! Running::wait() -> Exit      forwards signals, relays the pty, returns the exit status
+//! ```
+//!
+//! Threads: `spawn` forks the calling process. The child runs only code that makes syscalls on
+//! data prepared before the clone (no allocation, no locks), so it is sound even if other
+//! threads exist; still, call `spawn` before starting any runtime, as den does.
+//!
+//! Signals: from `spawn` on, the calling thread blocks [`FORWARDED_SIGNALS`] (and SIGWINCH with
+//! a terminal). `start` refuses to start the container if SIGINT, SIGTERM, SIGHUP or SIGQUIT
+//! arrived meanwhile ([`ProcessError::Interrupted`]); `wait` forwards them to the container. They
+//! stay blocked afterwards, so den's teardown cannot be cut short; den exits soon after. Note the
+//! kernel rule that PID 1 of a PID namespace ignores signals it has no handler for (as in
+//! docker): `sleep` as PID 1 ignores SIGTERM, only SIGKILL ends it.
+//!
+//! Not done: cgroups (none on these v1 hosts yet), seccomp, rlimits (refused if a spec asks).
+//! The `Paused`/`Running` handles kill (SIGKILL) and reap the container when dropped before
+//! `wait`; they are tied to the thread that called `spawn`.
+
+mod caps;
+mod child;
+mod clone;
+mod dev;
+mod error;
+mod mounts;
+mod paths;
+mod plan;
+mod pty;
+mod sync;
+mod wait;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use nix::sys::signal::Signal;
+use oci_spec::runtime::Spec;
+
+pub use clone::{spawn, Paused};
+pub use error::ProcessError;
+pub use sync::Step;
+pub use wait::Running;
+
+/// The container's root filesystem as an overlay of image layers.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    /// Layer directories, BOTTOM first, as the image gives them.
+    pub lower: Vec<PathBuf>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+}
+
+/// What to start.
+#[derive(Debug)]
+pub struct Launch<'a> {
+    pub spec: &'a Spec,
+    /// den's extension to plain OCI: mount this overlay at `spec.root.path` INSIDE the
+    /// container's new mount namespace (so it vanishes with the container and can never leak
+    /// in the host mount namespace), before the spec's mounts. `None`: the rootfs is already
+    /// prepared (OCI bundle) and is bind-mounted onto itself.
+    pub overlay: Option<Overlay>,
+    /// `-i`: the container reads den's stdin; otherwise /dev/null, like docker.
+    pub stdin: bool,
+    /// The container's stdout (with a terminal: where den relays the pty's output); `None`:
+    /// den's own stdout.
+    pub stdout: Option<OwnedFd>,
+    /// The container's stderr without a terminal; `None`: den's own stderr.
+    pub stderr: Option<OwnedFd>,
+}
+
+/// How the container's PID 1 ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    /// The shell-style status: the exit code, or 128+N for signal N (docker's 137 for SIGKILL).
+    pub fn status(&self) -> i32 {
+        match self {
+            Exit::Code(c) => *c,
+            Exit::Signal(s) => 128 + s,
+        }
+    }
+
+    fn from_wait_status(status: i32) -> Exit {
+        if libc::WIFSIGNALED(status) {
+            Exit::Signal(libc::WTERMSIG(status))
+        } else {
+            Exit::Code(libc::WEXITSTATUS(status))
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
+/// The signals den forwards to the container (plus SIGWINCH, as a window-size update, with a
+/// terminal).
+pub const FORWARDED_SIGNALS: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
