@@ -1,6 +1,7 @@
 //! `den`: parse the command line, call into the runtime, print. Nothing else lives here.
 
 mod cmd;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
     match status {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("den: {e:#}");
+            eprintln!("den: {}", report::one_line(e.chain()));
             ExitCode::from(125)
         }
     }

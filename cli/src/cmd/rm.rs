@@ -18,7 +18,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         match lifecycle::remove(root, key, a.force) {
             Ok(name) => println!("{name}"),
             Err(e) => {
-                eprintln!("den: {e}");
+                eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
                 status = 1;
             }
         }

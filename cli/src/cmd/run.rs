@@ -79,7 +79,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     match run::run(&opts) {
         Ok(status) => Ok(status),
         Err(e) => {
-            eprintln!("den: {e}");
+            eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
             Ok(e.exit_status())
         }
     }

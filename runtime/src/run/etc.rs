@@ -17,14 +17,21 @@ pub fn paths(dir: &Path) -> Vec<(PathBuf, String)> {
 const LOCALHOST: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
 fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// Write hostname, hosts and resolv.conf. `host_network`: the container shares the host's files (copied).
+/// Create the three files before the child is cloned (its bind mounts refer to them); `write` fills them
+/// in place later, once the network is known.
+pub fn prepare(dir: &Path, hostname: &str) -> io::Result<()> {
+    fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+    fs::write(dir.join("hosts"), "")?;
+    fs::write(dir.join("resolv.conf"), "")
+}
+
+/// Fill hosts and resolv.conf (in place: the child's bind mounts already refer to these inodes). `host_network`: the container shares the host's files (copied).
 pub fn write(
     dir: &Path,
     hostname: &str,
     att: Option<&Attachment>,
     host_network: bool,
 ) -> io::Result<()> {
-    fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
     if host_network {
         copy_or_empty(Path::new("/etc/hosts"), &dir.join("hosts"))?;
         return copy_or_empty(Path::new("/etc/resolv.conf"), &dir.join("resolv.conf"));

@@ -62,7 +62,7 @@ impl RunError {
     /// docker's convention: 125 when den itself failed, 126/127 when the command could not be run.
     pub fn exit_status(&self) -> i32 {
         match self {
-            RunError::Process(e) => e.exit_status().unwrap_or(125),
+            RunError::Process(e) => e.exit_status(),
             _ => 125,
         }
     }
@@ -125,6 +125,11 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             source,
         })?;
     }
+    etc::prepare(&dir, &record.hostname).map_err(|source| RunError::Io {
+        what: "writing /etc files in",
+        path: dir.clone(),
+        source,
+    })?;
     let spec = spec::build(&SpecInputs {
         rootfs,
         args,
@@ -135,7 +140,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         terminal: opts.tty,
         net: opts.network.netns(),
         etc_files: etc::paths(&dir),
-        lower_layers: image.layers.iter().rev().cloned().collect(),
+        lower_layers: image.layers.clone(),
     })?;
 
     // 3. Clone the child into its namespaces; it waits for step 6.
@@ -143,6 +148,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         spec: &spec,
         overlay: Some(overlay),
         stdin: opts.interactive,
+        stdout: None,
+        stderr: None,
     })?;
 
     // 4. Attach its network namespace.
