@@ -1,0 +1,133 @@
+//! What den leaves in a sandbox: links, firewall, leases, containers, files, mounts.
+//! Take one before an operation and compare after it to prove nothing was left behind.
+
+use serde_json::Value;
+use std::fmt::Debug;
+use std::fs;
+use std::path::Path;
+
+use crate::sandbox::{mounts_mentioning, Sandbox};
+
+/// See the module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footprint {
+    /// `name [master X]` of every link in the host netns (peer suffixes dropped).
+    pub links: Vec<String>,
+    /// `nft list ruleset` in the host netns with counter values zeroed.
+    pub nft: String,
+    /// The bridge network's lease file, if present.
+    pub leases: Option<Value>,
+    /// `den ps -a` output.
+    pub containers: String,
+    /// Every path under den's state dir, relative to it.
+    pub files: Vec<String>,
+    /// Mounts in this (the machine's) mount namespace under the sandbox dir.
+    pub mounts: Vec<String>,
+}
+
+/// `name [master X]` for each line of `ip -o link` output.
+pub fn link_names(ip_o_link: &str) -> Vec<String> {
+    let mut out: Vec<String> = ip_o_link
+        .lines()
+        .filter_map(|l| {
+            let name = l.split(": ").nth(1)?.split('@').next()?.to_string();
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let master = words
+                .windows(2)
+                .find(|w| w[0] == "master")
+                .map(|w| format!(" master {}", w[1]))
+                .unwrap_or_default();
+            Some(name + &master)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `nft list ruleset` text with the numbers after `packets`/`bytes` replaced by 0.
+pub fn normalize_nft(ruleset: &str) -> String {
+    ruleset
+        .lines()
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let mut out = Vec::with_capacity(words.len());
+            for (i, w) in words.iter().enumerate() {
+                let after_counter = i > 0 && matches!(words[i - 1], "packets" | "bytes");
+                out.push(if after_counter { "0" } else { w });
+            }
+            out.join(" ")
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
+        out.push(rel);
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(base, &p, out);
+        }
+    }
+}
+
+impl Sandbox {
+    /// Takes the sandbox's footprint (see [`Footprint`]).
+    pub fn footprint(&self) -> Footprint {
+        let links = link_names(&self.host("ip -o link").ok().stdout);
+        let nft = normalize_nft(&self.host("nft list ruleset").ok().stdout);
+        let leases = fs::read_to_string(self.leases_path()).ok().map(|t| {
+            serde_json::from_str(&t)
+                .unwrap_or_else(|e| panic!("{}: {e}", self.leases_path().display()))
+        });
+        let containers = self.den(&["ps", "-a"]).ok().stdout;
+        let mut files = Vec::new();
+        walk(self.root(), self.root(), &mut files);
+        files.sort();
+        Footprint {
+            links,
+            nft,
+            leases,
+            containers,
+            files,
+            mounts: mounts_mentioning(&self.dir_needle()),
+        }
+    }
+}
+
+fn diff<T: PartialEq + Debug>(what: &str, before: &T, after: &T, out: &mut Vec<String>) {
+    if before != after {
+        out.push(format!(
+            "{what} changed:\n  before: {before:#?}\n  after:  {after:#?}"
+        ));
+    }
+}
+
+impl Footprint {
+    /// Panics listing every difference between `self` (after) and `before`.
+    #[track_caller]
+    pub fn assert_same_as(&self, before: &Footprint, context: &str) {
+        let mut d = Vec::new();
+        diff("host links", &before.links, &self.links, &mut d);
+        diff("nft ruleset", &before.nft, &self.nft, &mut d);
+        diff("lease file", &before.leases, &self.leases, &mut d);
+        diff("den ps -a", &before.containers, &self.containers, &mut d);
+        diff(
+            "files under the state dir",
+            &before.files,
+            &self.files,
+            &mut d,
+        );
+        diff("mounts", &before.mounts, &self.mounts, &mut d);
+        assert!(
+            d.is_empty(),
+            "{context}: left something behind:\n{}",
+            d.join("\n")
+        );
+    }
+}
