@@ -7,6 +7,11 @@ use std::fs;
 use std::path::Path;
 
 use crate::sandbox::{mounts_mentioning, Sandbox};
+use std::time::{Duration, Instant};
+
+/// How long [`Sandbox::assert_footprint`] lets the kernel finish asynchronous cleanup
+/// (a dead container's network namespace, and with it its veth, is freed by a work queue).
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// See the module docs.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +22,8 @@ pub struct Footprint {
     pub nft: String,
     /// The bridge network's lease file, if present.
     pub leases: Option<Value>,
-    /// `den ps -a` output.
-    pub containers: String,
+    /// How many lines `den ps -a` prints (not the text: it may show ages like "Up 2 seconds").
+    pub containers: usize,
     /// Every path under den's state dir, relative to it.
     pub files: Vec<String>,
     /// Mounts in this (the machine's) mount namespace under the sandbox dir.
@@ -77,6 +82,24 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
 }
 
 impl Sandbox {
+    /// Asserts the footprint returns to `before` (waiting a bounded time for asynchronous
+    /// kernel cleanup); panics listing the differences otherwise.
+    #[track_caller]
+    pub fn assert_footprint(&self, before: &Footprint, context: &str) {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let now = self.footprint();
+            if now == *before {
+                return;
+            }
+            if Instant::now() >= deadline {
+                now.assert_same_as(before, context);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Takes the sandbox's footprint (see [`Footprint`]).
     pub fn footprint(&self) -> Footprint {
         let links = link_names(&self.host("ip -o link").ok().stdout);
@@ -85,7 +108,8 @@ impl Sandbox {
             serde_json::from_str(&t)
                 .unwrap_or_else(|e| panic!("{}: {e}", self.leases_path().display()))
         });
-        let containers = self.den(&["ps", "-a"]).ok().stdout;
+        let ps = self.den(&["ps", "-a"]).ok().stdout;
+        let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
         let mut files = Vec::new();
         walk(self.root(), self.root(), &mut files);
         files.sort();
@@ -116,7 +140,12 @@ impl Footprint {
         diff("host links", &before.links, &self.links, &mut d);
         diff("nft ruleset", &before.nft, &self.nft, &mut d);
         diff("lease file", &before.leases, &self.leases, &mut d);
-        diff("den ps -a", &before.containers, &self.containers, &mut d);
+        diff(
+            "lines of den ps -a",
+            &before.containers,
+            &self.containers,
+            &mut d,
+        );
         diff(
             "files under the state dir",
             &before.files,

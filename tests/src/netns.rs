@@ -83,17 +83,24 @@ pub fn run_in<T: Send>(ns: &Path, f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Removes what a crashed earlier test process left: namespaces named `den-t<PID>-...` and
-/// directories `<tmp>/den-t<PID>-....sb` whose PID is no longer alive (or is ours, before we
-/// made any). Processes still inside such a namespace are killed first (they were started by
-/// that dead test process). Returns what it removed, for the log.
-pub fn sweep_stale(tmp: &Path) -> Vec<String> {
+/// directories `<tmp>/den-t<PID>-....sb` whose PID is no longer alive, and, if `own_too`,
+/// those carrying our own pid (left by a dead process that had it before us: only safe
+/// before this process made any sandbox). Processes still inside such a namespace are
+/// killed first (that dead test process started them). Returns what it removed, for the log.
+pub fn sweep_stale(tmp: &Path, own_too: bool) -> Vec<String> {
     let me = std::process::id() as i32;
     let stale = |name: &str| -> bool {
         let Some(rest) = name.strip_prefix("den-t") else {
             return false;
         };
         let pid: Option<i32> = rest.split('-').next().and_then(|p| p.parse().ok());
-        pid.is_some_and(|p| p == me || procs::stat(p).is_none())
+        pid.is_some_and(|p| {
+            if p == me {
+                own_too
+            } else {
+                procs::stat(p).is_none()
+            }
+        })
     };
     let mut removed = Vec::new();
     if let Ok(dir) = fs::read_dir("/run/netns") {

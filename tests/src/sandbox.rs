@@ -51,8 +51,10 @@ impl Sandbox {
     /// Creates the namespaces, the link and the dirs; panics (after undoing them) on failure.
     pub fn new() -> Sandbox {
         let tmp = std::env::temp_dir();
+        // Every Sandbox::new passes here first and waits for it: no sandbox of this process
+        // exists yet while the sweep runs, so it may remove names carrying our pid.
         SWEPT.get_or_init(|| {
-            for what in netns::sweep_stale(&tmp) {
+            for what in netns::sweep_stale(&tmp, true) {
                 eprintln!("den-tests: removed stale {what}");
             }
         });

@@ -226,3 +226,31 @@ fn footprint_helpers_normalise() {
     assert_eq!(a, b);
     assert_ne!(a, den_tests::normalize_nft("table ip den {\n}"));
 }
+
+#[test]
+fn spawned_pid_is_the_program_itself() {
+    // nsenter --net execs the program without forking, so signals sent to a spawned den
+    // reach den itself.
+    let sb = Sandbox::new();
+    let p = sb.host_spawn("echo $$; exec sleep 300");
+    let out = p.wait_stdout("\n", START_TIMEOUT);
+    assert_eq!(out.trim(), p.pid().to_string());
+    p.signal(den_tests::SIGTERM);
+    assert_eq!(p.wait(START_TIMEOUT).code(), 128 + den_tests::SIGTERM);
+}
+
+#[test]
+fn stale_namespaces_of_dead_test_processes_are_swept() {
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let name = format!("den-t{dead_pid}-0-host");
+    netns::add(&name).unwrap();
+    let swept = netns::sweep_stale(&std::env::temp_dir(), false);
+    let exists = netns::exists(&name);
+    if exists {
+        netns::delete(&name).unwrap();
+    }
+    assert!(!exists, "{name} was not swept: {swept:?}");
+    assert!(swept.iter().any(|s| s.contains(&name)), "{swept:?}");
+}
