@@ -89,8 +89,20 @@ fn live(pid: i32) -> Option<ProcId> {
     })
 }
 
-/// Whether any mount seen by `pid` mentions `needle` (mount point, source or options such as
-/// an overlay's upperdir). Finds container processes whose rootfs lives under a sandbox dir.
+/// Whether `pid`'s root mount (mount point `/` in its mountinfo) mentions `needle`, e.g. an
+/// overlay whose upperdir lies under a sandbox dir: that is a container of the sandbox.
+/// Only the root mount counts: a mount leaked under the dir and propagated elsewhere must
+/// not make unrelated processes look like members.
+pub fn root_mount_mentions(pid: i32, needle: &str) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .map(|t| {
+            t.lines()
+                .any(|l| l.split_whitespace().nth(4) == Some("/") && l.contains(needle))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether any mount seen by `pid` mentions `needle`.
 pub fn mountinfo_mentions(pid: i32, needle: &str) -> bool {
     fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .map(|t| t.contains(needle))
@@ -118,20 +130,25 @@ pub fn descendants(roots: &[i32]) -> Vec<ProcId> {
 }
 
 /// The processes that belong to a sandbox: those in one of its network namespaces
-/// (`netns_inodes`), those whose mounts mention its directory (`dir_needle`, e.g. a
-/// container's overlay), and descendants of `roots` (the processes the sandbox spawned).
-/// Never includes the calling process.
+/// (`netns_inodes`), descendants of `roots` (the processes the sandbox spawned), and those
+/// in another mount namespace whose root mount lies under its dir (`dir_needle`: a
+/// container's overlay). Never includes the calling process, nor (by the mount rule)
+/// anything sharing our mount namespace.
 pub fn sandbox_members(netns_inodes: &[u64], dir_needle: &str, roots: &[i32]) -> Vec<ProcId> {
     let me = std::process::id() as i32;
+    let our_mnt = ns_inode(Path::new("/proc/self/ns/mnt"));
     let mut found: BTreeSet<ProcId> = descendants(roots).into_iter().collect();
     for pid in all_pids() {
         if pid == me {
             continue;
         }
         let net = ns_inode(Path::new(&format!("/proc/{pid}/ns/net")));
-        let member =
-            net.is_some_and(|n| netns_inodes.contains(&n)) || mountinfo_mentions(pid, dir_needle);
-        if member {
+        let in_our_netns = net.is_some_and(|n| netns_inodes.contains(&n));
+        let container = || {
+            let mnt = ns_inode(Path::new(&format!("/proc/{pid}/ns/mnt")));
+            mnt.is_some() && mnt != our_mnt && root_mount_mentions(pid, dir_needle)
+        };
+        if in_our_netns || container() {
             found.extend(live(pid));
         }
     }

@@ -79,22 +79,26 @@ fn drop_removes_namespaces_processes_and_dir() {
     sb.host_spawn("exec sleep 300");
     // An orphan in the host netns, which the sandbox did not start directly.
     sb.host("sleep 300 >/dev/null 2>&1 &").ok();
-    // An orphan shaped like a container: its own netns and mount namespace, a mount
-    // under the sandbox dir, not in the sandbox's namespaces, parent gone.
-    let mnt = sb.root().join("fake-container");
+    // An orphan shaped like a container: its own netns and mount namespace, an overlay root
+    // whose upper dir is under the sandbox dir, chrooted into it, parent gone.
+    let d = sb.root().join("fake-container");
     sb.host(&format!(
-        "mkdir -p {m} && unshare -m -n sh -c 'mount -t tmpfs dent {m} && exec sleep 300' \
-         >/dev/null 2>&1 &",
-        m = mnt.display()
+        "set -e; d={d}; mkdir -p $d/lower/bin $d/upper $d/work $d/merged; \
+         cp /bin/busybox $d/lower/bin/; \
+         unshare -m -n sh -c \"mount -t overlay fake -o \
+         lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work $d/merged && \
+         exec chroot $d/merged /bin/busybox sleep 300\" >/dev/null 2>&1 &",
+        d = d.display()
     ))
     .ok();
+    let needle = d.join("upper").display().to_string();
     wait_until(START_TIMEOUT, "the fake container and both sleeps", || {
         sb.members().len() >= 3
     });
     let fake = sb
         .members()
         .into_iter()
-        .find(|p| procs::mountinfo_mentions(p.pid, &mnt.display().to_string()));
+        .find(|p| procs::root_mount_mentions(p.pid, &needle));
     assert!(
         fake.is_some(),
         "the fake container is not found as a member"
