@@ -2,12 +2,14 @@
 //! up after its container), then the namespaces, then the dir (never across a mount).
 //! Every step runs whatever failed before it; problems are collected and reported at the end.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::netns;
+use crate::procs::ProcId;
 use crate::sandbox::{mounts_mentioning, Sandbox};
 use crate::spawn::{Kind, Tracked};
 
@@ -26,21 +28,26 @@ impl Sandbox {
             }
         }
         let start = Instant::now();
+        // Everything signalled stays watched until it is really gone: an exiting process
+        // drops its namespaces (and so its membership) before it finishes exiting.
+        let mut signalled: BTreeSet<ProcId> = BTreeSet::new();
         loop {
             let live_den: Vec<&Arc<Tracked>> =
                 tracked.iter().filter(|t| t.try_exit().is_none()).collect();
-            let members: Vec<_> = self
+            let members: Vec<ProcId> = self
                 .members()
                 .into_iter()
                 .filter(|p| !live_den.iter().any(|t| t.pid as i32 == p.pid))
                 .collect();
-            if live_den.is_empty() && members.is_empty() {
+            signalled.retain(ProcId::is_alive);
+            if live_den.is_empty() && members.is_empty() && signalled.is_empty() {
                 return;
             }
             // Containers and anything else of ours: SIGKILL (a container's PID 1 ignores
             // other signals from outside unless it handles them).
             for p in &members {
                 p.signal(libc::SIGKILL);
+                signalled.insert(*p);
             }
             if start.elapsed() >= DEN_GRACE {
                 for t in &live_den {
@@ -50,7 +57,7 @@ impl Sandbox {
                 }
             }
             if start.elapsed() >= KILL_DEADLINE {
-                let left: Vec<String> = members.iter().map(|p| p.pid.to_string()).collect();
+                let left: Vec<String> = signalled.iter().map(|p| p.pid.to_string()).collect();
                 problems.push(format!("processes survived SIGKILL: {}", left.join(" ")));
                 return;
             }
