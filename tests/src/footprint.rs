@@ -20,11 +20,12 @@ pub struct Footprint {
     pub links: Vec<String>,
     /// `nft list ruleset` in the host netns with counter values zeroed.
     pub nft: String,
-    /// The bridge network's lease file, if present.
+    /// The leases in the bridge network's lease file (see [`leases_of`]), if it exists.
     pub leases: Option<Value>,
     /// How many lines `den ps -a` prints (not the text: it may show ages like "Up 2 seconds").
     pub containers: usize,
-    /// Every path under den's state dir, relative to it.
+    /// Every path under den's state dir, relative to it, except empty directories (a store's
+    /// skeleton made on first use is not something an operation left behind).
     pub files: Vec<String>,
     /// Mounts in this (the machine's) mount namespace under the sandbox dir.
     pub mounts: Vec<String>,
@@ -67,17 +68,30 @@ pub fn normalize_nft(ruleset: &str) -> String {
         .join("\n")
 }
 
-fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+/// Adds the paths under `dir` (relative to `base`) to `out`, leaving out directories with
+/// nothing but (empty) directories below them. Returns whether it added anything.
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
-        return;
+        return false;
     };
+    let mut added = false;
     for e in entries.flatten() {
         let p = e.path();
-        let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
-        out.push(rel);
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            walk(base, &p, out);
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || walk(base, &p, out) {
+            out.push(p.strip_prefix(base).unwrap_or(&p).display().to_string());
+            added = true;
         }
+    }
+    added
+}
+
+/// The leases in a lease file: its `leases` member if it has one (den also keeps an
+/// allocation cursor there, which may move), else the whole document.
+pub fn leases_of(doc: Value) -> Value {
+    match doc {
+        Value::Object(mut m) if m.contains_key("leases") => m.remove("leases").unwrap_or_default(),
+        other => other,
     }
 }
 
@@ -105,8 +119,10 @@ impl Sandbox {
         let links = link_names(&self.host("ip -o link").ok().stdout);
         let nft = normalize_nft(&self.host("nft list ruleset").ok().stdout);
         let leases = fs::read_to_string(self.leases_path()).ok().map(|t| {
-            serde_json::from_str(&t)
-                .unwrap_or_else(|e| panic!("{}: {e}", self.leases_path().display()))
+            leases_of(
+                serde_json::from_str(&t)
+                    .unwrap_or_else(|e| panic!("{}: {e}", self.leases_path().display())),
+            )
         });
         let ps = self.den(&["ps", "-a"]).ok().stdout;
         let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
@@ -139,7 +155,7 @@ impl Footprint {
         let mut d = Vec::new();
         diff("host links", &before.links, &self.links, &mut d);
         diff("nft ruleset", &before.nft, &self.nft, &mut d);
-        diff("lease file", &before.leases, &self.leases, &mut d);
+        diff("leases", &before.leases, &self.leases, &mut d);
         diff(
             "lines of den ps -a",
             &before.containers,

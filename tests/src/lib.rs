@@ -53,7 +53,7 @@ pub use bin::{den_bin, profile_dir_of, repo_root, target_dir};
 pub use den::{assert_rejected, text, Inspect, PortMap, USAGE_EXIT};
 pub use exec::{Output, CMD_TIMEOUT};
 pub use fixtures::{fixtures, Fixtures};
-pub use footprint::{link_names, normalize_nft, Footprint};
+pub use footprint::{leases_of, link_names, normalize_nft, Footprint};
 pub use net::{addr, http_get, udp_request, PeerServer, UdpEcho, IO_TIMEOUT};
 pub use sandbox::{mounts_mentioning, Sandbox, HOST_ADDR, HOST_IF, OUT_ADDR};
 pub use spawn::Proc;

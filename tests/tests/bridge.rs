@@ -149,15 +149,22 @@ fn outgoing_connections_are_masqueraded() {
 #[test]
 fn containers_on_den0_ping_each_other() {
     let sb = Sandbox::new();
-    let script =
-        "echo ready; while [ ! -s /peer ]; do sleep 0.05; done; ping -c 1 -W 3 $(cat /peer)";
+    // Each pings the other, then stays up until told to go (so the other's ping has a peer).
+    let script = "echo ready; while [ ! -s /peer ]; do sleep 0.05; done; \
+                  ping -c 1 -W 3 $(cat /peer); rc=$?; echo pinged; \
+                  while [ ! -e /go ]; do sleep 0.05; done; exit $rc";
     let a = sb.den_spawn(&["run", "--rm", "--name", "a", img(), "sh", "-c", script]);
     let b = sb.den_spawn(&["run", "--rm", "--name", "b", img(), "sh", "-c", script]);
     let (ia, ib) = (sb.wait_running(&a, "a"), sb.wait_running(&b, "b"));
     a.wait_stdout("ready", START_TIMEOUT);
     b.wait_stdout("ready", START_TIMEOUT);
-    sb.write_in_container(ia.pid().unwrap(), "/peer", &ib.ip().unwrap());
-    sb.write_in_container(ib.pid().unwrap(), "/peer", &ia.ip().unwrap());
+    let (pa, pb) = (ia.pid().unwrap(), ib.pid().unwrap());
+    sb.write_in_container(pa, "/peer", &ib.ip().unwrap());
+    sb.write_in_container(pb, "/peer", &ia.ip().unwrap());
+    a.wait_stdout("pinged", START_TIMEOUT);
+    b.wait_stdout("pinged", START_TIMEOUT);
+    sb.write_in_container(pa, "/go", "");
+    sb.write_in_container(pb, "/go", "");
     a.wait(EXIT_TIMEOUT).ok();
     b.wait(EXIT_TIMEOUT).ok();
 }
