@@ -1,0 +1,51 @@
+//! Where the den binary and the build's target directory are.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+/// The `<profile>` directory holding the test executable: `target/debug/deps/xyz` -> `target/debug`.
+pub fn profile_dir_of(exe: &Path) -> Option<PathBuf> {
+    let dir = exe.parent()?;
+    if dir.file_name()? == "deps" {
+        dir.parent().map(Path::to_path_buf)
+    } else {
+        Some(dir.to_path_buf())
+    }
+}
+
+fn profile_dir() -> PathBuf {
+    let exe = env::current_exe().expect("current_exe");
+    profile_dir_of(&exe).unwrap_or_else(|| panic!("no profile dir above {}", exe.display()))
+}
+
+/// The build's target directory (`target/`): the parent of the profile directory.
+pub fn target_dir() -> PathBuf {
+    let profile = profile_dir();
+    profile
+        .parent()
+        .unwrap_or_else(|| panic!("no target dir above {}", profile.display()))
+        .to_path_buf()
+}
+
+/// The den binary: `$DEN_BIN` if set, else `den` next to the test's profile directory.
+/// Panics with the command to run if it is missing.
+pub fn den_bin() -> PathBuf {
+    let bin = match env::var_os("DEN_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => profile_dir().join("den"),
+    };
+    assert!(
+        bin.is_file(),
+        "den binary not found at {}: build den first: cargo build -p den-cli (or set DEN_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// The repository's root (the workspace that holds this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
