@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a command in a new container.
-    Run(cmd::run::Args),
+    Run(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
     /// Remove containers.
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         }
     };
     let status = match cli.command {
-        Command::Run(args) => cmd::run::main(&cli.root, args),
+        Command::Run(args) => cmd::run::main(&cli.root, *args),
         Command::Ps(args) => cmd::ps::main(&cli.root, args),
         Command::Rm(args) => cmd::rm::main(&cli.root, args),
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),

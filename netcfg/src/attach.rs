@@ -107,7 +107,8 @@ impl Plan {
         let network = Network::load(req.root, req.network)?;
         if let Some(ip) = req.ip {
             let s = network.subnet;
-            if !s.contains(&ip) || ip == s.network() || ip == s.broadcast() || ip == network.gateway {
+            if !s.contains(&ip) || ip == s.network() || ip == s.broadcast() || ip == network.gateway
+            {
                 return Err(AttachError::IpOutside {
                     ip,
                     network: network.name.clone(),
@@ -177,7 +178,12 @@ impl Plan {
             return Ok(index);
         }
         net.check_overlap(&nl.routes_v4(None).await?)?;
-        self.say(|| format!("ip link add {} type bridge && ip link set {0} up", net.bridge));
+        self.say(|| {
+            format!(
+                "ip link add {} type bridge && ip link set {0} up",
+                net.bridge
+            )
+        });
         let (index, _) = nl.ensure_bridge(&net.bridge, None).await?;
         self.say(|| format!("ip addr add {} dev {}", net.gateway_net(), net.bridge));
         match nl.add_address(index, net.gateway_net()).await {
@@ -188,7 +194,12 @@ impl Plan {
         sysctl::set("net.ipv4.ip_forward", "1")?;
         self.say(|| format!("sysctl net.ipv4.conf.{}.route_localnet=1", net.bridge));
         sysctl::set(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")?;
-        self.say(|| format!("nft add rule ip den ... # masquerade {} (network {})", net.subnet, net.name));
+        self.say(|| {
+            format!(
+                "nft add rule ip den ... # masquerade {} (network {})",
+                net.subnet, net.name
+            )
+        });
         fw.ensure_network(&net.name, &net.bridge, net.subnet, !net.internal)?;
         Ok(index)
     }
@@ -220,28 +231,43 @@ impl Plan {
         };
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = mac_from_ip(ip);
-        let (veth, index) = self.create_veth(host, netns, mtu, mac).await.map_err(|e| (e, None))?;
+        let (veth, index) = self
+            .create_veth(host, netns, mtu, mac)
+            .await
+            .map_err(|e| (e, None))?;
         let inside = |e: NetlinkError| (AttachError::from(e), Some(index));
         self.say(|| format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge));
         host.set_master(index, bridge).await.map_err(inside)?;
         host.set_hairpin(index, true).await.map_err(inside)?;
         host.set_up(index).await.map_err(inside)?;
-        self.configure_inside(netns, ip).await.map_err(|e| (e, Some(index)))?;
+        self.configure_inside(netns, ip)
+            .await
+            .map_err(|e| (e, Some(index)))?;
         let att = Attachment {
             network: net.name.clone(),
             bridge: net.bridge.clone(),
             ip,
             prefix_len: net.subnet.prefix_len(),
             gateway: net.gateway,
-            mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"),
+            mac: mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
             host_veth: veth,
             ports,
             container_id: self.container_id.clone(),
             container_name: self.container_name.clone(),
             internal: net.internal,
         };
-        self.say(|| Firewall::render_add_container(&att.rules()).trim_end().replace('\n', "\n+ "));
-        undo.fw.add_container(&att.rules()).map_err(|e| (e.into(), Some(index)))?;
+        self.say(|| {
+            Firewall::render_add_container(&att.rules())
+                .trim_end()
+                .replace('\n', "\n+ ")
+        });
+        undo.fw
+            .add_container(&att.rules())
+            .map_err(|e| (e.into(), Some(index)))?;
         undo.rules = Some(att.clone());
         Ok(att)
     }
@@ -267,12 +293,19 @@ impl Plan {
         }
     }
 
-    async fn configure_inside(&self, netns: BorrowedFd<'_>, ip: Ipv4Addr) -> Result<(), AttachError> {
+    async fn configure_inside(
+        &self,
+        netns: BorrowedFd<'_>,
+        ip: Ipv4Addr,
+    ) -> Result<(), AttachError> {
         let net = &self.network;
         let nl = Netlink::open_in(netns)?;
         let addr = ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).expect("valid prefix");
         for name in ["lo", "eth0"] {
-            let index = nl.link_index(name).await?.ok_or(AttachError::MissingLink(name))?;
+            let index = nl
+                .link_index(name)
+                .await?
+                .ok_or(AttachError::MissingLink(name))?;
             if name == "eth0" {
                 self.say(|| format!("ip -n <container> addr add {addr} dev eth0"));
                 nl.add_address(index, addr).await?;
@@ -375,4 +408,15 @@ async fn delete_host_veth(name: &str) -> Result<(), AttachError> {
         }
     }
     Ok(())
+}
+
+/// `--network none`: the container's own netns with only `lo`, brought up (as docker does).
+/// Must run inside a tokio runtime.
+pub async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachError> {
+    let nl = Netlink::open_in(netns)?;
+    let lo = nl
+        .link_index("lo")
+        .await?
+        .ok_or(AttachError::MissingLink("lo"))?;
+    Ok(nl.set_up(lo).await?)
 }

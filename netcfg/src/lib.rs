@@ -13,6 +13,6 @@ pub mod network;
 pub mod ports;
 pub mod sysctl;
 
-pub use attach::{detach, Attachment, AttachError, DetachError, Plan, Request};
+pub use attach::{detach, loopback_only, AttachError, Attachment, DetachError, Plan, Request};
 pub use network::Network;
 pub use ports::{PortMapping, PortSpec, Proto};

@@ -102,7 +102,10 @@ impl Network {
             });
         }
         let gw = self.gateway;
-        if !self.subnet.contains(&gw) || gw == self.subnet.network() || gw == self.subnet.broadcast() {
+        if !self.subnet.contains(&gw)
+            || gw == self.subnet.network()
+            || gw == self.subnet.broadcast()
+        {
             return Err(NetworkError::GatewayOutside {
                 network: self.name.clone(),
                 gateway: gw,
@@ -121,7 +124,8 @@ impl Network {
     pub fn check_overlap(&self, routes: &[(Ipv4Net, u32)]) -> Result<(), NetworkError> {
         for (route, _) in routes {
             if route.prefix_len() > 0
-                && (route.contains(&self.subnet.network()) || self.subnet.contains(&route.network()))
+                && (route.contains(&self.subnet.network())
+                    || self.subnet.contains(&route.network()))
             {
                 return Err(NetworkError::Overlap {
                     network: self.name.clone(),
@@ -151,15 +155,25 @@ mod tests {
     fn long_bridge_name_is_refused() {
         let mut n = Network::default_bridge();
         n.bridge = "a-very-long-bridge".into();
-        assert!(n.validate().unwrap_err().to_string().contains("longer than 15"));
+        assert!(n
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("longer than 15"));
     }
 
     #[test]
     fn overlap_with_host_route() {
         let n = Network::default_bridge();
         let clash = vec![("172.20.5.0/24".parse().unwrap(), 2)];
-        assert!(matches!(n.check_overlap(&clash), Err(NetworkError::Overlap { .. })));
-        let fine = vec![("10.250.0.0/24".parse().unwrap(), 2), ("0.0.0.0/0".parse().unwrap(), 2)];
+        assert!(matches!(
+            n.check_overlap(&clash),
+            Err(NetworkError::Overlap { .. })
+        ));
+        let fine = vec![
+            ("10.250.0.0/24".parse().unwrap(), 2),
+            ("0.0.0.0/0".parse().unwrap(), 2),
+        ];
         n.check_overlap(&fine).unwrap();
     }
 }

@@ -28,8 +28,7 @@ pub enum LifecycleError {
 
 /// Is the container's process still there?
 pub fn alive(c: &Container) -> bool {
-    c.status == Status::Running
-        && c.pid.is_some_and(|p| kill(Pid::from_raw(p), None).is_ok())
+    c.status == Status::Running && c.pid.is_some_and(|p| kill(Pid::from_raw(p), None).is_ok())
 }
 
 /// After a kill: wait (bounded) for the process to go and for the `den run` that owns it to record the exit,

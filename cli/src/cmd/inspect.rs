@@ -29,7 +29,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
 pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
     let c = Store::new(root).find(&a.container)?;
     for p in c.network.iter().flat_map(|n| &n.ports) {
-        println!("{}/{} -> {}:{}", p.container_port, p.proto, p.host_ip, p.host_port);
+        println!(
+            "{}/{} -> {}:{}",
+            p.container_port, p.proto, p.host_ip, p.host_port
+        );
     }
     Ok(0)
 }

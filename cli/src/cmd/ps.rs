@@ -30,11 +30,21 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         "CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "IP"
     );
     for c in shown {
-        let ip = c.network.as_ref().map(|n| n.ip.to_string()).unwrap_or_default();
+        let ip = c
+            .network
+            .as_ref()
+            .map(|n| n.ip.to_string())
+            .unwrap_or_default();
         let ports = c
             .network
             .as_ref()
-            .map(|n| n.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+            .map(|n| {
+                n.ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
         println!(
             "{:<12}  {:<20}  {:<20}  {:<20}  {:<24}  {:<15}  {}",

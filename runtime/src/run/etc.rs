@@ -60,9 +60,7 @@ pub fn container_resolv_conf(host: &str) -> String {
         .filter(|line| {
             let mut words = line.split_whitespace();
             match (words.next(), words.next()) {
-                (Some("nameserver"), Some(addr)) => {
-                    !(addr.starts_with("127.") || addr == "::1")
-                }
+                (Some("nameserver"), Some(addr)) => !(addr.starts_with("127.") || addr == "::1"),
                 _ => true,
             }
         })

@@ -156,6 +156,8 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let mut net = NetGuard::new(&opts.root);
     if let Some(plan) = plan {
         record.network = Some(net.attach(plan, child.pid())?);
+    } else if opts.network == NetworkMode::None {
+        net.loopback_only(child.pid())?;
     }
 
     // 5. The container's /etc files.

@@ -36,6 +36,13 @@ impl NetGuard {
         Ok(att)
     }
 
+    /// `--network none`: bring up `lo` in the netns of `pid`; nothing to undo.
+    pub fn loopback_only(&mut self, pid: i32) -> Result<(), AttachError> {
+        let path = format!("/proc/{pid}/ns/net");
+        let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
+        runtime().block_on(den_netcfg::loopback_only(netns.as_fd()))
+    }
+
     /// Detach now, reporting what could not be undone.
     pub fn detach(&mut self) -> Result<(), DetachError> {
         match self.attached.take() {

@@ -75,7 +75,11 @@ pub struct RunOptions {
 impl RunOptions {
     /// The checks that need nothing but the options themselves.
     pub fn validate(&self) -> Result<(), RunError> {
-        if let Some(e) = self.env.iter().find(|e| e.split('=').next().unwrap_or("").is_empty()) {
+        if let Some(e) = self
+            .env
+            .iter()
+            .find(|e| e.split('=').next().unwrap_or("").is_empty())
+        {
             return Err(RunError::EmptyEnvKey(e.clone()));
         }
         if let Some(w) = self.workdir.as_ref().filter(|w| !w.starts_with('/')) {
@@ -85,7 +89,10 @@ impl RunOptions {
             return Err(RunError::IpWithoutBridge(self.network.to_string()));
         }
         if !self.publish.is_empty() && !matches!(self.network, NetworkMode::Bridge(_)) {
-            eprintln!("den: published ports are discarded when using --network {}", self.network);
+            eprintln!(
+                "den: published ports are discarded when using --network {}",
+                self.network
+            );
         }
         Ok(())
     }

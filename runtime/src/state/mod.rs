@@ -160,7 +160,11 @@ impl Store {
             return self.load_id(&id.to_string_lossy());
         }
         if key.len() >= 3 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let ids: Vec<String> = self.ids()?.into_iter().filter(|id| id.starts_with(key)).collect();
+            let ids: Vec<String> = self
+                .ids()?
+                .into_iter()
+                .filter(|id| id.starts_with(key))
+                .collect();
             match ids.as_slice() {
                 [one] => return self.load_id(one),
                 [] => {}
