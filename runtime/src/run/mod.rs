@@ -104,6 +104,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         created: state::now_secs(),
         status: Status::Created,
         pid: None,
+        pid_start: None,
+        supervisor: state::start_time(std::process::id() as i32)
+            .map(|t| (std::process::id() as i32, t)),
         exit_code: None,
         started_at: None,
         finished_at: None,
@@ -177,6 +180,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     let running = child.start()?;
     record.status = Status::Running;
     record.pid = Some(running.pid());
+    record.pid_start = state::start_time(running.pid());
     record.started_at = Some(state::now_secs());
     store.save(&record)?;
     reservation.commit();

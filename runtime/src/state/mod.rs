@@ -68,7 +68,15 @@ pub struct Container {
     pub network_mode: String,
     pub created: i64,
     pub status: Status,
+    /// Host PID of the container's PID 1 while it runs.
     pub pid: Option<i32>,
+    /// Its start time (field 22 of /proc/PID/stat), so a reused PID is never mistaken for it.
+    #[serde(default)]
+    pub pid_start: Option<u64>,
+    /// The process that waits for the container and tears it down (`den run` itself, or a detached
+    /// container's supervisor), with its start time.
+    #[serde(default)]
+    pub supervisor: Option<(i32, u64)>,
     pub exit_code: Option<i32>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -244,6 +252,19 @@ fn validate_name(name: &str) -> Result<(), StateError> {
     } else {
         Err(StateError::BadName(name.to_string()))
     }
+}
+
+/// The start time of process `pid` in clock ticks since boot (field 22 of /proc/PID/stat), None if gone.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is the process `pid` that started at `start` still there (and not a reused PID)?
+pub fn same_process(pid: i32, start: u64) -> bool {
+    start_time(pid) == Some(start)
 }
 
 /// A new 64-hex-digit container id from the kernel's random source.
