@@ -137,7 +137,7 @@ impl Plan {
 
     fn say(&self, line: impl FnOnce() -> String) {
         if self.verbose {
-            eprintln!("+ {}", line());
+            crate::trace::step(line);
         }
     }
 
@@ -145,6 +145,7 @@ impl Plan {
     /// Must run inside a tokio runtime (current-thread is enough). On error everything made so far is undone.
     pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
+        self.say(|| "# network lock taken (net.lock)".into());
         let host = Netlink::open_current()?;
         let mut fw = Firewall::new()?;
         let bridge = self.ensure_bridge(&host, &mut fw).await?;
@@ -223,6 +224,12 @@ impl Plan {
         )
         .map_err(|e| (e.into(), None))?;
         undo.lease = true;
+        self.say(|| {
+            format!(
+                "# IPAM: lease {ip} on {} to {} (networks/{}/leases.json)",
+                net.subnet, self.container_name, net.name
+            )
+        });
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {

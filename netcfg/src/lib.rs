@@ -12,6 +12,7 @@ pub mod netlink;
 pub mod network;
 pub mod ports;
 pub mod sysctl;
+pub mod trace;
 
 pub use attach::{detach, loopback_only, AttachError, Attachment, DetachError, Plan, Request};
 pub use network::Network;
