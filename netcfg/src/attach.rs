@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::firewall::{ContainerRules, Firewall, FirewallError};
 use crate::ipam::{self, IpamError};
 use crate::lock::{LockError, NetLock};
-use crate::netlink::{mac_from_ip, random_veth_name, Netlink, NetlinkError};
+use crate::netlink::{mac_from_ip, Netlink, NetlinkError};
 use crate::network::{Network, NetworkError};
 use crate::ports::{self, PortError, PortMapping, PortSpec};
 use crate::sysctl::{self, SysctlError};
@@ -224,6 +224,7 @@ impl Plan {
         )
         .map_err(|e| (e.into(), None))?;
         undo.lease = true;
+        crate::fault::point("after-lease");
         self.say(|| {
             format!(
                 "# IPAM: lease {ip} on {} to {} (networks/{}/leases.json)",
@@ -242,6 +243,7 @@ impl Plan {
             .create_veth(host, netns, mtu, mac)
             .await
             .map_err(|e| (e, None))?;
+        crate::fault::point("after-veth");
         let inside = |e: NetlinkError| (AttachError::from(e), Some(index));
         self.say(|| format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge));
         host.set_master(index, bridge).await.map_err(inside)?;
@@ -276,10 +278,12 @@ impl Plan {
             .add_container(&att.rules())
             .map_err(|e| (e.into(), Some(index)))?;
         undo.rules = Some(att.clone());
+        crate::fault::point("after-firewall");
         Ok(att)
     }
 
-    /// The host end gets a random `vethXXXXXXX` name; the peer is born inside the container netns as `eth0`.
+    /// The host end is named for its container (`veth` + 11 digits of the id, [`crate::gc::host_veth_name`]),
+    /// so `den gc` can tell whose it is; the peer is born inside the container netns as `eth0`.
     async fn create_veth(
         &self,
         host: &Netlink,
@@ -287,17 +291,13 @@ impl Plan {
         mtu: u32,
         mac: [u8; 6],
     ) -> Result<(String, u32), AttachError> {
-        let mut tries = 0;
-        loop {
-            let name = random_veth_name();
-            self.say(|| format!("ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
-                mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")));
-            match host.create_veth(&name, "eth0", netns, mtu, Some(mac)).await {
-                Ok(index) => return Ok((name, index)),
-                Err(e) if e.errno() == Some(libc::EEXIST) && tries < 3 => tries += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let name = crate::gc::host_veth_name(&self.container_id);
+        self.say(|| format!("ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
+            mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")));
+        let index = host
+            .create_veth(&name, "eth0", netns, mtu, Some(mac))
+            .await?;
+        Ok((name, index))
     }
 
     async fn configure_inside(

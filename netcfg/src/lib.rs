@@ -5,7 +5,9 @@
 //! `lock`), `firewall` (den's nftables table) and `ports` (parsing and checking `-p`).
 
 pub mod attach;
+pub mod fault;
 pub mod firewall;
+pub mod gc;
 pub mod ipam;
 pub mod lock;
 pub mod netlink;
