@@ -133,6 +133,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         path: dir.clone(),
         source,
     })?;
+    crate::fault::point("after-state");
     let spec = spec::build(&SpecInputs {
         rootfs,
         args,
@@ -154,6 +155,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         stdout: None,
         stderr: None,
     })?;
+    crate::fault::point("after-clone");
 
     // 4. Attach its network namespace.
     let mut net = NetGuard::new(&opts.root);
@@ -184,6 +186,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     record.started_at = Some(state::now_secs());
     store.save(&record)?;
     reservation.commit();
+    crate::fault::point("after-start");
 
     // 7. Wait, then tear down.
     let exit = running.wait();
