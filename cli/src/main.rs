@@ -31,6 +31,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
     Port(cmd::inspect::PortArgs),
+    /// Remove what killed den processes left behind.
+    Gc(cmd::gc::Args),
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
         Command::Image(c) => cmd::image::main(&cli.root, c),
+        Command::Gc(args) => cmd::gc::main(&cli.root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

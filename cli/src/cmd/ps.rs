@@ -14,6 +14,7 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
+    super::gc::implicit(root);
     let all = Store::new(root).list()?;
     let shown: Vec<&Container> = all
         .iter()

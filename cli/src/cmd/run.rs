@@ -76,6 +76,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         publish,
         verbose: a.verbose,
     };
+    super::gc::implicit(root);
     match run::run(&opts) {
         Ok(status) => Ok(status),
         Err(e) => {
