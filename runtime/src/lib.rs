@@ -5,8 +5,10 @@
 
 pub mod image;
 pub mod lifecycle;
+pub mod logs;
 pub mod process;
 pub mod run;
 pub mod spec;
 pub mod state;
+pub mod supervisor;
 mod syscall;

@@ -230,3 +230,15 @@ pub(crate) fn set_uid(uid: libc::uid_t) -> Result<(), Errno> {
     let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
     Errno::result(r).map(drop)
 }
+
+/// `fork(2)`, for the supervisor of `den run -d`. Returns the child's pid in the parent and `None`
+/// in the child. Only sound while the calling process has a single thread: the caller checks
+/// that (`/proc/self/status`), and den forks before any runtime or thread exists.
+pub(crate) fn fork_single_threaded() -> Result<Option<Pid>, Errno> {
+    // SAFETY: with one thread, the child is a complete copy of the process: no lock can be held
+    // by a thread that does not exist in the child, so it may run any code, allocation included.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
+        nix::unistd::ForkResult::Child => Ok(None),
+    }
+}
