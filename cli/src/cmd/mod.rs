@@ -1,5 +1,11 @@
+pub mod each;
 pub mod image;
 pub mod inspect;
+pub mod kill;
+pub mod logs;
 pub mod ps;
 pub mod rm;
 pub mod run;
+pub mod start;
+pub mod stop;
+pub mod top;
