@@ -24,8 +24,9 @@ use super::{one_line, teardown, RunError};
 use crate::{supervisor, syscall};
 
 /// Fork the supervisor of the container `v` describes and wait until it reports that the container
-/// runs (returns its id) or that it failed (its error).
-pub(crate) fn spawn(v: Validated) -> Result<String, RunError> {
+/// runs (returns its id) or that it failed (its error). `held`: a lock the caller holds until then,
+/// which the supervisor's copy of the fd must not keep held after.
+pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError> {
     let id = v.id.clone();
     if !single_threaded() {
         return Err(RunError::Threaded { id });
@@ -46,10 +47,14 @@ pub(crate) fn spawn(v: Validated) -> Result<String, RunError> {
             // Reap the middle process, which exits at once (a failed second fork is reported on
             // the pipe like any other failure; its exit status adds nothing).
             let _ = syscall::wait_exit(child);
-            read_report(read, &id)
+            let report = read_report(read, &id);
+            drop(held);
+            report
         }
         None => {
             drop(read);
+            // Closing our copy leaves the lock to the caller's.
+            drop(held);
             let code = match setsid()
                 .map(drop)
                 .and_then(|()| syscall::fork_single_threaded())

@@ -60,7 +60,7 @@ pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
     opts.root = std::path::absolute(&opts.root)
         .map_err(RunError::io("resolving the state dir", opts.root.clone()))?;
     let validated = Validated::new(&opts)?; // 1
-    detached::spawn(validated) // 2-7
+    detached::spawn(validated, None) // 2-7
 }
 
 /// `den start NAME`: run an exited container again, detached, with the same id, name, upper dir,
@@ -70,6 +70,9 @@ pub fn start(root: &Path, key: &str) -> Result<String, RunError> {
         .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
     let store = Store::new(&root);
     let c = store.find(key)?;
+    // One `start` at a time: a second one waits here, then finds the container running.
+    let lock = lock_dir(&store.dir(&c.id))?;
+    let c = store.load_id(&c.id)?;
     if lifecycle::is_running(&c) {
         return Err(RunError::AlreadyRunning(c.name));
     }
@@ -81,6 +84,14 @@ pub fn start(root: &Path, key: &str) -> Result<String, RunError> {
     }
     let name = c.name.clone();
     let validated = Validated::restart(&root, c)?; // 1
-    detached::spawn(validated)?; // 2-7
+    detached::spawn(validated, Some(lock))?; // 2-7, the lock held until the record says "running"
     Ok(name)
+}
+
+/// An exclusive flock on the container's dir (released when every fd of it is closed).
+fn lock_dir(dir: &Path) -> Result<std::fs::File, RunError> {
+    let f = std::fs::File::open(dir).map_err(RunError::io("opening", dir.to_path_buf()))?;
+    f.lock()
+        .map_err(RunError::io("locking", dir.to_path_buf()))?;
+    Ok(f)
 }
