@@ -72,7 +72,7 @@ impl Validated {
             name: &name,
             ip: opts.ip,
             publish: &opts.publish,
-            verbose: opts.verbose,
+            verbose: opts.verbose || den_netcfg::trace::enabled(),
         })?;
         let hostname = opts.hostname(&id);
         Ok(Validated {
@@ -125,7 +125,7 @@ impl Validated {
             name: &c.name,
             ip,
             publish: &publish,
-            verbose: false,
+            verbose: den_netcfg::trace::enabled(),
         })?;
         Ok(Validated {
             root: root.to_path_buf(),
