@@ -117,8 +117,12 @@ impl Plan {
             }
         }
         if !req.publish.is_empty() {
-            let published = published(&mut Firewall::new()?)?;
+            let mut fw = Firewall::new()?;
+            crate::trace::step(|| "# nft context".into());
+            let published = published(&mut fw)?;
+            crate::trace::step(|| "# published ports listed".into());
             ports::expand(req.publish, &published)?;
+            crate::trace::step(|| "# host ports free".into());
         }
         Ok(Plan {
             root: req.root.to_path_buf(),
@@ -238,6 +242,16 @@ impl Plan {
             let published = published(&mut undo.fw).map_err(|e| (e.into(), None))?;
             ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
         };
+        self.say(|| {
+            format!(
+                "# host ports checked: {}",
+                ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = mac_from_ip(ip);
         let (veth, index) = self
