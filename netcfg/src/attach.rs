@@ -148,6 +148,8 @@ impl Plan {
     pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
         self.say(|| "# network lock taken (net.lock)".into());
+        // `den network rm` may have removed the network since `Plan::new`: look again under the lock.
+        Network::load(&self.root, &self.network.name)?;
         let host = Netlink::open_current()?;
         let mut fw = Firewall::new()?;
         let bridge = self.ensure_bridge(&host, &mut fw).await?;
