@@ -3,6 +3,7 @@ pub mod image;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
+pub mod network;
 pub mod ps;
 pub mod rm;
 pub mod run;

@@ -25,10 +25,8 @@ impl std::str::FromStr for NetworkMode {
         match s {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
-            "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
-            other => Err(format!(
-                "unknown network {other:?}: use bridge, host or none"
-            )),
+            // A user network by name; `den run` fails with `network "x" not found` if there is none.
+            other => Ok(NetworkMode::Bridge(other.into())),
         }
     }
 }
