@@ -15,9 +15,11 @@ fn img() -> &'static str {
     fixtures().dir_arg()
 }
 
-/// The footprint once den0 and den's table exist (made by the first bridge container, and kept).
+/// The footprint once den0, den's table and its port allocator's file exist (made by the first
+/// bridge container that publishes a port, and kept).
 fn warm_footprint(sb: &Sandbox) -> den_tests::Footprint {
-    sb.den(&["run", "--rm", img(), "true"]).ok();
+    sb.den(&["run", "--rm", "-p", "9999:80", img(), "true"])
+        .ok();
     sb.footprint()
 }
 
