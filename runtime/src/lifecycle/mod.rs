@@ -49,6 +49,8 @@ pub enum LifecycleError {
     },
     #[error(transparent)]
     Detach(#[from] den_netcfg::DetachError),
+    #[error(transparent)]
+    Hosts(#[from] crate::hosts::HostsError),
 }
 
 /// Is the container's PID 1 there (the very process the record names, not a reuse of its pid) and

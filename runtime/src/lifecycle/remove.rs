@@ -36,6 +36,7 @@ pub fn remove(root: &Path, key: &str, force: bool) -> Result<String, LifecycleEr
             .build()
             .expect("a current-thread tokio runtime")
             .block_on(den_netcfg::detach(root, att))?;
+        crate::hosts::refresh(root, &att.network)?;
     }
     store.remove(&c)?;
     Ok(c.name)

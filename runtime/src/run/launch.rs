@@ -9,6 +9,7 @@ use std::path::Path;
 use super::netguard::NetGuard;
 use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
+use crate::hosts;
 use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
 use crate::spec::{self, SpecInputs};
@@ -159,6 +160,13 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         host_network,
     )
     .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    if let Some(att) = &record.network {
+        // Names on a user network: every member's /etc/hosts now lists this container too. Not
+        // fatal: the container runs, only some names may not resolve (said on den's stderr).
+        if let Err(e) = hosts::refresh(&v.root, &att.network) {
+            eprintln!("den: {}", super::one_line(&e));
+        }
+    }
 
     // 6. Release the child; from its exec on, the record says it runs.
     let running = child.start()?;

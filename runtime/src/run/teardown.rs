@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::launch::Started;
 use super::RunError;
+use crate::hosts;
 use crate::process::Exit;
 use crate::state::{self, StateError, Status, Store};
 
@@ -30,6 +31,11 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Some(att) => runtime().block_on(den_netcfg::detach(root, att)),
         None => Ok(()),
     };
+    // Its lease is gone: the other members of a user network stop listing it.
+    let names = match &record.network {
+        Some(att) => hosts::refresh(root, &att.network),
+        None => Ok(()),
+    };
     record.status = Status::Exited;
     record.finished_at = Some(state::now_secs());
     record.exit_code = Some(status);
@@ -40,6 +46,7 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         _ => store.save(&record)?,
     }
     detached?;
+    names?;
     Ok(())
 }
 
