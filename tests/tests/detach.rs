@@ -299,3 +299,30 @@ fn kill_sends_the_signal_asked_for() {
     sb.den(&["kill", "sig"]).ok();
     sb.wait_exited("sig", 137);
 }
+
+#[test]
+fn supervisor_takes_a_killed_member_out_of_the_others_hosts_files() {
+    let sb = Sandbox::new();
+    sb.den(&["network", "create", "team"]).ok();
+    sb.run_detached(&["--network", "team", "--name", "a", img(), "sleep", "600"]);
+    sb.run_detached(&["--network", "team", "--name", "b", img(), "sleep", "600"]);
+    let b = sb.inspect("b").pid().unwrap();
+    let hosts = || fs::read_to_string(sb.container_path(b, "/etc/hosts")).unwrap();
+    let lists_a = |h: &str| {
+        h.lines()
+            .any(|l| l.split_whitespace().skip(1).any(|w| w == "a"))
+    };
+    assert!(
+        lists_a(&hosts()),
+        "b's /etc/hosts does not list a:\n{}",
+        hosts()
+    );
+    sb.kill_member(sb.inspect("a").pid().unwrap(), SIGKILL);
+    sb.wait_exited("a", 137);
+    assert!(
+        !lists_a(&hosts()),
+        "b's /etc/hosts still lists a:\n{}",
+        hosts()
+    );
+    sb.den(&["rm", "-f", "a", "b"]).ok();
+}
