@@ -25,6 +25,8 @@ enum Command {
     Run(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
+    /// Run a command in a running container.
+    Exec(cmd::exec::Args),
     /// Remove containers.
     Rm(cmd::rm::Args),
     /// Show a container's details as JSON.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&cli.root, *args),
         Command::Ps(args) => cmd::ps::main(&cli.root, args),
+        Command::Exec(args) => cmd::exec::main(&cli.root, args),
         Command::Rm(args) => cmd::rm::main(&cli.root, args),
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),

@@ -1,3 +1,4 @@
+pub mod exec;
 pub mod image;
 pub mod inspect;
 pub mod ps;

@@ -14,6 +14,7 @@
 mod etc;
 mod names;
 mod netguard;
+mod netjoin;
 mod options;
 
 use std::fs;
@@ -27,6 +28,8 @@ use crate::process::{self, Exit, Launch, Overlay, ProcessError};
 use crate::spec::{self, SpecError, SpecInputs};
 use crate::state::{self, Container, StateError, Status, Store};
 use netguard::NetGuard;
+pub use netjoin::JoinError;
+use netjoin::JoinedNet;
 pub use options::{NetworkMode, RunOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub enum RunError {
     Process(#[from] ProcessError),
     #[error(transparent)]
     Network(#[from] AttachError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -88,10 +93,16 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         })?),
         _ => None,
     };
+    let joined = match &opts.network {
+        NetworkMode::Container(other) => Some(JoinedNet::open(&opts.root, other)?),
+        _ => None,
+    };
 
     // 2. The name, the state dir, the overlay's dirs.
     let store = Store::new(&opts.root);
-    let hostname = opts.hostname(&id);
+    let hostname = joined
+        .as_ref()
+        .map_or_else(|| opts.hostname(&id), |j| j.hostname().to_owned());
     let mut record = Container {
         id: id.clone(),
         name,
@@ -141,9 +152,18 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         user: opts.user.clone().or_else(|| image.config.user.clone()),
         hostname: record.hostname.clone(),
         terminal: opts.tty,
-        net: opts.network.netns(),
-        etc_files: etc::paths(&dir),
+        net: joined
+            .as_ref()
+            .map_or_else(|| opts.network.netns(), JoinedNet::netns),
+        etc_files: joined
+            .as_ref()
+            .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
         lower_layers: image.layers.clone(),
+    })?;
+    crate::exec::save_spec(&dir, &spec).map_err(|source| RunError::Io {
+        what: "writing the OCI spec in",
+        path: dir.clone(),
+        source,
     })?;
 
     // 3. Clone the child into its namespaces; it waits for step 6.
@@ -163,18 +183,20 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
         net.loopback_only(child.pid())?;
     }
 
-    // 5. The container's /etc files.
-    etc::write(
-        &dir,
-        &record.hostname,
-        record.network.as_ref(),
-        matches!(opts.network, NetworkMode::Host),
-    )
-    .map_err(|source| RunError::Io {
-        what: "writing /etc files in",
-        path: dir.clone(),
-        source,
-    })?;
+    // 5. The container's /etc files (a joined network's are the other container's).
+    if joined.is_none() {
+        etc::write(
+            &dir,
+            &record.hostname,
+            record.network.as_ref(),
+            matches!(opts.network, NetworkMode::Host),
+        )
+        .map_err(|source| RunError::Io {
+            what: "writing /etc files in",
+            path: dir.clone(),
+            source,
+        })?;
+    }
 
     // 6. Release the child.
     let running = child.start()?;

@@ -7,16 +7,19 @@ use std::path::PathBuf;
 
 use den_netcfg::PortSpec;
 
+use super::netjoin::JoinedNet;
 use super::RunError;
 use crate::image::ImageConfig;
 use crate::spec::NetNs;
 
-/// `--network`: none (own netns, only lo), host (the host's netns) or a bridge network by name.
+/// `--network`: none (own netns, only lo), host (the host's netns), a bridge network by name, or
+/// `container:NAME` (NAME's netns, see `netjoin`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkMode {
     None,
     Host,
     Bridge(String),
+    Container(String),
 }
 
 impl std::str::FromStr for NetworkMode {
@@ -26,9 +29,12 @@ impl std::str::FromStr for NetworkMode {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
             "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
-            other => Err(format!(
-                "unknown network {other:?}: use bridge, host or none"
-            )),
+            other => match other.strip_prefix("container:") {
+                Some(name) if !name.is_empty() => Ok(NetworkMode::Container(name.into())),
+                _ => Err(format!(
+                    "unknown network {other:?}: use bridge, host, none or container:NAME"
+                )),
+            },
         }
     }
 }
@@ -39,11 +45,13 @@ impl fmt::Display for NetworkMode {
             NetworkMode::None => f.write_str("none"),
             NetworkMode::Host => f.write_str("host"),
             NetworkMode::Bridge(n) => f.write_str(n),
+            NetworkMode::Container(n) => write!(f, "container:{n}"),
         }
     }
 }
 
 impl NetworkMode {
+    /// The namespace for the spec (`container:` is resolved by `run` to the other's; see netjoin).
     pub fn netns(&self) -> NetNs {
         match self {
             NetworkMode::Host => NetNs::Host,
@@ -75,6 +83,9 @@ pub struct RunOptions {
 impl RunOptions {
     /// The checks that need nothing but the options themselves.
     pub fn validate(&self) -> Result<(), RunError> {
+        if matches!(self.network, NetworkMode::Container(_)) {
+            JoinedNet::check_options(!self.publish.is_empty(), self.hostname.is_some())?;
+        }
         if let Some(e) = self
             .env
             .iter()
