@@ -52,6 +52,13 @@ pub struct ChildFds {
 pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) -> i32 {
     drop(fds.parent_end.take());
     let sock = fds.sock.as_fd();
+    // Until exec (which resets it), the container's processes must not reach our fds and memory
+    // through /proc or ptrace: a `den exec` child is in their PID namespace from the clone on,
+    // still holding den's fds (runc's fix for CVE-2016-9962).
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        let _ = send_msg(sock, &Msg::Failed(Failure::new(Step::NotDumpable, e)));
+        return 1;
+    }
     for (i, (fd, flags)) in fds.joins.iter().enumerate() {
         if let Err(e) = setns(fd, *flags) {
             let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinNamespace, i, e)));
