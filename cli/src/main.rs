@@ -53,6 +53,9 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
+    if std::env::var_os("DEN_TRACE").is_some() {
+        den_netcfg::trace::enable();
+    }
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&cli.root, *args),
         Command::Ps(args) => cmd::ps::main(&cli.root, args),

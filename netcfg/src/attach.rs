@@ -67,7 +67,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    fn rules(&self) -> ContainerRules<'_> {
+    pub(crate) fn rules(&self) -> ContainerRules<'_> {
         ContainerRules {
             id: &self.container_id,
             name: &self.container_name,
@@ -117,8 +117,12 @@ impl Plan {
             }
         }
         if !req.publish.is_empty() {
-            let published = published(&mut Firewall::new()?)?;
+            let mut fw = Firewall::new()?;
+            crate::trace::step(|| "# nft context".into());
+            let published = published(&mut fw)?;
+            crate::trace::step(|| "# published ports listed".into());
             ports::expand(req.publish, &published)?;
+            crate::trace::step(|| "# host ports free".into());
         }
         Ok(Plan {
             root: req.root.to_path_buf(),
@@ -137,7 +141,7 @@ impl Plan {
 
     fn say(&self, line: impl FnOnce() -> String) {
         if self.verbose {
-            eprintln!("+ {}", line());
+            crate::trace::step(line);
         }
     }
 
@@ -145,6 +149,7 @@ impl Plan {
     /// Must run inside a tokio runtime (current-thread is enough). On error everything made so far is undone.
     pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
+        self.say(|| "# network lock taken (net.lock)".into());
         let host = Netlink::open_current()?;
         let mut fw = Firewall::new()?;
         let bridge = self.ensure_bridge(&host, &mut fw).await?;
@@ -223,12 +228,28 @@ impl Plan {
         )
         .map_err(|e| (e.into(), None))?;
         undo.lease = true;
+        self.say(|| {
+            format!(
+                "# IPAM: lease {ip} on {} to {} (networks/{}/leases.json)",
+                net.subnet, self.container_name, net.name
+            )
+        });
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {
             let published = published(&mut undo.fw).map_err(|e| (e.into(), None))?;
             ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
         };
+        self.say(|| {
+            format!(
+                "# host ports checked: {}",
+                ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = mac_from_ip(ip);
         let (veth, index) = self
@@ -354,69 +375,4 @@ impl Drop for Undo {
             let _ = ipam::release(&self.lock, &self.root, &self.network, &self.owner);
         }
     }
-}
-
-/// Everything a teardown could not do; teardown goes on past each failure.
-#[derive(Debug, thiserror::Error)]
-#[error("detaching {container} from network {network}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
-pub struct DetachError {
-    pub container: String,
-    pub network: String,
-    pub errors: Vec<AttachError>,
-}
-
-/// Remove what `att` describes: firewall elements, lease, host veth (gone already if the netns died).
-/// Idempotent. Must run inside a tokio runtime.
-pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
-    let mut errors = Vec::new();
-    match NetLock::acquire(root) {
-        Ok(lock) => {
-            match Firewall::new() {
-                Ok(mut fw) => {
-                    if let Err(e) = fw.remove_container(&att.rules()) {
-                        errors.push(e.into());
-                    }
-                }
-                Err(e) => errors.push(e.into()),
-            }
-            if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
-                errors.push(e.into());
-            }
-        }
-        Err(e) => errors.push(e.into()),
-    }
-    if let Err(e) = delete_host_veth(&att.host_veth).await {
-        errors.push(e);
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DetachError {
-            container: att.container_name.clone(),
-            network: att.network.clone(),
-            errors,
-        })
-    }
-}
-
-async fn delete_host_veth(name: &str) -> Result<(), AttachError> {
-    let nl = Netlink::open_current()?;
-    if let Some(index) = nl.link_index(name).await? {
-        match nl.delete_link(index).await {
-            Err(e) if e.errno() != Some(libc::ENODEV) => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// `--network none`: the container's own netns with only `lo`, brought up (as docker does).
-/// Must run inside a tokio runtime.
-pub async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachError> {
-    let nl = Netlink::open_in(netns)?;
-    let lo = nl
-        .link_index("lo")
-        .await?
-        .ok_or(AttachError::MissingLink("lo"))?;
-    Ok(nl.set_up(lo).await?)
 }

@@ -89,7 +89,7 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             container_name: &name,
             ip: opts.ip,
             publish: &opts.publish,
-            verbose: opts.verbose,
+            verbose: opts.verbose || den_netcfg::trace::enabled(),
         })?),
         _ => None,
     };
