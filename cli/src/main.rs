@@ -36,6 +36,9 @@ enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(cmd::network::Command),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
         Command::Image(c) => cmd::image::main(&cli.root, c),
+        Command::Network(c) => cmd::network::main(&cli.root, c),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

@@ -15,6 +15,7 @@ use crate::ipam::{self, IpamError};
 use crate::lock::{LockError, NetLock};
 use crate::netlink::{mac_from_ip, random_veth_name, Netlink, NetlinkError};
 use crate::network::{Network, NetworkError};
+use crate::portalloc::{self, PortAllocError};
 use crate::ports::{self, PortError, PortMapping, PortSpec};
 use crate::sysctl::{self, SysctlError};
 
@@ -32,6 +33,8 @@ pub enum AttachError {
     Ports(#[from] PortError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    PortAlloc(#[from] PortAllocError),
     #[error(transparent)]
     Sysctl(#[from] SysctlError),
     #[error("opening the container's network namespace {path}: {source}")]
@@ -117,12 +120,7 @@ impl Plan {
             }
         }
         if !req.publish.is_empty() {
-            let mut fw = Firewall::new()?;
-            crate::trace::step(|| "# nft context".into());
-            let published = published(&mut fw)?;
-            crate::trace::step(|| "# published ports listed".into());
-            ports::expand(req.publish, &published)?;
-            crate::trace::step(|| "# host ports free".into());
+            ports::expand(req.publish, &published(req.root)?)?;
         }
         Ok(Plan {
             root: req.root.to_path_buf(),
@@ -150,6 +148,8 @@ impl Plan {
     pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
         self.say(|| "# network lock taken (net.lock)".into());
+        // `den network rm` may have removed the network since `Plan::new`: look again under the lock.
+        Network::load(&self.root, &self.network.name)?;
         let host = Netlink::open_current()?;
         let mut fw = Firewall::new()?;
         let bridge = self.ensure_bridge(&host, &mut fw).await?;
@@ -160,6 +160,7 @@ impl Plan {
             network: self.network.name.clone(),
             owner: self.container_id.clone(),
             lease: false,
+            ports: false,
             rules: None,
         };
         match self.attach(&host, &mut undo, bridge, netns).await {
@@ -237,8 +238,12 @@ impl Plan {
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {
-            let published = published(&mut undo.fw).map_err(|e| (e.into(), None))?;
-            ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
+            let published = published(&self.root).map_err(|e| (e.into(), None))?;
+            let ports = ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?;
+            portalloc::reserve(&undo.lock, &self.container_id, &ports)
+                .map_err(|e| (e.into(), None))?;
+            undo.ports = true;
+            ports
         };
         self.say(|| {
             format!(
@@ -342,9 +347,12 @@ impl Plan {
     }
 }
 
-/// The host ports den has published so far, for conflict checks.
-fn published(fw: &mut Firewall) -> Result<Vec<PortMapping>, FirewallError> {
-    Ok(fw.published()?.into_iter().map(|(m, _, _)| m).collect())
+/// The host ports den has published so far (its port allocator's record), for conflict checks.
+fn published(root: &Path) -> Result<Vec<PortMapping>, PortAllocError> {
+    Ok(portalloc::published(root)?
+        .into_iter()
+        .map(|r| r.mapping)
+        .collect())
 }
 
 /// The undo of what `apply` made so far: the firewall elements and the lease are undone on drop unless
@@ -356,12 +364,14 @@ struct Undo {
     network: String,
     owner: String,
     lease: bool,
+    ports: bool,
     rules: Option<Attachment>,
 }
 
 impl Undo {
     fn commit(mut self) {
         self.lease = false;
+        self.ports = false;
         self.rules = None;
     }
 }
@@ -370,6 +380,9 @@ impl Drop for Undo {
     fn drop(&mut self) {
         if let Some(att) = self.rules.take() {
             let _ = self.fw.remove_container(&att.rules());
+        }
+        if self.ports {
+            let _ = portalloc::release(&self.lock, &self.owner);
         }
         if self.lease {
             let _ = ipam::release(&self.lock, &self.root, &self.network, &self.owner);

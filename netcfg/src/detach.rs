@@ -8,6 +8,7 @@ use crate::firewall::Firewall;
 use crate::ipam;
 use crate::lock::NetLock;
 use crate::netlink::Netlink;
+use crate::portalloc;
 
 /// Everything a teardown could not do; teardown goes on past each failure.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,9 @@ pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
                     }
                 }
                 Err(e) => errors.push(e.into()),
+            }
+            if let Err(e) = portalloc::release(&lock, &att.container_id) {
+                errors.push(e.into());
             }
             if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
                 errors.push(e.into());

@@ -11,6 +11,7 @@ pub mod ipam;
 pub mod lock;
 pub mod netlink;
 pub mod network;
+pub mod portalloc;
 pub mod ports;
 pub mod sysctl;
 pub mod trace;

@@ -4,6 +4,7 @@
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
 pub mod exec;
+pub mod hosts;
 pub mod image;
 pub mod lifecycle;
 pub mod process;

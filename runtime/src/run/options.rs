@@ -28,12 +28,13 @@ impl std::str::FromStr for NetworkMode {
         match s {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
-            "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
             other => match other.strip_prefix("container:") {
-                Some(name) if !name.is_empty() => Ok(NetworkMode::Container(name.into())),
-                _ => Err(format!(
-                    "unknown network {other:?}: use bridge, host, none or container:NAME"
+                Some("") => Err(format!(
+                    "invalid network {other:?}: use container:NAME with a container's name"
                 )),
+                Some(name) => Ok(NetworkMode::Container(name.into())),
+                // A user network by name; `den run` fails with `network "x" not found` if there is none.
+                None => Ok(NetworkMode::Bridge(other.into())),
             },
         }
     }
