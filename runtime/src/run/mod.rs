@@ -54,6 +54,8 @@ pub enum RunError {
     Network(#[from] AttachError),
     #[error(transparent)]
     Join(#[from] JoinError),
+    #[error(transparent)]
+    Hosts(#[from] crate::hosts::HostsError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -197,6 +199,9 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
             source,
         })?;
     }
+    if let Some(att) = &record.network {
+        crate::hosts::refresh(&opts.root, &att.network)?;
+    }
 
     // 6. Release the child.
     let running = child.start()?;
@@ -210,6 +215,11 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     // 7. Wait, then tear down.
     let exit = running.wait();
     let teardown = net.detach();
+    if let Some(att) = &record.network {
+        if let Err(e) = crate::hosts::refresh(&opts.root, &att.network) {
+            eprintln!("den: {e}");
+        }
+    }
     record.status = Status::Exited;
     record.finished_at = Some(state::now_secs());
     let status = match &exit {
