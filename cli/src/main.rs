@@ -25,6 +25,8 @@ enum Command {
     Run(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
+    /// Run a command in a running container.
+    Exec(cmd::exec::Args),
     /// Remove containers.
     Rm(cmd::rm::Args),
     /// Stop running containers: SIGTERM, then SIGKILL after a grace period.
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&cli.root, *args),
         Command::Ps(args) => cmd::ps::main(&cli.root, args),
+        Command::Exec(args) => cmd::exec::main(&cli.root, args),
         Command::Rm(args) => cmd::rm::main(&cli.root, args),
         Command::Stop(args) => cmd::stop::main(&cli.root, args),
         Command::Kill(args) => cmd::kill::main(&cli.root, args),

@@ -1,4 +1,5 @@
 pub mod each;
+pub mod exec;
 pub mod image;
 pub mod inspect;
 pub mod kill;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use den_netcfg::{AttachError, DetachError};
 use nix::errno::Errno;
 
+use super::netjoin::JoinError;
 use crate::hosts::HostsError;
 use crate::image::ImageError;
 use crate::process::ProcessError;
@@ -42,6 +43,8 @@ pub enum RunError {
     Network(#[from] AttachError),
     #[error(transparent)]
     Teardown(#[from] DetachError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
     #[error(transparent)]
     Hosts(#[from] HostsError),
     #[error("cannot fork the supervisor of container {id}")]

@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::netguard::NetGuard;
+use super::netjoin::JoinedNet;
 use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
 use crate::hosts;
@@ -120,10 +121,19 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         user: v.saved.user.clone(),
         hostname: record.hostname.clone(),
         terminal: v.tty,
-        net: v.network.netns(),
-        etc_files: etc::paths(&dir),
+        net: v
+            .joined
+            .as_ref()
+            .map_or_else(|| v.network.netns(), JoinedNet::netns),
+        etc_files: v
+            .joined
+            .as_ref()
+            .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
         lower_layers: v.image.layers.clone(),
     })?;
+    // `den exec` reads the container's process settings from it.
+    crate::exec::save_spec(&dir, &spec)
+        .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
     let log = match output {
         Output::Inherit => None,
         Output::LogFile => Some(log_file(&dir)?),
@@ -151,21 +161,20 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         net.loopback_only(child.pid())?;
     }
 
-    // 5. The container's /etc files.
-    let host_network = v.network == NetworkMode::Host;
-    etc::write(
-        &dir,
-        &record.hostname,
-        record.network.as_ref(),
-        host_network,
-    )
-    .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    // 5. The container's /etc files (a joined network's are the other container's); on a user
+    // network, every member's /etc/hosts now lists this container too.
+    if v.joined.is_none() {
+        let host_network = v.network == NetworkMode::Host;
+        etc::write(
+            &dir,
+            &record.hostname,
+            record.network.as_ref(),
+            host_network,
+        )
+        .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    }
     if let Some(att) = &record.network {
-        // Names on a user network: every member's /etc/hosts now lists this container too. Not
-        // fatal: the container runs, only some names may not resolve (said on den's stderr).
-        if let Err(e) = hosts::refresh(&v.root, &att.network) {
-            eprintln!("den: {}", super::one_line(&e));
-        }
+        hosts::refresh(&v.root, &att.network)?;
     }
 
     // 6. Release the child; from its exec on, the record says it runs.

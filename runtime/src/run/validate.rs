@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use den_netcfg::{ipam, lock::NetLock, Plan, PortSpec};
 
+use super::netjoin::JoinedNet;
 use super::saved::Saved;
 use super::{names, NetworkMode, RunError, RunOptions};
 use crate::image::{Image, ImageStore};
@@ -25,6 +26,8 @@ pub(crate) struct Validated {
     pub saved: Saved,
     pub network: NetworkMode,
     pub plan: Option<Plan>,
+    /// `--network container:NAME`: NAME's network namespace, held open, and its /etc files.
+    pub joined: Option<JoinedNet>,
     pub interactive: bool,
     pub tty: bool,
     pub auto_remove: bool,
@@ -74,7 +77,10 @@ impl Validated {
             publish: &opts.publish,
             verbose: opts.verbose || den_netcfg::trace::enabled(),
         })?;
-        let hostname = opts.hostname(&id);
+        let joined = joined(&opts.root, &opts.network)?;
+        let hostname = joined
+            .as_ref()
+            .map_or_else(|| opts.hostname(&id), |j| j.hostname().to_owned());
         Ok(Validated {
             root: opts.root.clone(),
             env: opts.env(&image.config, &hostname),
@@ -90,6 +96,7 @@ impl Validated {
             args,
             network: opts.network.clone(),
             plan,
+            joined,
             interactive: opts.interactive,
             tty: opts.tty,
             auto_remove: opts.rm,
@@ -137,6 +144,7 @@ impl Validated {
             env: c.env.clone(),
             hostname: c.hostname.clone(),
             saved,
+            joined: joined(root, &network)?,
             network,
             plan,
             interactive: false,
@@ -144,6 +152,14 @@ impl Validated {
             auto_remove: c.auto_remove,
             existing: Some(c),
         })
+    }
+}
+
+/// `--network container:NAME`: pin NAME's network namespace (it must run).
+fn joined(root: &Path, network: &NetworkMode) -> Result<Option<JoinedNet>, RunError> {
+    match network {
+        NetworkMode::Container(other) => Ok(Some(JoinedNet::open(root, other)?)),
+        _ => Ok(None),
     }
 }
 
