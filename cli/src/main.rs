@@ -25,8 +25,20 @@ enum Command {
     Run(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
+    /// Run a command in a running container.
+    Exec(cmd::exec::Args),
     /// Remove containers.
     Rm(cmd::rm::Args),
+    /// Stop running containers: SIGTERM, then SIGKILL after a grace period.
+    Stop(cmd::stop::Args),
+    /// Send a signal to running containers.
+    Kill(cmd::kill::Args),
+    /// Run exited containers again, detached.
+    Start(cmd::start::Args),
+    /// Print a detached container's output.
+    Logs(cmd::logs::Args),
+    /// List a container's processes with their PIDs inside and on the host.
+    Top(cmd::top::Args),
     /// Show a container's details as JSON.
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
@@ -36,9 +48,17 @@ enum Command {
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(cmd::network::Command),
 }
 
 fn main() -> ExitCode {
+    // A detached container's supervisor re-executes den under another name (see
+    // den_runtime::supervisor); that mode needs none of the rest.
+    if let Some(code) = den_runtime::supervisor::main_if_supervisor() {
+        return ExitCode::from(code);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -53,13 +73,23 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
+    if std::env::var_os("DEN_TRACE").is_some() {
+        den_netcfg::trace::enable();
+    }
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&cli.root, *args),
         Command::Ps(args) => cmd::ps::main(&cli.root, args),
+        Command::Exec(args) => cmd::exec::main(&cli.root, args),
         Command::Rm(args) => cmd::rm::main(&cli.root, args),
+        Command::Stop(args) => cmd::stop::main(&cli.root, args),
+        Command::Kill(args) => cmd::kill::main(&cli.root, args),
+        Command::Start(args) => cmd::start::main(&cli.root, args),
+        Command::Logs(args) => cmd::logs::main(&cli.root, args),
+        Command::Top(args) => cmd::top::main(&cli.root, args),
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
         Command::Image(c) => cmd::image::main(&cli.root, c),
+        Command::Network(c) => cmd::network::main(&cli.root, c),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
     };
     match status {

@@ -15,6 +15,7 @@ use crate::ipam::{self, IpamError};
 use crate::lock::{LockError, NetLock};
 use crate::netlink::{mac_from_ip, Netlink, NetlinkError};
 use crate::network::{Network, NetworkError};
+use crate::portalloc::{self, PortAllocError};
 use crate::ports::{self, PortError, PortMapping, PortSpec};
 use crate::sysctl::{self, SysctlError};
 
@@ -32,6 +33,8 @@ pub enum AttachError {
     Ports(#[from] PortError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    PortAlloc(#[from] PortAllocError),
     #[error(transparent)]
     Sysctl(#[from] SysctlError),
     #[error("opening the container's network namespace {path}: {source}")]
@@ -67,7 +70,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    fn rules(&self) -> ContainerRules<'_> {
+    pub(crate) fn rules(&self) -> ContainerRules<'_> {
         ContainerRules {
             id: &self.container_id,
             name: &self.container_name,
@@ -117,8 +120,7 @@ impl Plan {
             }
         }
         if !req.publish.is_empty() {
-            let published = published(&mut Firewall::new()?)?;
-            ports::expand(req.publish, &published)?;
+            ports::expand(req.publish, &published(req.root)?)?;
         }
         Ok(Plan {
             root: req.root.to_path_buf(),
@@ -146,6 +148,8 @@ impl Plan {
     pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
         self.say(|| "# network lock taken (net.lock)".into());
+        // `den network rm` may have removed the network since `Plan::new`: look again under the lock.
+        Network::load(&self.root, &self.network.name)?;
         let host = Netlink::open_current()?;
         let mut fw = Firewall::new()?;
         let bridge = self.ensure_bridge(&host, &mut fw).await?;
@@ -156,6 +160,7 @@ impl Plan {
             network: self.network.name.clone(),
             owner: self.container_id.clone(),
             lease: false,
+            ports: false,
             rules: None,
         };
         match self.attach(&host, &mut undo, bridge, netns).await {
@@ -234,9 +239,23 @@ impl Plan {
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {
-            let published = published(&mut undo.fw).map_err(|e| (e.into(), None))?;
-            ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?
+            let published = published(&self.root).map_err(|e| (e.into(), None))?;
+            let ports = ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?;
+            portalloc::reserve(&undo.lock, &self.container_id, &ports)
+                .map_err(|e| (e.into(), None))?;
+            undo.ports = true;
+            ports
         };
+        self.say(|| {
+            format!(
+                "# host ports checked: {}",
+                ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = mac_from_ip(ip);
         let (veth, index) = self
@@ -328,9 +347,12 @@ impl Plan {
     }
 }
 
-/// The host ports den has published so far, for conflict checks.
-fn published(fw: &mut Firewall) -> Result<Vec<PortMapping>, FirewallError> {
-    Ok(fw.published()?.into_iter().map(|(m, _, _)| m).collect())
+/// The host ports den has published so far (its port allocator's record), for conflict checks.
+fn published(root: &Path) -> Result<Vec<PortMapping>, PortAllocError> {
+    Ok(portalloc::published(root)?
+        .into_iter()
+        .map(|r| r.mapping)
+        .collect())
 }
 
 /// The undo of what `apply` made so far: the firewall elements and the lease are undone on drop unless
@@ -342,12 +364,14 @@ struct Undo {
     network: String,
     owner: String,
     lease: bool,
+    ports: bool,
     rules: Option<Attachment>,
 }
 
 impl Undo {
     fn commit(mut self) {
         self.lease = false;
+        self.ports = false;
         self.rules = None;
     }
 }
@@ -357,73 +381,11 @@ impl Drop for Undo {
         if let Some(att) = self.rules.take() {
             let _ = self.fw.remove_container(&att.rules());
         }
+        if self.ports {
+            let _ = portalloc::release(&self.lock, &self.owner);
+        }
         if self.lease {
             let _ = ipam::release(&self.lock, &self.root, &self.network, &self.owner);
         }
     }
-}
-
-/// Everything a teardown could not do; teardown goes on past each failure.
-#[derive(Debug, thiserror::Error)]
-#[error("detaching {container} from network {network}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
-pub struct DetachError {
-    pub container: String,
-    pub network: String,
-    pub errors: Vec<AttachError>,
-}
-
-/// Remove what `att` describes: firewall elements, lease, host veth (gone already if the netns died).
-/// Idempotent. Must run inside a tokio runtime.
-pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
-    let mut errors = Vec::new();
-    match NetLock::acquire(root) {
-        Ok(lock) => {
-            match Firewall::new() {
-                Ok(mut fw) => {
-                    if let Err(e) = fw.remove_container(&att.rules()) {
-                        errors.push(e.into());
-                    }
-                }
-                Err(e) => errors.push(e.into()),
-            }
-            if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
-                errors.push(e.into());
-            }
-        }
-        Err(e) => errors.push(e.into()),
-    }
-    if let Err(e) = delete_host_veth(&att.host_veth).await {
-        errors.push(e);
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DetachError {
-            container: att.container_name.clone(),
-            network: att.network.clone(),
-            errors,
-        })
-    }
-}
-
-async fn delete_host_veth(name: &str) -> Result<(), AttachError> {
-    let nl = Netlink::open_current()?;
-    if let Some(index) = nl.link_index(name).await? {
-        match nl.delete_link(index).await {
-            Err(e) if e.errno() != Some(libc::ENODEV) => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// `--network none`: the container's own netns with only `lo`, brought up (as docker does).
-/// Must run inside a tokio runtime.
-pub async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachError> {
-    let nl = Netlink::open_in(netns)?;
-    let lo = nl
-        .link_index("lo")
-        .await?
-        .ok_or(AttachError::MissingLink("lo"))?;
-    Ok(nl.set_up(lo).await?)
 }

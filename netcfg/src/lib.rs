@@ -5,6 +5,7 @@
 //! `lock`), `firewall` (den's nftables table) and `ports` (parsing and checking `-p`).
 
 pub mod attach;
+pub mod detach;
 pub mod fault;
 pub mod firewall;
 pub mod gc;
@@ -12,10 +13,12 @@ pub mod ipam;
 pub mod lock;
 pub mod netlink;
 pub mod network;
+pub mod portalloc;
 pub mod ports;
 pub mod sysctl;
 pub mod trace;
 
-pub use attach::{detach, loopback_only, AttachError, Attachment, DetachError, Plan, Request};
+pub use attach::{AttachError, Attachment, Plan, Request};
+pub use detach::{detach, loopback_only, DetachError};
 pub use network::Network;
 pub use ports::{PortMapping, PortSpec, Proto};

@@ -75,7 +75,8 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
             "a second ensure_network changed the ruleset"
         );
         assert_eq!(once.matches(" masquerade comment").count(), 3, "{once}");
-        assert_eq!(once.matches(" drop ").count(), 1, "{once}");
+        // moby#45610 and isolation between networks, and --internal's two directions.
+        assert_eq!(once.matches(" drop ").count(), 3, "{once}");
         assert!(
             once.starts_with(other_before.trim_end()),
             "table inet other changed:\n{once}"
@@ -383,8 +384,17 @@ fn packets_reach_published_ports_and_nothing_else() {
             .unwrap();
         fw.remove_container(&web).unwrap();
     });
-    // Unpublished; masquerade off: O sees the container's own address.
+    // Unpublished; masquerade off is an --internal network: nothing is forwarded between its
+    // bridge and the outside, even though the container still has a route and O one back.
     assert!(o.tcp_ask("10.250.0.1:8080").is_err());
     assert!(h.tcp_ask("127.0.0.1:8080").is_err());
-    assert_eq!(c.tcp_ask("10.250.0.2:7000").unwrap(), "172.30.0.2");
+    assert!(c.tcp_ask("10.250.0.2:7000").is_err());
+    assert!(o.tcp_ask("172.30.0.2:80").is_err());
+
+    // Back to a normal network without the container's ports: outside reachable, masqueraded.
+    h.run(|| {
+        let mut fw = Firewall::new().unwrap();
+        fw.ensure_network("bridge", "den-t0", subnet, true).unwrap();
+    });
+    assert_eq!(c.tcp_ask("10.250.0.2:7000").unwrap(), "10.250.0.1");
 }

@@ -21,6 +21,7 @@ use oci_spec::runtime::{
     Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
+pub(crate) use user::resolve as resolve_user;
 pub use user::ResolvedUser;
 
 /// The default `PATH` docker gives a container whose image sets none.

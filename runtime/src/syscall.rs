@@ -230,3 +230,39 @@ pub(crate) fn set_uid(uid: libc::uid_t) -> Result<(), Errno> {
     let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
     Errno::result(r).map(drop)
 }
+
+/// `pidfd_open(2)`: a pidfd (close-on-exec) referring to process `pid` as it is now.
+pub(crate) fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer arguments only; returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    Errno::result(fd)?;
+    // SAFETY: pidfd_open returned a new fd that nothing else owns (fds fit in an int).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// `ioctl(master, TIOCSPTLCK, 0)`: unlock a pty master's slave (unlockpt(3) on an fd that nix
+/// only accepts as its own `PtyMaster`).
+pub(crate) fn unlock_pty(master: BorrowedFd<'_>) -> Result<(), Errno> {
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from the pointer, which points at a live int.
+    let r = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCSPTLCK,
+            &unlock as *const libc::c_int,
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
+/// `fork(2)`, for the supervisor of `den run -d`. Returns the child's pid in the parent and `None`
+/// in the child. Only sound while the calling process has a single thread: the caller checks
+/// that (`/proc/self/status`), and den forks before any runtime or thread exists.
+pub(crate) fn fork_single_threaded() -> Result<Option<Pid>, Errno> {
+    // SAFETY: with one thread, the child is a complete copy of the process: no lock can be held
+    // by a thread that does not exist in the child, so it may run any code, allocation included.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
+        nix::unistd::ForkResult::Child => Ok(None),
+    }
+}

@@ -37,6 +37,7 @@
 
 mod bin;
 mod den;
+mod detached;
 mod exec;
 mod fixtures;
 mod footprint;
@@ -51,6 +52,7 @@ mod wait;
 
 pub use bin::{den_bin, profile_dir_of, repo_root, target_dir};
 pub use den::{assert_rejected, text, Inspect, PortMap, USAGE_EXIT};
+pub use detached::EXIT_TIMEOUT;
 pub use exec::{Output, CMD_TIMEOUT};
 pub use fixtures::{fixtures, Fixtures};
 pub use footprint::{leases_of, link_names, normalize_nft, Footprint};

@@ -1,6 +1,8 @@
 use std::path::Path;
 
 use anyhow::Result;
+use den_runtime::lifecycle;
+use den_runtime::logs;
 use den_runtime::state::{rfc3339, Container, Status, Store};
 use serde_json::{json, Value};
 
@@ -19,7 +21,8 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     let store = Store::new(root);
     let mut out = Vec::new();
     for key in &a.containers {
-        out.push(inspect(&store.find(key)?));
+        let c = lifecycle::find(&store, key)?;
+        out.push(inspect(&c, &store));
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(0)
@@ -41,8 +44,9 @@ fn time(t: Option<i64>) -> Value {
     t.map(|t| Value::String(rfc3339(t))).unwrap_or(Value::Null)
 }
 
-/// docker-like keys, plus den's HostVeth.
-fn inspect(c: &Container) -> Value {
+/// docker-like keys, plus den's HostVeth; `c` as observed (`lifecycle::observed`).
+fn inspect(c: &Container, store: &Store) -> Value {
+    let running = c.status == Status::Running;
     let net = c.network.as_ref();
     let ports: Vec<Value> = net
         .iter()
@@ -57,7 +61,8 @@ fn inspect(c: &Container) -> Value {
         networks.insert(
             n.network.clone(),
             json!({"IPAddress": n.ip.to_string(), "IPPrefixLen": n.prefix_len,
-                   "Gateway": n.gateway.to_string(), "MacAddress": n.mac}),
+                   "Gateway": n.gateway.to_string(), "MacAddress": n.mac,
+                   "HostVeth": n.host_veth}),
         );
     }
     json!({
@@ -68,13 +73,16 @@ fn inspect(c: &Container) -> Value {
         "Created": rfc3339(c.created),
         "State": {
             "Status": c.status,
-            "Running": c.status == Status::Running,
-            "Pid": c.pid.unwrap_or(0),
+            "Running": running,
+            "Pid": c.pid.filter(|_| running).unwrap_or(0),
             "ExitCode": c.exit_code.unwrap_or(0),
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
         },
-        "Config": {"Cmd": c.command, "Env": c.env, "Hostname": c.hostname},
+        "Config": {"Cmd": c.command, "Env": c.env, "Hostname": c.hostname, "Image": c.image},
+        "LogPath": logs::path(&store.dir(&c.id)),
+        "Supervisor": c.supervisor.map(|(pid, _)| pid).filter(|_| running).unwrap_or(0),
+        "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
         "HostConfig": {"NetworkMode": c.network_mode, "AutoRemove": c.auto_remove},
         "NetworkSettings": {
             "IPAddress": net.map(|n| n.ip.to_string()).unwrap_or_default(),
@@ -83,7 +91,7 @@ fn inspect(c: &Container) -> Value {
             "MacAddress": net.map(|n| n.mac.clone()).unwrap_or_default(),
             "Bridge": net.map(|n| n.bridge.clone()).unwrap_or_default(),
             "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
-            "SandboxKey": c.pid.filter(|_| c.status == Status::Running)
+            "SandboxKey": c.pid.filter(|_| running)
                 .map(|p| format!("/proc/{p}/ns/net")).unwrap_or_default(),
             "Ports": ports,
             "Networks": networks,

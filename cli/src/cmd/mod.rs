@@ -1,6 +1,14 @@
+pub mod each;
+pub mod exec;
 pub mod gc;
 pub mod image;
 pub mod inspect;
+pub mod kill;
+pub mod logs;
+pub mod network;
 pub mod ps;
 pub mod rm;
 pub mod run;
+pub mod start;
+pub mod stop;
+pub mod top;

@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use den_runtime::lifecycle;
 use den_runtime::state::{human_duration, now_secs, Container, Status, Store};
 
 #[derive(clap::Args)]
@@ -15,7 +16,11 @@ pub struct Args {
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
     super::gc::implicit(root);
-    let all = Store::new(root).list()?;
+    let all: Vec<Container> = Store::new(root)
+        .list()?
+        .iter()
+        .map(lifecycle::observed)
+        .collect();
     let shown: Vec<&Container> = all
         .iter()
         .filter(|c| a.all || c.status == Status::Running)
@@ -26,39 +31,57 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         }
         return Ok(0);
     }
-    println!(
-        "{:<12}  {:<20}  {:<20}  {:<20}  {:<24}  {:<15}  PORTS",
-        "CONTAINER ID", "NAME", "IMAGE", "COMMAND", "STATUS", "IP"
-    );
+    let mut rows = vec![[
+        "CONTAINER ID",
+        "NAME",
+        "IMAGE",
+        "COMMAND",
+        "STATUS",
+        "PORTS",
+        "IP",
+    ]
+    .map(String::from)];
     for c in shown {
-        let ip = c
-            .network
-            .as_ref()
-            .map(|n| n.ip.to_string())
-            .unwrap_or_default();
-        let ports = c
-            .network
-            .as_ref()
-            .map(|n| {
-                n.ports
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        println!(
-            "{:<12}  {:<20}  {:<20}  {:<20}  {:<24}  {:<15}  {}",
-            c.short_id(),
-            clip(&c.name, 20),
-            clip(&c.image, 20),
-            clip(&format!("\"{}\"", c.command.join(" ")), 20),
+        // Like docker: the address and ports of a container that does not run are not shown.
+        let net = c.network.as_ref().filter(|_| c.status == Status::Running);
+        let ports: Vec<String> = net
+            .iter()
+            .flat_map(|n| &n.ports)
+            .map(|p| p.to_string())
+            .collect();
+        rows.push([
+            c.short_id().to_string(),
+            c.name.clone(),
+            clip(&c.image, 24),
+            clip(&format!("\"{}\"", c.command.join(" ")), 24),
             status(c),
-            ip,
-            ports
-        );
+            ports.join(", "),
+            net.map(|n| n.ip.to_string()).unwrap_or_default(),
+        ]);
     }
+    print_table(&rows);
     Ok(0)
+}
+
+/// Columns as wide as their widest cell, two spaces apart; the last one unpadded.
+fn print_table<const N: usize>(rows: &[[String; N]]) {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < N {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        println!("{}", line.trim_end());
+    }
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -69,7 +92,8 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// docker's STATUS column: `Up 3 seconds`, `Exited (0) 5 minutes ago`, `Created`.
+/// docker's STATUS column: `Up 3 seconds`, `Exited (0) 5 minutes ago`, `Created`; for `c` as
+/// observed (`lifecycle::observed`). An exit nobody recorded (yet) shows as `Exited (?)`.
 pub fn status(c: &Container) -> String {
     let now = now_secs();
     match c.status {
@@ -77,7 +101,7 @@ pub fn status(c: &Container) -> String {
         Status::Running => format!("Up {}", human_duration(now - c.started_at.unwrap_or(now))),
         Status::Exited => format!(
             "Exited ({}) {} ago",
-            c.exit_code.unwrap_or(0),
+            c.exit_code.map_or("?".to_string(), |e| e.to_string()),
             human_duration(now - c.finished_at.unwrap_or(now))
         ),
     }

@@ -13,15 +13,7 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
-    let mut status = 0;
-    for key in &a.containers {
-        match lifecycle::remove(root, key, a.force) {
-            Ok(name) => println!("{name}"),
-            Err(e) => {
-                eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
-                status = 1;
-            }
-        }
-    }
-    Ok(status)
+    Ok(super::each::each(&a.containers, |key| {
+        lifecycle::remove(root, key, a.force)
+    }))
 }

@@ -13,6 +13,9 @@ pub struct Args {
     /// Remove the container and its files when it exits.
     #[arg(long)]
     rm: bool,
+    /// Run in the background: print the container's id once its command runs.
+    #[arg(short = 'd', long)]
+    detach: bool,
     #[arg(long)]
     name: Option<String>,
     #[arg(long, short = 'h')]
@@ -77,7 +80,14 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         verbose: a.verbose,
     };
     super::gc::implicit(root);
-    match run::run(&opts) {
+    let result = match a.detach {
+        true => run::run_detached(&opts).map(|id| {
+            println!("{id}");
+            0
+        }),
+        false => run::run(&opts),
+    };
+    match result {
         Ok(status) => Ok(status),
         Err(e) => {
             eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));

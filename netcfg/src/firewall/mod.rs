@@ -9,7 +9,10 @@
 //! * sets `networks` (subnet . bridge) and `masq_nets` (subnets to masquerade) that drive static
 //!   postrouting masquerade rules (subnet leaving by another interface; 127.0.0.0/8 to a bridge;
 //!   DNATed traffic back onto its bridge) and forward isolation (into a bridge only replies,
-//!   DNATed traffic and traffic from the same bridge; moby#45610).
+//!   DNATed traffic and traffic from the same bridge: networks cannot reach each other, docker's
+//!   isolation, nor can the outside reach unpublished ports, moby#45610);
+//! * set `internal` (bridges of `--internal` networks): nothing is forwarded between such a bridge
+//!   and any other interface, in either direction, before any accept.
 //!
 //! The caller sets, per bridge: `route_localnet=1` (host 127.0.0.1:PORT -> container) and
 //! `hairpin on` for bridge ports (a container reaching its own published port).
@@ -67,8 +70,9 @@ impl Firewall {
 
     /// Creates den's table, maps, sets and chains if missing (existing elements of other networks
     /// and containers are kept), re-states the static rules (so they exist exactly once), and adds
-    /// this network's elements; ONE transaction. With `masquerade` false the subnet is not
-    /// masqueraded (and stops being if it was).
+    /// this network's elements; ONE transaction. With `masquerade` false the network is internal:
+    /// its subnet is not masqueraded and its bridge joins the `internal` set (and both undo
+    /// themselves when the flag changes).
     pub fn ensure_network(
         &mut self,
         network: &str,

@@ -30,6 +30,7 @@ add map ip den published { type inet_proto . inet_service : ipv4_addr . inet_ser
 add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; comment "den: -p HOST_IP:HOST_PORT:PORT"; }
 add set ip den networks { type ipv4_addr . ifname; flags interval; comment "den: each network's subnet . bridge"; }
 add set ip den masq_nets { type ipv4_addr; flags interval; comment "den: subnets masqueraded when leaving by another interface"; }
+add set ip den internal { type ifname; comment "den: bridges of --internal networks"; }
 add chain ip den prerouting { type nat hook prerouting priority dstnat; policy accept; }
 add chain ip den output { type nat hook output priority -100; policy accept; }
 add chain ip den postrouting { type nat hook postrouting priority srcnat; policy accept; }
@@ -46,10 +47,12 @@ add rule ip den postrouting ct status dnat ip saddr . oifname @networks masquera
 add rule ip den postrouting ip saddr 127.0.0.0/8 ip daddr . oifname @networks masquerade comment "den: host 127.0.0.1:PORT to a container (route_localnet on the bridge)"
 add rule ip den postrouting ip saddr @masq_nets ip saddr . oifname != @networks masquerade comment "den: a network's subnet leaving by another interface"
 flush chain ip den forward
+add rule ip den forward iifname @internal ip daddr . iifname != @networks drop comment "den: --internal, nothing leaves the network"
+add rule ip den forward oifname @internal ip saddr . oifname != @networks drop comment "den: --internal, nothing enters the network"
 add rule ip den forward ip daddr . oifname @networks ct state established,related accept comment "den: replies into a network"
 add rule ip den forward ip daddr . oifname @networks ct status dnat accept comment "den: published ports"
 add rule ip den forward ip daddr . oifname @networks ip daddr . iifname @networks accept comment "den: within a network"
-add rule ip den forward ip daddr . oifname @networks drop comment "den: anything else routed into a network (moby#45610)"
+add rule ip den forward ip daddr . oifname @networks drop comment "den: anything else routed into a network: other networks (isolation) and the outside (moby#45610)"
 "#;
 
 /// One element of the published maps.
@@ -125,7 +128,9 @@ pub fn container_comment(name: &str, id: &str, m: &PortMapping) -> String {
     comment(&format!("{head}{name}{tail}"))
 }
 
-/// Base table and rules plus this network's elements, one transaction.
+/// Base table and rules plus this network's elements, one transaction. `masquerade` false is an
+/// `--internal` network: not masqueraded, and its bridge in the `internal` set, so nothing is forwarded
+/// between it and any other interface.
 pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: bool) -> String {
     let subnet = subnet.trunc();
     let c = network_comment(network, bridge);
@@ -134,16 +139,18 @@ pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: 
         s,
         r#"add element {TABLE} networks {{ {subnet} . "{bridge}" comment "{c}" }}"#
     );
-    if masquerade {
-        let _ = writeln!(
-            s,
-            r#"add element {TABLE} masq_nets {{ {subnet} comment "{c}" }}"#
-        );
+    let (masq, internal) = (subnet.to_string(), format!(r#""{bridge}""#));
+    let (wanted, unwanted) = if masquerade {
+        (("masq_nets", masq), ("internal", internal))
     } else {
-        // add-then-delete: absent afterwards whether or not it was there.
-        let _ = writeln!(s, "add element {TABLE} masq_nets {{ {subnet} }}");
-        let _ = writeln!(s, "delete element {TABLE} masq_nets {{ {subnet} }}");
-    }
+        (("internal", internal), ("masq_nets", masq))
+    };
+    let _ = writeln!(
+        s,
+        r#"add element {TABLE} {} {{ {} comment "{c}" }}"#,
+        wanted.0, wanted.1
+    );
+    absent(&mut s, unwanted.0, &unwanted.1);
     s
 }
 
@@ -151,14 +158,16 @@ pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: 
 pub fn remove_network(bridge: &str, subnet: Ipv4Net) -> String {
     let subnet = subnet.trunc();
     let mut s = String::new();
-    for (set, elem) in [
-        ("networks", format!(r#"{subnet} . "{bridge}""#)),
-        ("masq_nets", subnet.to_string()),
-    ] {
-        let _ = writeln!(s, "add element {TABLE} {set} {{ {elem} }}");
-        let _ = writeln!(s, "delete element {TABLE} {set} {{ {elem} }}");
-    }
+    absent(&mut s, "networks", &format!(r#"{subnet} . "{bridge}""#));
+    absent(&mut s, "masq_nets", &subnet.to_string());
+    absent(&mut s, "internal", &format!(r#""{bridge}""#));
     s
+}
+
+/// add-then-delete: the element is absent afterwards whether or not it was there.
+fn absent(s: &mut String, set: &str, elem: &str) {
+    let _ = writeln!(s, "add element {TABLE} {set} {{ {elem} }}");
+    let _ = writeln!(s, "delete element {TABLE} {set} {{ {elem} }}");
 }
 
 /// The published-map elements of a container.

@@ -70,12 +70,47 @@ fn network_elements_use_the_network_address_and_masquerade_flag() {
     assert_eq!(
         tail,
         "add element ip den networks { 172.30.0.0/16 . \"den0\" comment \"den: network bridge (den0)\" }\n\
-         add element ip den masq_nets { 172.30.0.0/16 comment \"den: network bridge (den0)\" }\n"
+         add element ip den masq_nets { 172.30.0.0/16 comment \"den: network bridge (den0)\" }\n\
+         add element ip den internal { \"den0\" }\n\
+         delete element ip den internal { \"den0\" }\n"
     );
-    let off = ensure_network("bridge", "den0", subnet, false);
-    assert!(off.ends_with(
-        "add element ip den masq_nets { 172.30.0.0/16 }\ndelete element ip den masq_nets { 172.30.0.0/16 }\n"
-    ));
+}
+
+#[test]
+fn internal_networks_are_not_masqueraded_and_are_in_the_internal_set() {
+    let subnet = "10.9.0.0/24".parse().unwrap();
+    let off = ensure_network("secret", "br-x", subnet, false);
+    assert_eq!(
+        &off[BASE.len()..],
+        "add element ip den networks { 10.9.0.0/24 . \"br-x\" comment \"den: network secret (br-x)\" }\n\
+         add element ip den internal { \"br-x\" comment \"den: network secret (br-x)\" }\n\
+         add element ip den masq_nets { 10.9.0.0/24 }\n\
+         delete element ip den masq_nets { 10.9.0.0/24 }\n"
+    );
+    // Removal leaves none of the three elements, whichever kind the network was.
+    let rm = remove_network("br-x", subnet);
+    for set in ["networks", "masq_nets", "internal"] {
+        assert!(
+            rm.contains(&format!("delete element ip den {set} {{")),
+            "{set}: {rm}"
+        );
+    }
+}
+
+#[test]
+fn isolation_rules_come_before_any_accept_in_forward() {
+    let forward: Vec<&str> = BASE
+        .lines()
+        .filter(|l| l.starts_with("add rule ip den forward "))
+        .collect();
+    let first_accept = forward.iter().position(|l| l.contains(" accept ")).unwrap();
+    for (i, l) in forward.iter().enumerate() {
+        if l.contains("@internal") {
+            assert!(l.contains(" drop "), "{l}");
+            assert!(i < first_accept, "{l}");
+        }
+    }
+    assert!(forward.last().unwrap().contains(" drop "));
 }
 
 #[test]

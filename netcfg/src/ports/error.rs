@@ -52,6 +52,14 @@ pub enum PortError {
         proto: Proto,
         listener: IpAddr,
     },
+    #[error("checking host port {host_ip}:{port}/{proto}: {source}")]
+    Probe {
+        host_ip: Ipv4Addr,
+        port: u16,
+        proto: Proto,
+        #[source]
+        source: nix::errno::Errno,
+    },
     #[error("no free host port for {host_ip}::{container_port}/{proto} in {first}-{last}")]
     NoFreePort {
         host_ip: Ipv4Addr,

@@ -40,7 +40,7 @@ struct Claims<'a> {
 }
 
 impl Claims<'_> {
-    fn check(&self, proto: Proto, host_ip: Ipv4Addr, port: u16) -> Taken {
+    fn check(&self, proto: Proto, host_ip: Ipv4Addr, port: u16) -> Result<Taken, PortError> {
         let probe = PortMapping {
             host_ip,
             host_port: port,
@@ -48,20 +48,15 @@ impl Claims<'_> {
             proto,
         };
         if self.chosen.iter().any(|m| m.conflicts_with(&probe)) {
-            return Taken::Duplicate;
+            return Ok(Taken::Duplicate);
         }
         if let Some(m) = self.published.iter().find(|m| m.conflicts_with(&probe)) {
-            return Taken::Published(m.clone());
+            return Ok(Taken::Published(m.clone()));
         }
-        match self
-            .host
-            .listeners
-            .iter()
-            .find(|l| l.conflicts(proto, host_ip, port))
-        {
-            Some(l) => Taken::Listener(l.addr),
+        Ok(match self.host.holder(proto, host_ip, port)? {
+            Some(addr) => Taken::Listener(addr),
             None => Taken::Free,
-        }
+        })
     }
 
     fn claim_fixed(
@@ -71,7 +66,7 @@ impl Claims<'_> {
         port: u16,
         container_port: u16,
     ) -> Result<(), PortError> {
-        match self.check(proto, host_ip, port) {
+        match self.check(proto, host_ip, port)? {
             Taken::Free => {}
             Taken::Duplicate => {
                 return Err(PortError::Duplicate {
@@ -109,7 +104,7 @@ impl Claims<'_> {
         candidates: impl Iterator<Item = u16>,
     ) -> Result<(), PortError> {
         for port in candidates {
-            if let Taken::Free = self.check(proto, host_ip, port) {
+            if let Taken::Free = self.check(proto, host_ip, port)? {
                 self.chosen.push(PortMapping {
                     host_ip,
                     host_port: port,

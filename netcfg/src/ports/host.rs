@@ -37,10 +37,11 @@ impl Listener {
     }
 }
 
-/// The host's view of ports, read once per [`expand`](super::expand).
+/// The host's view of ports for one [`expand`](super::expand): the random-port range, and a probe
+/// that asks the kernel whether a socket holds a port (a bind test: O(1), where reading
+/// /proc/net/tcp walks the kernel's whole, machine-wide socket hash — tens of milliseconds).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HostPorts {
-    pub listeners: Vec<Listener>,
     /// net.ipv4.ip_local_port_range, inclusive: where random host ports come from.
     pub local_range: (u16, u16),
 }
@@ -49,27 +50,82 @@ const TCP_LISTEN: &str = "0A";
 
 impl HostPorts {
     pub fn read() -> Result<Self, PortError> {
-        let mut listeners = Vec::new();
-        for (file, proto) in [
-            ("tcp", Proto::Tcp),
-            ("tcp6", Proto::Tcp),
-            ("udp", Proto::Udp),
-            ("udp6", Proto::Udp),
-        ] {
-            let path = Path::new("/proc/thread-self/net").join(file);
-            let text = match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                // No IPv6 in this kernel/netns: no tcp6/udp6 files.
-                Err(e) if e.kind() == io::ErrorKind::NotFound && file.ends_with('6') => continue,
-                Err(source) => return Err(PortError::Read { path, source }),
-            };
-            listeners.extend(parse_sockets(&path, &text, proto)?);
-        }
         Ok(HostPorts {
-            listeners,
             local_range: read_local_range()?,
         })
     }
+
+    /// The address of the host socket that holds `port`/`proto` for `host_ip`, if any: tcp, a
+    /// listening socket; udp, a bound one. A socket on 0.0.0.0/:: holds the port for every address.
+    pub fn holder(
+        &self,
+        proto: Proto,
+        host_ip: Ipv4Addr,
+        port: u16,
+    ) -> Result<Option<IpAddr>, PortError> {
+        if !bind_refused(proto, host_ip, port)? {
+            return Ok(None);
+        }
+        // Rare path: name the socket in the error, from the /proc tables.
+        let found = read_listeners()?
+            .into_iter()
+            .find(|l| l.conflicts(proto, host_ip, port))
+            .map(|l| l.addr);
+        Ok(Some(found.unwrap_or(IpAddr::V4(host_ip))))
+    }
+}
+
+/// Would the kernel refuse to bind `host_ip:port`? With SO_REUSEADDR the probe conflicts only
+/// with listening tcp sockets and with bound udp sockets, as the published port would.
+fn bind_refused(proto: Proto, host_ip: Ipv4Addr, port: u16) -> Result<bool, PortError> {
+    use nix::errno::Errno;
+    use nix::sys::socket::{
+        bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
+    };
+    use std::os::fd::AsRawFd;
+    let probe_err = |source: Errno| PortError::Probe {
+        host_ip,
+        port,
+        proto,
+        source,
+    };
+    let ty = match proto {
+        Proto::Tcp => SockType::Stream,
+        Proto::Udp => SockType::Datagram,
+    };
+    let fd = socket(AddressFamily::Inet, ty, SockFlag::SOCK_CLOEXEC, None).map_err(probe_err)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(probe_err)?;
+    match bind(
+        fd.as_raw_fd(),
+        &SockaddrIn::from(std::net::SocketAddrV4::new(host_ip, port)),
+    ) {
+        Ok(()) => Ok(false),
+        Err(Errno::EADDRINUSE) => Ok(true),
+        // Not an address of this host: nothing here can hold it (the DNAT simply never matches).
+        Err(Errno::EADDRNOTAVAIL) => Ok(false),
+        Err(e) => Err(probe_err(e)),
+    }
+}
+
+/// Every socket that holds a port, from /proc/thread-self/net/{tcp,tcp6,udp,udp6}.
+fn read_listeners() -> Result<Vec<Listener>, PortError> {
+    let mut listeners = Vec::new();
+    for (file, proto) in [
+        ("tcp", Proto::Tcp),
+        ("tcp6", Proto::Tcp),
+        ("udp", Proto::Udp),
+        ("udp6", Proto::Udp),
+    ] {
+        let path = Path::new("/proc/thread-self/net").join(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            // No IPv6 in this kernel/netns: no tcp6/udp6 files.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && file.ends_with('6') => continue,
+            Err(source) => return Err(PortError::Read { path, source }),
+        };
+        listeners.extend(parse_sockets(&path, &text, proto)?);
+    }
+    Ok(listeners)
 }
 
 fn read_local_range() -> Result<(u16, u16), PortError> {

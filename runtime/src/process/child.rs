@@ -1,4 +1,5 @@
-//! The container's PID 1 between clone and exec (step 6 of the design).
+//! The container's PID 1 between clone and exec (step 6 of the design), and a process `den exec`
+//! starts in a running container (`enter_and_exec`).
 //!
 //! Runs in a copy of a possibly multi-threaded parent, so it must not allocate or take locks:
 //! it only makes syscalls on the `ChildPlan` and fds prepared before the clone, and reports a
@@ -11,7 +12,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sched::setns;
+use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::sys::statfs::statfs;
@@ -21,7 +22,9 @@ use nix::unistd::{
 };
 
 use super::caps;
+use super::enter::EnterPlan;
 use super::plan::ChildPlan;
+use super::proc_plan::ProcPlan;
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
 use crate::syscall;
 
@@ -31,7 +34,9 @@ pub struct ChildFds {
     /// The parent's end of the socketpair: closed first thing in the child, so the child sees
     /// EOF (and gives up) if den dies before sending Go.
     pub parent_end: Cell<Option<OwnedFd>>,
-    pub joins: Vec<OwnedFd>,
+    /// Namespaces to join (setns) before reporting Ready: a namespace file, or a container's
+    /// pidfd with the set of its namespaces to enter.
+    pub joins: Vec<(OwnedFd, CloneFlags)>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -41,14 +46,21 @@ pub struct ChildFds {
     pub tty_path: Option<CString>,
 }
 
-/// The child's main: returns only on failure (the exit status is irrelevant: the parent has
-/// the typed error and reaps).
-pub fn run(plan: &ChildPlan, fds: &ChildFds) -> i32 {
+/// The child's main: join the namespaces, report Ready, wait for Go, then `setup_and_exec`.
+/// Returns only on failure (the exit status is irrelevant: the parent has the typed error and
+/// reaps).
+pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) -> i32 {
     drop(fds.parent_end.take());
     let sock = fds.sock.as_fd();
-    for (i, join) in plan.joins.iter().enumerate() {
-        let fd = fds.joins.get(i).map(|f| f.as_fd());
-        if let Err(e) = fd.map_or(Err(Errno::EBADF), |fd| setns(fd, join.flag)) {
+    // Until exec (which resets it), the container's processes must not reach our fds and memory
+    // through /proc or ptrace: a `den exec` child is in their PID namespace from the clone on,
+    // still holding den's fds (runc's fix for CVE-2016-9962).
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        let _ = send_msg(sock, &Msg::Failed(Failure::new(Step::NotDumpable, e)));
+        return 1;
+    }
+    for (i, (fd, flags)) in fds.joins.iter().enumerate() {
+        if let Err(e) = setns(fd, *flags) {
             let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinNamespace, i, e)));
             return 1;
         }
@@ -68,7 +80,7 @@ pub fn run(plan: &ChildPlan, fds: &ChildFds) -> i32 {
             return 1;
         }
     }
-    let failure = setup_and_exec(plan, fds);
+    let failure = setup_and_exec(fds);
     let _ = send_msg(sock, &Msg::Failed(failure));
     1
 }
@@ -182,9 +194,18 @@ fn remount_readonly(path: &CStr) -> Result<(), Errno> {
     mount(none, path, none, flags, none)
 }
 
-fn setup_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
-    match setup(plan, fds) {
-        Ok(()) => exec(plan),
+/// A new container's PID 1: build its root, then become its process.
+pub fn create_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
+    match setup(plan, fds).and_then(|()| become_process(&plan.process)) {
+        Ok(()) => exec(&plan.process),
+        Err(f) => f,
+    }
+}
+
+/// A process in a running container: the namespaces (and so its root) are joined already.
+pub fn enter_and_exec(plan: &EnterPlan, fds: &ChildFds) -> Failure {
+    match stdio(fds).and_then(|()| become_process(&plan.process)) {
+        Ok(()) => exec(&plan.process),
         Err(f) => f,
     }
 }
@@ -222,6 +243,11 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     if let Some(name) = &plan.hostname {
         sethostname(name).map_err(at(Step::Hostname))?;
     }
+    Ok(())
+}
+
+/// Drop to the process's ids and capabilities, set no_new_privs, chdir, umask, signals, fds.
+fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
     caps::apply(&plan.ids, &plan.caps)?;
     if plan.no_new_privs {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
@@ -235,7 +261,7 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
 }
 
 /// execve each candidate like execvpe: skip missing ones, remember EACCES, stop at other errors.
-fn exec(plan: &ChildPlan) -> Failure {
+fn exec(plan: &ProcPlan) -> Failure {
     let mut denied = false;
     for (i, path) in plan.candidates.iter().enumerate() {
         match plan.exec.exec(path) {

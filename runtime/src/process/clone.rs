@@ -1,12 +1,14 @@
-//! `spawn`: prepare every fd and string, then one clone3 into the new namespaces; `Paused`:
-//! the child waiting for Go.
+//! `spawn`: prepare every fd and string, then one clone3 into the new namespaces (`launch`, also
+//! used by `enter`); `Paused`: the child waiting for Go.
 
 use std::cell::Cell;
+use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
+use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
@@ -14,6 +16,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 use super::child::{self, ChildFds};
+use super::enter::EnterPlan;
 use super::plan::{self, ChildPlan};
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
 use super::wait::Running;
@@ -62,12 +65,15 @@ pub(super) struct Io {
 pub struct Paused {
     child: Child,
     sock: OwnedFd,
-    plan: ChildPlan,
+    plan: Plan,
     io: Io,
     signals: SignalFd,
 }
 
-fn prepare(op: &'static str, culprit: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
+pub(super) fn prepare(
+    op: &'static str,
+    culprit: impl Into<String>,
+) -> impl FnOnce(Errno) -> ProcessError {
     let culprit = culprit.into();
     move |source| ProcessError::Prepare {
         op,
@@ -77,7 +83,7 @@ fn prepare(op: &'static str, culprit: impl Into<String>) -> impl FnOnce(Errno) -
 }
 
 /// Keep fds the child dup2s onto 0-2 out of that range (den may run with stdio closed).
-fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, ProcessError> {
+pub(super) fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, ProcessError> {
     if fd.as_raw_fd() > 2 {
         return Ok(fd);
     }
@@ -90,7 +96,7 @@ fn dup(fd: &Option<OwnedFd>, what: &'static str) -> Result<Option<OwnedFd>, Proc
         .transpose()
 }
 
-fn open_path(path: &Path, op: &'static str) -> Result<OwnedFd, ProcessError> {
+pub(super) fn open_path(path: &Path, op: &'static str) -> Result<OwnedFd, ProcessError> {
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(prepare(op, path.display().to_string()))?;
     above_stdio(fd)
@@ -114,27 +120,17 @@ fn block_signals(terminal: bool) -> Result<SignalFd, ProcessError> {
 /// Clone the container's PID 1 into the spec's namespaces; it waits for [`Paused::start`].
 pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
     let plan = plan::build(launch)?;
-    let (parent_end, child_end) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(prepare("create", "the sync socketpair"))?;
     let joins = plan
         .joins
         .iter()
-        .map(|j| open_path(&j.path, "open namespace"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (master, tty, tty_path) = match plan.terminal {
+        .map(|j| Ok((open_path(&j.path, "open namespace")?, j.flag)))
+        .collect::<Result<Vec<_>, ProcessError>>()?;
+    let terminal = plan.process.terminal;
+    let (master, tty, tty_path) = match terminal {
         true => pty::open().map(|p| (Some(p.master), Some(p.slave), p.path))?,
         false => (None, None, None),
     };
-    let stdin = match plan.terminal || launch.stdin {
-        true => None,
-        false => Some(open_path(Path::new("/dev/null"), "open")?),
-    };
-    let (stdout, stderr, out) = match plan.terminal {
+    let (stdout, stderr, out) = match terminal {
         true => (None, None, dup(&launch.stdout, "the stdout fd")?),
         false => (
             dup(&launch.stdout, "the stdout fd")?,
@@ -142,7 +138,95 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
             None,
         ),
     };
-    let tty = tty.map(above_stdio).transpose()?;
+    let prepared = Prepared {
+        joins,
+        stdin: null_stdin(terminal || launch.stdin)?,
+        stdout,
+        stderr,
+        tty,
+        tty_path,
+        io: Io {
+            master,
+            out,
+            relay_stdin: launch.stdin,
+        },
+    };
+    self::launch(plan.clone_flags, prepared, Plan::New(Box::new(plan)))
+}
+
+/// `/dev/null` as the child's stdin, unless it reads den's stdin or a terminal.
+pub(super) fn null_stdin(keep: bool) -> Result<Option<OwnedFd>, ProcessError> {
+    match keep {
+        true => Ok(None),
+        false => open_path(Path::new("/dev/null"), "open").map(Some),
+    }
+}
+
+/// What a child is started with, besides its plan and the sync socket.
+pub(super) struct Prepared {
+    pub joins: Vec<(OwnedFd, CloneFlags)>,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    pub tty: Option<OwnedFd>,
+    pub tty_path: Option<CString>,
+    pub io: Io,
+}
+
+/// The plan a child follows after Go.
+pub(super) enum Plan {
+    /// A new container's PID 1.
+    New(Box<ChildPlan>),
+    /// A process in a running container.
+    Enter(Box<EnterPlan>),
+}
+
+impl Plan {
+    fn setup_and_exec(&self, fds: &ChildFds) -> Failure {
+        match self {
+            Plan::New(p) => child::create_and_exec(p, fds),
+            Plan::Enter(p) => child::enter_and_exec(p, fds),
+        }
+    }
+
+    fn cmd(&self) -> &str {
+        match self {
+            Plan::New(p) => &p.process.cmd,
+            Plan::Enter(p) => &p.process.cmd,
+        }
+    }
+
+    fn culprit(&self, f: &Failure) -> String {
+        match self {
+            Plan::New(p) => p.culprit(f),
+            Plan::Enter(p) => p.culprit(f),
+        }
+    }
+}
+
+/// One clone3 with `flags` (new namespaces); the child joins `prepared.joins`, reports Ready and
+/// waits for Go. Returns once it is Ready, or with its typed error.
+pub(super) fn launch(
+    flags: CloneFlags,
+    prepared: Prepared,
+    plan: Plan,
+) -> Result<Paused, ProcessError> {
+    let (parent_end, child_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(prepare("create", "the sync socketpair"))?;
+    let Prepared {
+        joins,
+        stdin,
+        stdout,
+        stderr,
+        tty,
+        tty_path,
+        io,
+    } = prepared;
     let fds = ChildFds {
         sock: above_stdio(child_end)?,
         parent_end: Cell::new(Some(parent_end)),
@@ -150,12 +234,13 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
         stdin,
         stdout,
         stderr,
-        tty,
+        tty: tty.map(above_stdio).transpose()?,
         tty_path,
     };
-    let signals = block_signals(plan.terminal)?;
-    let (pid, pidfd) = syscall::clone_process(plan.clone_flags, || child::run(&plan, &fds))
-        .map_err(|source| ProcessError::Clone { source })?;
+    let signals = block_signals(io.master.is_some())?;
+    let (pid, pidfd) =
+        syscall::clone_process(flags, || child::run(&fds, |fds| plan.setup_and_exec(fds)))
+            .map_err(|source| ProcessError::Clone { source })?;
     let child = Child {
         pid,
         pidfd,
@@ -169,11 +254,6 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
         op: "keep the socket",
         source: Errno::EBADF,
     })?;
-    let io = Io {
-        master,
-        out,
-        relay_stdin: launch.stdin,
-    };
     let mut paused = Paused {
         child,
         sock,
@@ -248,7 +328,7 @@ impl Paused {
     }
 
     fn failure(&self, f: Failure) -> ProcessError {
-        let cmd = self.plan.cmd.clone();
+        let cmd = self.plan.cmd().to_owned();
         match (f.step, f.errno) {
             (Step::Exec, Errno::ENOENT) => ProcessError::ExecNotFound { cmd },
             (Step::Exec, Errno::EACCES) => ProcessError::PermissionDenied { cmd },

@@ -8,6 +8,9 @@
 //! Paused::start() -> Running   the child mounts, pivot_roots, drops privileges, execs;
 //!                              returns once the exec happened, or the child's typed error
 //! Running::wait() -> Exit      forwards signals, relays the pty, returns the exit status
+//!
+//! enter(&Enter) -> Paused      `den exec`: a child in a running container's namespaces
+//!                              (through its PID 1's pidfd); then start/wait as above
 //! ```
 //!
 //! Threads: `spawn` forks the calling process. The child runs only code that makes syscalls on
@@ -29,10 +32,12 @@ mod caps;
 mod child;
 mod clone;
 mod dev;
+mod enter;
 mod error;
 mod mounts;
 mod paths;
 mod plan;
+mod proc_plan;
 mod pty;
 mod sync;
 mod wait;
@@ -44,6 +49,7 @@ use nix::sys::signal::Signal;
 use oci_spec::runtime::Spec;
 
 pub use clone::{spawn, Paused};
+pub use enter::{enter, Enter};
 pub use error::ProcessError;
 pub use sync::Step;
 pub use wait::Running;

@@ -3,21 +3,18 @@
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
-use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use super::caps::{bounding_name, CapsPlan, IdsPlan};
 use super::dev::DevPlan;
 use super::mounts::{root_propagation, MountPlan};
 use super::paths::InRoot;
+use super::proc_plan::{c, unsupported, ProcPlan};
 use super::sync::{Failure, Step};
 use super::{Launch, Overlay, ProcessError};
-use crate::spec::DEFAULT_PATH;
-use crate::syscall::ExecArgs;
 
 /// A namespace to join by path (setns in the child before it reports Ready).
 pub struct Join {
@@ -28,7 +25,6 @@ pub struct Join {
 pub struct ChildPlan {
     pub clone_flags: CloneFlags,
     pub joins: Vec<Join>,
-    pub terminal: bool,
     pub propagation: MsFlags,
     pub root_path: PathBuf,
     pub root: CString,
@@ -38,31 +34,11 @@ pub struct ChildPlan {
     pub dev: DevPlan,
     /// The working directory, created if missing; `None` for `/`.
     pub workdir: Option<InRoot>,
-    pub cwd: CString,
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub root_readonly: bool,
     pub hostname: Option<OsString>,
-    pub ids: IdsPlan,
-    pub caps: CapsPlan,
-    pub no_new_privs: bool,
-    pub umask: Mode,
-    pub cmd: String,
-    pub candidates: Vec<CString>,
-    pub exec: ExecArgs,
-}
-
-fn c(what: &'static str, s: impl AsRef<[u8]>) -> Result<CString, ProcessError> {
-    CString::new(s.as_ref()).map_err(|_| ProcessError::Invalid {
-        what,
-        value: String::from_utf8_lossy(s.as_ref()).into_owned(),
-    })
-}
-
-fn unsupported(feature: &str) -> ProcessError {
-    ProcessError::Unsupported {
-        feature: feature.to_owned(),
-    }
+    pub process: ProcPlan,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
@@ -79,10 +55,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
     let linux = spec.linux().as_ref().ok_or(ProcessError::MissingField {
         field: "linux section",
     })?;
-    let args = process.args().clone().unwrap_or_default();
-    let cmd = args.first().cloned().ok_or(ProcessError::MissingField {
-        field: "process args",
-    })?;
+    let process_plan = ProcPlan::new(process)?;
     if !root.path().is_absolute() {
         return Err(ProcessError::Invalid {
             what: "root path",
@@ -95,29 +68,12 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         Some(h) if clone_flags.contains(CloneFlags::CLONE_NEWUTS) => Some(OsString::from(h)),
         Some(_) => return Err(unsupported("a hostname without a private UTS namespace")),
     };
-    let cwd = process.cwd();
-    if !cwd.is_absolute() {
-        return Err(ProcessError::Invalid {
-            what: "process cwd",
-            value: cwd.display().to_string(),
-        });
-    }
-    let env = process.env().clone().unwrap_or_default();
-    let argv = args
-        .iter()
-        .map(|a| c("argument", a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let envp = env
-        .iter()
-        .map(|e| c("environment entry", e))
-        .collect::<Result<Vec<_>, _>>()?;
     let paths = |v: &Option<Vec<String>>| -> Result<Vec<CString>, ProcessError> {
         v.iter().flatten().map(|p| c("path", p)).collect()
     };
     Ok(ChildPlan {
         clone_flags,
         joins,
-        terminal: process.terminal().unwrap_or(false),
         propagation: root_propagation(linux.rootfs_propagation().as_deref())?,
         root_path: root.path().clone(),
         root: c("root path", root.path().as_os_str().as_bytes())?,
@@ -129,25 +85,21 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
             .map(MountPlan::new)
             .collect::<Result<_, _>>()?,
         dev: DevPlan::new(linux.devices().as_deref().unwrap_or_default())?,
-        workdir: InRoot::new(cwd),
-        cwd: c("process cwd", cwd.as_os_str().as_bytes())?,
+        workdir: InRoot::new(process.cwd()),
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         root_readonly: root.readonly().unwrap_or(false),
         hostname,
-        ids: IdsPlan::new(process.user()),
-        caps: CapsPlan::new(process.capabilities().as_ref())?,
-        no_new_privs: process.no_new_privileges().unwrap_or(false),
-        umask: Mode::from_bits_truncate(process.user().umask().unwrap_or(0o022)),
-        candidates: exec_candidates(&cmd, &env)?,
-        cmd,
-        exec: ExecArgs::new(argv, envp),
+        process: process_plan,
     })
 }
 
 impl ChildPlan {
     /// The path, name or id a child failure refers to, for the error message.
     pub fn culprit(&self, f: &Failure) -> String {
+        if let Some(culprit) = self.process.culprit(f) {
+            return culprit;
+        }
         let i = f.index as usize;
         let nth = |v: &[CString]| v.get(i).map(|p| p.to_string_lossy().into_owned());
         let some = match f.step {
@@ -167,24 +119,24 @@ impl ChildPlan {
                 .map(|d| d.path.path().display().to_string()),
             Step::DevSymlink => Some(DevPlan::symlink_name(f.index).into()),
             Step::Console => Some("/dev/console".into()),
-            Step::Workdir | Step::Chdir => Some(self.cwd.to_string_lossy().into_owned()),
+            Step::Workdir => self
+                .workdir
+                .as_ref()
+                .map(|w| w.path().display().to_string()),
             Step::MaskPath => nth(&self.masked),
             Step::ReadonlyPath => nth(&self.readonly),
             Step::Hostname => self
                 .hostname
                 .as_ref()
                 .map(|h| h.to_string_lossy().into_owned()),
-            Step::BoundingSet => Some(bounding_name(&self.caps, f.index)),
-            Step::Setuid => Some(format!("uid {}", self.ids.uid)),
-            Step::Setgid => Some(format!("gid {}", self.ids.gid)),
-            Step::Exec => nth(&self.candidates),
             _ => None,
         };
         some.unwrap_or_default()
     }
 }
 
-/// Refuse what den cannot honour, rather than run a container weaker than its spec asks.
+/// Refuse what den cannot honour, rather than run a container weaker than its spec asks (the
+/// process's own part is checked by [`ProcPlan::new`]).
 fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
     if let Some(linux) = spec.linux() {
         if linux.seccomp().is_some() {
@@ -197,17 +149,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
         }
         if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
             return Err(unsupported("sysctls"));
-        }
-    }
-    if let Some(p) = spec.process() {
-        if p.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
-            return Err(unsupported("rlimits"));
-        }
-        if p.apparmor_profile().as_ref().is_some_and(|a| !a.is_empty()) {
-            return Err(unsupported("an AppArmor profile"));
-        }
-        if p.selinux_label().as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(unsupported("an SELinux label"));
         }
     }
     if spec.hooks().is_some() {
@@ -304,30 +245,6 @@ fn overlay_data(o: &Overlay) -> Result<CString, ProcessError> {
     c("overlay options", data)
 }
 
-/// Where `execve` looks for `cmd`, in order: `cmd` itself if it holds a `/`, else each entry of
-/// the container's own `PATH` (docker's lookup; not den's PATH).
-fn exec_candidates(cmd: &str, env: &[String]) -> Result<Vec<CString>, ProcessError> {
-    if cmd.is_empty() {
-        return Err(ProcessError::Invalid {
-            what: "command",
-            value: String::new(),
-        });
-    }
-    if cmd.contains('/') {
-        return Ok(vec![c("command", cmd)?]);
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(DEFAULT_PATH);
-    path.split(':')
-        .map(|dir| {
-            let dir = if dir.is_empty() { "." } else { dir };
-            c("command", Path::new(dir).join(cmd).as_os_str().as_bytes())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,24 +265,5 @@ mod tests {
             ..o
         };
         assert!(overlay_data(&bad).is_err());
-    }
-
-    #[test]
-    fn commands_are_searched_in_the_containers_path() {
-        let env = vec!["PATH=/usr/bin::/bin".to_string()];
-        let got = exec_candidates("ls", &env).expect("candidates");
-        assert_eq!(
-            got,
-            [
-                c"/usr/bin/ls".to_owned(),
-                c"./ls".to_owned(),
-                c"/bin/ls".to_owned()
-            ]
-        );
-        assert_eq!(
-            exec_candidates("./x", &env).expect("x"),
-            [c"./x".to_owned()]
-        );
-        assert_eq!(exec_candidates("ls", &[]).expect("default").len(), 6);
     }
 }

@@ -1,11 +1,13 @@
 //! `-t`: a pty opened in the parent before the clone (the child makes the slave its controlling
 //! terminal); den relays between its own stdio and the master, with the host tty in raw mode.
+//! A new container gets a pty of den's /dev/ptmx (bound on its /dev/console); `den exec` one of
+//! the container's own devpts instance, so the process finds its tty at /dev/pts/N in there.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::{fcntl, openat2, FcntlArg, OFlag, OpenHow, ResolveFlag};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::stat::{fstat, stat};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
@@ -51,6 +53,28 @@ pub fn open() -> Result<Pty, ProcessError> {
         master,
         slave,
         path,
+    })
+}
+
+/// A new pty of the devpts instance mounted at `dev/pts` under `root` (a running container's
+/// root directory), opened with `root` as `/` so no symlink in the container can lead elsewhere.
+/// No path: the slave's name is only meaningful inside the container.
+pub fn open_in(root: BorrowedFd<'_>) -> Result<Pty, ProcessError> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let master = openat2(root, "dev/pts/ptmx", how).map_err(|source| ProcessError::Prepare {
+        op: "open",
+        culprit: "the container's /dev/pts/ptmx".into(),
+        source,
+    })?;
+    syscall::unlock_pty(master.as_fd()).map_err(prepare("unlock a pty for"))?;
+    let slave = syscall::open_pty_peer(master.as_fd()).map_err(prepare("open the pty slave of"))?;
+    copy_window_size(master.as_fd()).map_err(prepare("size"))?;
+    Ok(Pty {
+        master,
+        slave,
+        path: None,
     })
 }
 

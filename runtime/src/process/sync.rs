@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! child                         parent
-//!   join namespaces
+//!   non-dumpable, join namespaces
 //!   Ready            ------->   spawn() returns Paused
 //!   wait             <-------   Go            (start())
 //!   set up, exec
@@ -24,7 +24,8 @@ use nix::sys::socket::{recv, send, MsgFlags};
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    JoinNamespace = 1,
+    NotDumpable = 1,
+    JoinNamespace,
     Stdio,
     Terminal,
     MakePrivate,
@@ -54,7 +55,8 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 28] = [
+const STEPS: [Step; 29] = [
+    Step::NotDumpable,
     Step::JoinNamespace,
     Step::Stdio,
     Step::Terminal,
@@ -92,6 +94,7 @@ impl Step {
 
     pub fn name(self) -> &'static str {
         match self {
+            Step::NotDumpable => "make the process non-dumpable",
             Step::JoinNamespace => "join namespace",
             Step::Stdio => "set up stdio",
             Step::Terminal => "set up terminal",

@@ -6,209 +6,94 @@
 //! 4. netcfg attaches the child's netns (bridge, veth, lease, routes, firewall);
 //! 5. write /etc/hostname, /etc/hosts, /etc/resolv.conf for it;
 //! 6. release the child: it mounts, pivots, drops privileges and execs;
-//! 7. wait (forwarding signals), then tear down: network detached, state kept or removed (`--rm`).
+//! 7. wait (forwarding signals), then tear down: network detached, then the exit recorded (or the
+//!    container removed, `--rm`).
+//!
+//! `validate` is step 1, `launch` steps 2-6, `teardown` step 7. The foreground `den run` does them all
+//! in this process. `den run -d` does step 1 here and forks the supervisor for the rest (`detached`):
+//! the fork comes before the clone of step 3, while den has one thread and no tokio runtime. `den
+//! start` runs steps 2-7 again for an exited container, detached, with its id, name and dirs.
 //!
 //! Every step that makes something holds a guard that undoes it on drop, so a failure at step N undoes
 //! steps 1..N-1.
 
+mod detached;
+mod error;
 mod etc;
+mod launch;
 mod names;
 mod netguard;
+mod netjoin;
 mod options;
+mod saved;
+mod teardown;
+mod validate;
 
-use std::fs;
-use std::io;
-use std::path::PathBuf;
+use std::path::Path;
 
-use den_netcfg::{AttachError, Plan};
-
-use crate::image::{ImageError, ImageStore};
-use crate::process::{self, Exit, Launch, Overlay, ProcessError};
-use crate::spec::{self, SpecError, SpecInputs};
-use crate::state::{self, Container, StateError, Status, Store};
-use netguard::NetGuard;
+use crate::lifecycle;
+use crate::state::{StateError, Status, Store};
+pub use error::{one_line, RunError};
+pub use netjoin::JoinError;
 pub use options::{NetworkMode, RunOptions};
-
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("invalid environment variable {0:?}: the name is empty")]
-    EmptyEnvKey(String),
-    #[error("working directory {0:?} is not an absolute path")]
-    RelativeWorkdir(String),
-    #[error("--ip needs a bridge network, not --network {0}")]
-    IpWithoutBridge(String),
-    #[error("no command specified: image {0} has no Cmd or Entrypoint")]
-    NoCommand(String),
-    #[error(transparent)]
-    Image(#[from] ImageError),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error(transparent)]
-    Process(#[from] ProcessError),
-    #[error(transparent)]
-    Network(#[from] AttachError),
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl RunError {
-    /// docker's convention: 125 when den itself failed, 126/127 when the command could not be run.
-    pub fn exit_status(&self) -> i32 {
-        match self {
-            RunError::Process(e) => e.exit_status(),
-            _ => 125,
-        }
-    }
-}
+pub(crate) use teardown::record_exit;
+use validate::Validated;
 
 /// Run a container in the foreground and return the status `den` should exit with.
 pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
-    // 1. Validate everything before anything is created.
-    opts.validate()?;
-    let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
-    let args = opts.command(&image.config)?;
-    let id = state::new_id();
-    let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
-    let plan = match &opts.network {
-        NetworkMode::Bridge(net) => Some(Plan::new(&den_netcfg::Request {
-            root: &opts.root,
-            network: net,
-            container_id: &id,
-            container_name: &name,
-            ip: opts.ip,
-            publish: &opts.publish,
-            verbose: opts.verbose,
-        })?),
-        _ => None,
-    };
-
-    // 2. The name, the state dir, the overlay's dirs.
-    let store = Store::new(&opts.root);
-    let hostname = opts.hostname(&id);
-    let mut record = Container {
-        id: id.clone(),
-        name,
-        image: opts.image.clone(),
-        image_id: image.id.clone(),
-        command: args.clone(),
-        env: opts.env(&image.config, &hostname),
-        hostname,
-        network_mode: opts.network.to_string(),
-        created: state::now_secs(),
-        status: Status::Created,
-        pid: None,
-        pid_start: None,
-        supervisor: state::start_time(std::process::id() as i32)
-            .map(|t| (std::process::id() as i32, t)),
-        exit_code: None,
-        started_at: None,
-        finished_at: None,
-        auto_remove: opts.rm,
-        network: None,
-    };
-    let reservation = store.create(&record)?;
-    let dir = store.dir(&id);
-    let overlay = Overlay {
-        lower: image.layers.clone(),
-        upper: dir.join("upper"),
-        work: dir.join("work"),
-    };
-    let rootfs = dir.join("rootfs");
-    for d in [&overlay.upper, &overlay.work, &rootfs] {
-        fs::create_dir(d).map_err(|source| RunError::Io {
-            what: "creating",
-            path: d.clone(),
-            source,
-        })?;
+    let validated = Validated::new(opts)?; // 1
+    let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
+    let (status, teardown) = teardown::finish(started)?; // 7
+    if let Err(e) = teardown.map_or(Ok(()), Err) {
+        // The container's own status is what `den run` exits with; the teardown's trouble is said.
+        eprintln!("den: {}", one_line(&e));
     }
-    etc::prepare(&dir, &record.hostname).map_err(|source| RunError::Io {
-        what: "writing /etc files in",
-        path: dir.clone(),
-        source,
-    })?;
-    crate::fault::point("after-state");
-    let spec = spec::build(&SpecInputs {
-        rootfs,
-        args,
-        env: record.env.clone(),
-        cwd: opts.workdir(&image.config),
-        user: opts.user.clone().or_else(|| image.config.user.clone()),
-        hostname: record.hostname.clone(),
-        terminal: opts.tty,
-        net: opts.network.netns(),
-        etc_files: etc::paths(&dir),
-        lower_layers: image.layers.clone(),
-    })?;
-
-    // 3. Clone the child into its namespaces; it waits for step 6.
-    let child = process::spawn(&Launch {
-        spec: &spec,
-        overlay: Some(overlay),
-        stdin: opts.interactive,
-        stdout: None,
-        stderr: None,
-    })?;
-    crate::fault::point("after-clone");
-
-    // 4. Attach its network namespace.
-    let mut net = NetGuard::new(&opts.root);
-    if let Some(plan) = plan {
-        record.network = Some(net.attach(plan, child.pid())?);
-    } else if opts.network == NetworkMode::None {
-        net.loopback_only(child.pid())?;
-    }
-
-    // 5. The container's /etc files.
-    etc::write(
-        &dir,
-        &record.hostname,
-        record.network.as_ref(),
-        matches!(opts.network, NetworkMode::Host),
-    )
-    .map_err(|source| RunError::Io {
-        what: "writing /etc files in",
-        path: dir.clone(),
-        source,
-    })?;
-
-    // 6. Release the child.
-    let running = child.start()?;
-    record.status = Status::Running;
-    record.pid = Some(running.pid());
-    record.pid_start = state::start_time(running.pid());
-    record.started_at = Some(state::now_secs());
-    store.save(&record)?;
-    reservation.commit();
-    crate::fault::point("after-start");
-
-    // 7. Wait, then tear down.
-    let exit = running.wait();
-    let teardown = net.detach();
-    record.status = Status::Exited;
-    record.finished_at = Some(state::now_secs());
-    let status = match &exit {
-        Ok(Exit::Code(c)) => *c,
-        Ok(Exit::Signal(s)) => 128 + s,
-        Err(_) => 125,
-    };
-    record.exit_code = Some(status);
-    // `den rm -f` from another shell may have removed the container already.
-    let removed = matches!(store.load_id(&id), Err(StateError::NotFound(_)));
-    if opts.rm {
-        store.remove(&record)?;
-    } else if !removed {
-        store.save(&record)?;
-    }
-    if let Err(e) = teardown {
-        eprintln!("den: {e}");
-    }
-    exit?;
     Ok(status)
+}
+
+/// `den run -d`: step 1 here, steps 2-7 in the container's supervisor. Returns the container's id
+/// once its command runs; `-i` and `-t` are refused (den has no attach).
+pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
+    if opts.interactive || opts.tty {
+        return Err(RunError::DetachedTerminal(if opts.tty { 't' } else { 'i' }));
+    }
+    // The supervisor works from `/`.
+    let mut opts = opts.clone();
+    opts.root = std::path::absolute(&opts.root)
+        .map_err(RunError::io("resolving the state dir", opts.root.clone()))?;
+    let validated = Validated::new(&opts)?; // 1
+    detached::spawn(validated, None) // 2-7
+}
+
+/// `den start NAME`: run an exited container again, detached, with the same id, name, upper dir,
+/// command, env, published ports and (if still free) address. Returns its name.
+pub fn start(root: &Path, key: &str) -> Result<String, RunError> {
+    let root = std::path::absolute(root)
+        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
+    let store = Store::new(&root);
+    let c = store.find(key)?;
+    // One `start` at a time: a second one waits here, then finds the container running.
+    let lock = lock_dir(&store.dir(&c.id))?;
+    let c = store.load_id(&c.id)?;
+    if lifecycle::is_running(&c) {
+        return Err(RunError::AlreadyRunning(c.name));
+    }
+    // A supervisor still tearing the last run down finishes first.
+    let c = lifecycle::wait_recorded(&store, &c)?
+        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
+    if c.status == Status::Running {
+        return Err(RunError::NotCleanedUp(c.name));
+    }
+    let name = c.name.clone();
+    let validated = Validated::restart(&root, c)?; // 1
+    detached::spawn(validated, Some(lock))?; // 2-7, the lock held until the record says "running"
+    Ok(name)
+}
+
+/// An exclusive flock on the container's dir (released when every fd of it is closed).
+fn lock_dir(dir: &Path) -> Result<std::fs::File, RunError> {
+    let f = std::fs::File::open(dir).map_err(RunError::io("opening", dir.to_path_buf()))?;
+    f.lock()
+        .map_err(RunError::io("locking", dir.to_path_buf()))?;
+    Ok(f)
 }

@@ -43,6 +43,11 @@ impl NetGuard {
         runtime().block_on(den_netcfg::loopback_only(netns.as_fd()))
     }
 
+    /// Forget the attachment: someone else detaches it (from the container's record).
+    pub fn disarm(&mut self) {
+        self.attached = None;
+    }
+
     /// Detach now, reporting what could not be undone.
     pub fn detach(&mut self) -> Result<(), DetachError> {
         match self.attached.take() {

@@ -7,16 +7,19 @@ use std::path::PathBuf;
 
 use den_netcfg::PortSpec;
 
+use super::netjoin::JoinedNet;
 use super::RunError;
 use crate::image::ImageConfig;
 use crate::spec::NetNs;
 
-/// `--network`: none (own netns, only lo), host (the host's netns) or a bridge network by name.
+/// `--network`: none (own netns, only lo), host (the host's netns), a bridge network by name, or
+/// `container:NAME` (NAME's netns, see `netjoin`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkMode {
     None,
     Host,
     Bridge(String),
+    Container(String),
 }
 
 impl std::str::FromStr for NetworkMode {
@@ -25,10 +28,14 @@ impl std::str::FromStr for NetworkMode {
         match s {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
-            "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
-            other => Err(format!(
-                "unknown network {other:?}: use bridge, host or none"
-            )),
+            other => match other.strip_prefix("container:") {
+                Some("") => Err(format!(
+                    "invalid network {other:?}: use container:NAME with a container's name"
+                )),
+                Some(name) => Ok(NetworkMode::Container(name.into())),
+                // A user network by name; `den run` fails with `network "x" not found` if there is none.
+                None => Ok(NetworkMode::Bridge(other.into())),
+            },
         }
     }
 }
@@ -39,11 +46,13 @@ impl fmt::Display for NetworkMode {
             NetworkMode::None => f.write_str("none"),
             NetworkMode::Host => f.write_str("host"),
             NetworkMode::Bridge(n) => f.write_str(n),
+            NetworkMode::Container(n) => write!(f, "container:{n}"),
         }
     }
 }
 
 impl NetworkMode {
+    /// The namespace for the spec (`container:` is resolved by `run` to the other's; see netjoin).
     pub fn netns(&self) -> NetNs {
         match self {
             NetworkMode::Host => NetNs::Host,
@@ -75,6 +84,9 @@ pub struct RunOptions {
 impl RunOptions {
     /// The checks that need nothing but the options themselves.
     pub fn validate(&self) -> Result<(), RunError> {
+        if matches!(self.network, NetworkMode::Container(_)) {
+            JoinedNet::check_options(!self.publish.is_empty(), self.hostname.is_some())?;
+        }
         if let Some(e) = self
             .env
             .iter()

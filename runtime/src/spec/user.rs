@@ -37,7 +37,7 @@ struct GroupEntry {
 }
 
 /// Resolve `spec` ("uid[:gid]" or "name[:group]", `None` = root) in `layers` (bottom first).
-pub(super) fn resolve(spec: Option<&str>, layers: &[PathBuf]) -> Result<ResolvedUser, SpecError> {
+pub(crate) fn resolve(spec: Option<&str>, layers: &[PathBuf]) -> Result<ResolvedUser, SpecError> {
     let spec = spec.unwrap_or("");
     let (user_arg, group_arg) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),

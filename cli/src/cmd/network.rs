@@ -1,0 +1,165 @@
+//! `den network create|ls|inspect|rm`: user-defined bridge networks.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use anyhow::Result;
+use den_netcfg::network::{self, CreateRequest, Ipv4Net, Network, NetworkError};
+use den_runtime::state::{Container, Status, Store};
+use serde_json::{json, Map, Value};
+
+use crate::report;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a bridge network.
+    Create(CreateArgs),
+    /// List networks.
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Show networks and the containers on them as JSON.
+    Inspect {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove networks (refused while a container is on one).
+    #[command(visible_alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// The subnet, e.g. 10.10.0.0/24 (default: the first free one of 172.17-31.0.0/16, 192.168.*.0/20).
+    #[arg(long)]
+    subnet: Option<Ipv4Net>,
+    /// The bridge's address (default: the subnet's first address); needs --subnet.
+    #[arg(long)]
+    gateway: Option<Ipv4Addr>,
+    /// No outside access: no masquerade, no default route, nothing forwarded to other interfaces.
+    #[arg(long)]
+    internal: bool,
+    /// The bridge's name (default: br-<first 12 digits of the network id>).
+    #[arg(long)]
+    bridge: Option<String>,
+    name: String,
+}
+
+pub fn main(root: &Path, c: Command) -> Result<i32> {
+    match c {
+        Command::Create(a) => {
+            let net = network::create(&CreateRequest {
+                root,
+                name: &a.name,
+                subnet: a.subnet,
+                gateway: a.gateway,
+                bridge: a.bridge.as_deref(),
+                internal: a.internal,
+            })?;
+            println!("{}", net.id);
+            Ok(0)
+        }
+        Command::Ls => {
+            println!(
+                "{:<20}  {:<12}  {:<6}  {:<18}  BRIDGE",
+                "NAME", "NETWORK ID", "DRIVER", "SUBNET"
+            );
+            for n in network::list(root)? {
+                println!(
+                    "{:<20}  {:<12}  {:<6}  {:<18}  {}",
+                    n.name,
+                    n.short_id(),
+                    "bridge",
+                    n.subnet.to_string(),
+                    n.bridge
+                );
+            }
+            Ok(0)
+        }
+        Command::Inspect { networks } => {
+            let nets = networks
+                .iter()
+                .map(|n| Network::load(root, n))
+                .collect::<Result<Vec<_>, _>>()?;
+            let containers = Store::new(root).list()?;
+            let out: Vec<Value> = nets.iter().map(|n| inspect(n, &containers)).collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(0)
+        }
+        Command::Rm { networks } => {
+            let mut status = 0;
+            for name in &networks {
+                match network::remove(root, name) {
+                    Ok(_) => println!("{name}"),
+                    Err(e) => {
+                        eprintln!(
+                            "den: {}",
+                            in_use_by_name(root, &e)
+                                .unwrap_or_else(|| { report::one_line(report::chain(&e)) })
+                        );
+                        status = 125;
+                    }
+                }
+            }
+            Ok(status)
+        }
+    }
+}
+
+/// docker's keys; `Containers` are the running containers attached to the network, with den's HostVeth.
+fn inspect(n: &Network, containers: &[Container]) -> Value {
+    let mut members = Map::new();
+    for c in containers.iter().filter(|c| c.status == Status::Running) {
+        let Some(att) = c.network.as_ref().filter(|a| a.network == n.name) else {
+            continue;
+        };
+        members.insert(
+            c.id.clone(),
+            json!({
+                "Name": c.name,
+                "IPv4Address": format!("{}/{}", att.ip, att.prefix_len),
+                "MacAddress": att.mac,
+                "HostVeth": att.host_veth,
+            }),
+        );
+    }
+    json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Driver": "bridge",
+        "Scope": "local",
+        "Internal": n.internal,
+        "IPAM": {"Driver": "default", "Config": [
+            {"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}
+        ]},
+        "Options": {"com.docker.network.bridge.name": n.bridge},
+        "Containers": members,
+    })
+}
+
+/// "in use by container NAME" rather than by an id, where the state still knows the name.
+fn in_use_by_name(root: &Path, e: &NetworkError) -> Option<String> {
+    let NetworkError::InUse {
+        network,
+        containers,
+    } = e
+    else {
+        return None;
+    };
+    let store = Store::new(root);
+    let names: Vec<String> = containers
+        .iter()
+        .map(|id| {
+            store
+                .find(id)
+                .map(|c| c.name)
+                .unwrap_or_else(|_| id.clone())
+        })
+        .collect();
+    Some(format!(
+        "network {network} is in use by container {}",
+        names.join(", ")
+    ))
+}

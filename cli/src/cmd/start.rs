@@ -1,0 +1,25 @@
+use std::path::Path;
+
+use anyhow::Result;
+use den_runtime::run;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+pub fn main(root: &Path, a: Args) -> Result<i32> {
+    let mut status = 0;
+    for key in &a.containers {
+        match run::start(root, key) {
+            Ok(name) => println!("{name}"),
+            Err(e) => {
+                eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
+                // The container's command could not run (127, 126) or den failed (125).
+                status = e.exit_status();
+            }
+        }
+    }
+    Ok(status)
+}

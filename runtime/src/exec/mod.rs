@@ -1,0 +1,117 @@
+//! `den exec`: run a command in a running container.
+//!
+//! 1. validate the options;
+//! 2. find the container and pin its PID 1 with a pidfd, verified by (pid, start time);
+//! 3. read its OCI spec (`config.json`): the process's user, capabilities, env and cwd;
+//! 4. open its root (`/proc/PID/root`, checked against the pidfd) for `-u` and `-t`;
+//! 5. `process::enter`: a child joins all of its namespaces through the pidfd — mount (and so
+//!    its root), UTS, IPC, network, and PID (it shows in the container's `ps`) — drops to the
+//!    container's privileges and execs; den relays the terminal, forwards signals and returns
+//!    the command's exit status (127 not found, 126 not executable, 125 den's own failure).
+
+mod config;
+mod process;
+mod target;
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
+
+use nix::fcntl::OFlag;
+
+use crate::process::{self as proc, Enter, Paused, ProcessError};
+use crate::spec::SpecError;
+use crate::state::Store;
+pub use config::{load_spec, save_spec, SpecFileError, SPEC_FILE};
+use process::exec_process;
+pub use target::{Target, TargetError};
+
+/// What the user asked `den exec` for.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub root: PathBuf,
+    /// Name, id or unique id prefix.
+    pub container: String,
+    pub cmd: Vec<String>,
+    /// `-e K=V`, or `-e K` to copy K from den's environment; these override the container's.
+    pub env: Vec<String>,
+    /// `-w`: absolute; default the container's working directory.
+    pub workdir: Option<String>,
+    /// `-u uid[:gid]` or `name[:group]`, looked up in the container; default its user.
+    pub user: Option<String>,
+    /// `-i`: pass den's stdin.
+    pub interactive: bool,
+    /// `-t`: a pty from the container's devpts.
+    pub tty: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("no command specified")]
+    NoCommand,
+    #[error("invalid environment variable {0:?}: the name is empty")]
+    EmptyEnvKey(String),
+    #[error("working directory {0:?} is not an absolute path")]
+    RelativeWorkdir(String),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    SpecFile(#[from] SpecFileError),
+    #[error("the spec of container {0} has no process")]
+    NoProcess(String),
+    #[error(transparent)]
+    User(#[from] SpecError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+}
+
+impl ExecError {
+    /// docker's convention: 127 command not found, 126 not executable, 125 den's own failure.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            ExecError::Process(e) => e.exit_status(),
+            _ => 125,
+        }
+    }
+}
+
+impl ExecOptions {
+    fn validate(&self) -> Result<(), ExecError> {
+        if self.cmd.first().is_none_or(|c| c.is_empty()) {
+            return Err(ExecError::NoCommand);
+        }
+        if let Some(e) = self.env.iter().find(|e| e.split('=').next() == Some("")) {
+            return Err(ExecError::EmptyEnvKey(e.clone()));
+        }
+        if let Some(w) = self.workdir.as_ref().filter(|w| !w.starts_with('/')) {
+            return Err(ExecError::RelativeWorkdir(w.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Run the command in the container and return its exit status.
+pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
+    opts.validate()?;
+    let store = Store::new(&opts.root);
+    let target = Target::open(&store, &opts.container)?;
+    let spec = load_spec(&store.dir(&target.record.id), &target.record.name)?;
+    let root = target.open_proc("root", OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+    let root_path = PathBuf::from(format!("/proc/self/fd/{}", root.as_raw_fd()));
+    let process = exec_process(&spec, &target.record, opts, &root_path)?;
+    let started = proc::enter(&Enter {
+        container: target.pidfd.as_fd(),
+        root: root.as_fd(),
+        process: &process,
+        stdin: opts.interactive,
+    })
+    .and_then(Paused::start);
+    let running = match started {
+        Ok(running) => running,
+        // The container ended meanwhile: say that, not how joining it failed.
+        Err(_) if !target.alive() => {
+            return Err(TargetError::NotRunning(target.record.name.clone()).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(running.wait()?.status())
+}

@@ -1,0 +1,199 @@
+//! Name resolution on user networks: every member's /etc/hosts lists every member of the network by
+//! container name and short id, kept current as containers join and leave.
+//!
+//! Why /etc/hosts and not a resolver: den has no daemon, and a DNS server per network would be one
+//! (a process to start, supervise, and tear down). /etc/hosts is read by every libc (glibc, musl,
+//! busybox) on each lookup, needs no process, and is already den's own file per container. The cost:
+//! a rewrite per member when a container joins or leaves, O(members) small writes.
+//!
+//! The file is rewritten IN PLACE (the container's bind mount refers to its inode): the part up to
+//! den's marker line (localhost and the container's own hostname, written by `den run`) is kept, and
+//! everything from the marker on is replaced. Membership is the network's leases, read under the
+//! network lock, so that two containers joining at once cannot write stale lists last: a lease exists
+//! from attach to detach, exactly while the container is on the network.
+//!
+//! The default network `bridge` gets no names, as with docker's default bridge.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use den_netcfg::ipam::{self, IpamError};
+use den_netcfg::lock::{LockError, NetLock};
+
+use crate::state::{StateError, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostsError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Leases(#[from] IpamError),
+    #[error("updating the hosts file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Rewrites the hosts file of every container that holds a lease on `network` so that it lists all of
+/// them. Call after a container is attached (and its own hosts file written) and after it is detached.
+pub fn refresh(root: &Path, network: &str) -> Result<(), HostsError> {
+    if network == den_netcfg::network::DEFAULT {
+        return Ok(());
+    }
+    let lock = NetLock::acquire(root)?;
+    let leases = ipam::leases(&lock, root, network)?;
+    let store = Store::new(root);
+    let mut members = Vec::new();
+    for (ip, id) in &leases {
+        match store.load_id(id) {
+            Ok(c) => members.push(Member {
+                ip: *ip,
+                name: c.name,
+                id: c.id,
+            }),
+            // A lease whose container is gone (a crash `den gc` has not collected yet).
+            Err(StateError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let block = block(network, &members);
+    for m in &members {
+        let path = store.dir(&m.id).join("hosts");
+        rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
+    }
+    drop(lock);
+    Ok(())
+}
+
+/// One container on the network.
+#[derive(Debug)]
+struct Member {
+    ip: Ipv4Addr,
+    name: String,
+    id: String,
+}
+
+fn marker(network: &str) -> String {
+    format!("# den: containers on network {network}\n")
+}
+
+/// The lines den keeps for one network, led by the marker line, sorted by name.
+fn block(network: &str, members: &[Member]) -> String {
+    let mut by_name: BTreeMap<&str, &Member> = BTreeMap::new();
+    for m in members {
+        by_name.insert(&m.name, m);
+    }
+    let mut s = marker(network);
+    for m in by_name.values() {
+        let short: String = m.id.chars().take(12).collect();
+        s.push_str(&format!("{}\t{} {short}\n", m.ip, m.name));
+    }
+    s
+}
+
+/// `current` up to den's marker (any network's), then `block`.
+fn merged(current: &str, block: &str) -> String {
+    let keep = match current.find("# den: containers on network ") {
+        Some(at) if at == 0 || current.as_bytes()[at - 1] == b'\n' => &current[..at],
+        _ => current,
+    };
+    let mut s = keep.to_string();
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(block);
+    s
+}
+
+/// Replace the file's den block in place: write from offset 0, then cut to length. A container whose
+/// hosts file is gone (removed meanwhile) is skipped.
+fn rewrite(path: &Path, block: &str) -> io::Result<()> {
+    let current = match fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let new = merged(&current, block);
+    if new == current {
+        return Ok(());
+    }
+    let mut f = match OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    f.write_all(new.as_bytes())?;
+    f.set_len(new.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(ip: &str, name: &str, id: &str) -> Member {
+        Member {
+            ip: ip.parse().unwrap(),
+            name: name.into(),
+            id: id.into(),
+        }
+    }
+
+    const OWN: &str = "127.0.0.1\tlocalhost\n10.1.0.2\tabc\n";
+
+    #[test]
+    fn block_lists_members_by_name_and_short_id() {
+        let b = block(
+            "n",
+            &[
+                m("10.1.0.3", "web", "0123456789abcdef"),
+                m("10.1.0.2", "db", "fedcba9876543210"),
+            ],
+        );
+        assert_eq!(
+            b,
+            "# den: containers on network n\n10.1.0.2\tdb fedcba987654\n10.1.0.3\tweb 0123456789ab\n"
+        );
+    }
+
+    #[test]
+    fn merge_keeps_the_own_part_and_replaces_the_block() {
+        let one = merged(OWN, &block("n", &[m("10.1.0.2", "a", "aaaa")]));
+        assert_eq!(
+            one,
+            format!("{OWN}# den: containers on network n\n10.1.0.2\ta aaaa\n")
+        );
+        let none = merged(&one, &block("n", &[]));
+        assert_eq!(none, format!("{OWN}# den: containers on network n\n"));
+        assert_eq!(merged("x", "B\n"), "x\nB\n");
+    }
+
+    #[test]
+    fn rewrite_keeps_the_inode_and_shrinks() {
+        let dir = std::env::temp_dir().join(format!("den-hosts-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hosts");
+        fs::write(&path, OWN).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let ino = fs::metadata(&path).unwrap().ino();
+        let many: Vec<Member> = (2..9)
+            .map(|i| m(&format!("10.1.0.{i}"), &format!("c{i}"), "0123456789abcdef"))
+            .collect();
+        rewrite(&path, &block("n", &many)).unwrap();
+        assert!(fs::read_to_string(&path).unwrap().contains("10.1.0.8\tc8"));
+        rewrite(&path, &block("n", &many[..1])).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{OWN}# den: containers on network n\n10.1.0.2\tc2 0123456789ab\n")
+        );
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+        rewrite(&dir.join("missing"), "x").unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

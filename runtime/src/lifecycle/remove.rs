@@ -1,0 +1,43 @@
+//! `den rm [-f]`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::signal::send;
+use super::{is_running, wait_gone, wait_recorded, LifecycleError};
+use crate::state::Store;
+
+/// `den rm [-f] NAME`: kill (with -f), let its supervisor record the exit, detach its network
+/// (idempotent: done already unless the supervisor died), remove its state. Returns the name.
+pub fn remove(root: &Path, key: &str, force: bool) -> Result<String, LifecycleError> {
+    let store = Store::new(root);
+    let c = store.find(key)?;
+    if is_running(&c) {
+        if !force {
+            return Err(LifecycleError::Running(c.name));
+        }
+        send(&c, Signal::SIGKILL)?;
+        if !wait_gone(&c, Duration::from_secs(10)) {
+            return Err(LifecycleError::Unkillable {
+                name: c.name,
+                pid: c.pid.unwrap_or(0),
+            });
+        }
+    }
+    let Some(c) = wait_recorded(&store, &c)? else {
+        // Its supervisor removed it (`--rm`), teardown included.
+        return Ok(c.name);
+    };
+    if let Some(att) = &c.network {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread tokio runtime")
+            .block_on(den_netcfg::detach(root, att))?;
+        crate::hosts::refresh(root, &att.network)?;
+    }
+    store.remove(&c)?;
+    Ok(c.name)
+}

@@ -1,0 +1,126 @@
+//! `enter`: start a process inside a running container (`den exec`), with the same handles as
+//! a new container: [`Paused`] -> [`Paused::start`] -> [`Running::wait`](super::Running::wait).
+//!
+//! ```text
+//! den (parent)                                  child
+//!   setns(pidfd, PID) for its children only
+//!   clone3 --------------------------------->   is in the container's PID namespace
+//!   setns back to its own PID namespace         setns(pidfd, MNT|UTS|IPC|NET): the container's
+//!                                               namespaces and root, all at once; Ready
+//!   start(): Go ----------------------------->  stdio, ids, caps, no_new_privs, cwd, exec
+//! ```
+//!
+//! Joining a PID namespace only changes where the caller's *children* go, so den itself enters
+//! it for the one clone and leaves again; the child, forked after, is a member (it shows in the
+//! container's `ps`) and dies with the container's PID 1.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::sched::{setns, CloneFlags};
+use oci_spec::runtime::Process;
+
+use super::clone::{launch, null_stdin, open_path, prepare, Io, Paused, Plan, Prepared};
+use super::proc_plan::ProcPlan;
+use super::sync::{Failure, Step};
+use super::{pty, ProcessError};
+use crate::syscall;
+
+/// What to start in which running container.
+#[derive(Debug)]
+pub struct Enter<'a> {
+    /// A pidfd of the container's PID 1 (the caller has checked it is that very process).
+    pub container: BorrowedFd<'a>,
+    /// The container's root directory (an `O_PATH` fd of `/proc/PID/root`): `-t` opens the
+    /// pty from the container's own devpts under it.
+    pub root: BorrowedFd<'a>,
+    /// The process: args, env, cwd, user, capabilities, no_new_privs, terminal.
+    pub process: &'a Process,
+    /// `-i`: the process reads den's stdin; otherwise /dev/null.
+    pub stdin: bool,
+}
+
+/// The namespaces the child enters through the pidfd (PID is entered by the parent).
+const NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
+    .union(CloneFlags::CLONE_NEWUTS)
+    .union(CloneFlags::CLONE_NEWIPC)
+    .union(CloneFlags::CLONE_NEWNET);
+
+pub struct EnterPlan {
+    pub process: ProcPlan,
+}
+
+impl EnterPlan {
+    pub fn culprit(&self, f: &Failure) -> String {
+        match f.step {
+            Step::JoinNamespace => "the container's namespaces".into(),
+            _ => self.process.culprit(f).unwrap_or_default(),
+        }
+    }
+}
+
+/// Fork a child into the running container's namespaces; it waits for [`Paused::start`].
+pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
+    let plan = EnterPlan {
+        process: ProcPlan::new(e.process)?,
+    };
+    let terminal = plan.process.terminal;
+    let (master, tty) = match terminal {
+        true => pty::open_in(e.root).map(|p| (Some(p.master), Some(p.slave)))?,
+        false => (None, None),
+    };
+    let pidfd = syscall::dup_above_stdio(e.container)
+        .map_err(prepare("duplicate", "the container's pidfd"))?;
+    let prepared = Prepared {
+        joins: vec![(pidfd, NAMESPACES)],
+        stdin: null_stdin(terminal || e.stdin)?,
+        stdout: None,
+        stderr: None,
+        tty,
+        tty_path: None,
+        io: Io {
+            master,
+            out: None,
+            relay_stdin: e.stdin,
+        },
+    };
+    let pid_ns = PidNsForChildren::enter(e.container)?;
+    let paused = launch(CloneFlags::empty(), prepared, Plan::Enter(Box::new(plan)));
+    pid_ns.restore()?;
+    paused
+}
+
+/// The calling thread's PID namespace for new children set to the container's; set back by
+/// `restore` (or, on an error path, on drop).
+struct PidNsForChildren {
+    own: Option<OwnedFd>,
+}
+
+impl PidNsForChildren {
+    fn enter(container: BorrowedFd<'_>) -> Result<PidNsForChildren, ProcessError> {
+        let own = open_path(
+            Path::new("/proc/thread-self/ns/pid_for_children"),
+            "open den's",
+        )?;
+        setns(container, CloneFlags::CLONE_NEWPID)
+            .map_err(prepare("enter", "the container's PID namespace"))?;
+        Ok(PidNsForChildren { own: Some(own) })
+    }
+
+    fn restore(mut self) -> Result<(), ProcessError> {
+        match self.own.take() {
+            Some(own) => setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(prepare("return to", "den's PID namespace")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PidNsForChildren {
+    fn drop(&mut self) {
+        if let Some(own) = self.own.take() {
+            // Error path only (`restore` reports on the normal one); den forks nothing more.
+            let _ = setns(own.as_fd(), CloneFlags::CLONE_NEWPID);
+        }
+    }
+}

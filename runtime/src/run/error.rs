@@ -1,0 +1,116 @@
+//! Everything `den run`, `den run -d` and `den start` can fail with.
+
+use std::io;
+use std::path::PathBuf;
+
+use den_netcfg::{AttachError, DetachError};
+use nix::errno::Errno;
+
+use super::netjoin::JoinError;
+use crate::hosts::HostsError;
+use crate::image::ImageError;
+use crate::process::ProcessError;
+use crate::spec::SpecError;
+use crate::state::StateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("invalid environment variable {0:?}: the name is empty")]
+    EmptyEnvKey(String),
+    #[error("working directory {0:?} is not an absolute path")]
+    RelativeWorkdir(String),
+    #[error("--ip needs a bridge network, not --network {0}")]
+    IpWithoutBridge(String),
+    #[error("no command specified: image {0} has no Cmd or Entrypoint")]
+    NoCommand(String),
+    #[error("-d cannot be combined with -{0}: den has no attach for a detached container")]
+    DetachedTerminal(char),
+    #[error("container {0} is already running")]
+    AlreadyRunning(String),
+    #[error("container {0} ended without its supervisor cleaning up: run den gc first")]
+    NotCleanedUp(String),
+    #[error("container {name} has an unknown network mode {mode:?}")]
+    UnknownNetwork { name: String, mode: String },
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(transparent)]
+    Network(#[from] AttachError),
+    #[error(transparent)]
+    Teardown(#[from] DetachError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    #[error(transparent)]
+    Hosts(#[from] HostsError),
+    #[error("cannot fork the supervisor of container {id}")]
+    Fork {
+        id: String,
+        #[source]
+        source: Errno,
+    },
+    #[error("den has more than one thread and cannot fork the supervisor of container {id}")]
+    Threaded { id: String },
+    #[error("cannot create the report pipe of container {id}'s supervisor")]
+    ReportPipe {
+        id: String,
+        #[source]
+        source: Errno,
+    },
+    #[error("reading the report of container {id}'s supervisor")]
+    ReadReport {
+        id: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The supervisor failed; its error crossed a pipe as its one-line text and exit status (the
+    /// typed error lives in the other process).
+    #[error("{message}")]
+    Supervisor { message: String, status: i32 },
+    #[error("the supervisor of container {id} ended before reporting whether it started")]
+    SupervisorLost { id: String },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl RunError {
+    /// docker's convention: 125 when den itself failed, 126/127 when the command could not be run.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            RunError::Process(e) => e.exit_status(),
+            RunError::Supervisor { status, .. } => *status,
+            _ => 125,
+        }
+    }
+
+    pub(crate) fn io(what: &'static str, path: PathBuf) -> impl FnOnce(io::Error) -> RunError {
+        move |source| RunError::Io { what, path, source }
+    }
+}
+
+/// An error and its causes as one line: each cause the line does not already say, after ": "
+/// (what `den: ` prints; the supervisor sends it to the waiting `den run -d`).
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        next = err.source();
+    }
+    line.replace('\n', " ")
+}

@@ -1,0 +1,199 @@
+//! Steps 2 to 6: the state dir, the clone, the network, the /etc files, the start. Each step that
+//! makes something holds a guard that undoes it if a later step fails.
+
+use std::fs::{self, OpenOptions};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use super::netguard::NetGuard;
+use super::netjoin::JoinedNet;
+use super::validate::Validated;
+use super::{etc, NetworkMode, RunError};
+use crate::hosts;
+use crate::logs;
+use crate::process::{self, Launch, Overlay, Running};
+use crate::spec::{self, SpecInputs};
+use crate::state::{self, Container, Reservation, Status, Store};
+
+/// Where the container's stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// den's own (foreground `den run`).
+    Inherit,
+    /// The log file in the container's dir (detached), appended to across `den start`s.
+    LogFile,
+}
+
+/// A container whose command runs, with what its end needs (step 7).
+pub(crate) struct Started {
+    pub store: Store,
+    pub record: Container,
+    pub running: Running,
+    pub net: NetGuard,
+}
+
+/// This process, as the one that waits for the container and tears it down.
+fn supervisor_of_this_process() -> Option<(i32, u64)> {
+    let me = std::process::id() as i32;
+    state::start_time(me).map(|t| (me, t))
+}
+
+/// Step 2 for a new container: reserve the name, create its dir and the overlay's dirs.
+fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation>), RunError> {
+    let record = Container {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        image: v.image_ref.clone(),
+        image_id: v.image.id.clone(),
+        command: v.args.clone(),
+        env: v.env.clone(),
+        hostname: v.hostname.clone(),
+        network_mode: v.network.to_string(),
+        created: state::now_secs(),
+        status: Status::Created,
+        pid: None,
+        pid_start: None,
+        supervisor: supervisor_of_this_process(),
+        exit_code: None,
+        started_at: None,
+        finished_at: None,
+        auto_remove: v.auto_remove,
+        network: None,
+    };
+    let reservation = store.create(&record)?;
+    let dir = store.dir(&v.id);
+    for d in ["upper", "work", "rootfs"] {
+        let path = dir.join(d);
+        fs::create_dir(&path).map_err(RunError::io("creating", path))?;
+    }
+    v.saved.save(&dir)?;
+    Ok((record, Some(reservation)))
+}
+
+/// Step 2 for `den start`: the container's name, dir and upper dir are reused as they are. Its record
+/// on disk keeps saying "exited" until step 6, so a failure leaves nothing to undo.
+fn reuse(old: &Container) -> (Container, Option<Reservation>) {
+    let mut record = old.clone();
+    record.status = Status::Created;
+    record.pid = None;
+    record.pid_start = None;
+    record.supervisor = supervisor_of_this_process();
+    record.exit_code = None;
+    record.started_at = None;
+    record.finished_at = None;
+    record.network = None;
+    (record, None)
+}
+
+fn log_file(dir: &Path) -> Result<OwnedFd, RunError> {
+    let path = logs::path(dir);
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(&path)
+        .map(OwnedFd::from)
+        .map_err(RunError::io("opening", path))
+}
+
+/// Steps 2-6; returns once the container's command has been exec'd.
+pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> {
+    // 2. The name, the state dir, the overlay's dirs (or, for `start`, the container's own).
+    let store = Store::new(&v.root);
+    let (mut record, reservation) = match &v.existing {
+        None => create(&store, &v)?,
+        Some(old) => reuse(old),
+    };
+    let dir = store.dir(&v.id);
+    let overlay = Overlay {
+        lower: v.image.layers.clone(),
+        upper: dir.join("upper"),
+        work: dir.join("work"),
+    };
+    etc::prepare(&dir, &record.hostname)
+        .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    crate::fault::point("after-state");
+    let spec = spec::build(&SpecInputs {
+        rootfs: dir.join("rootfs"),
+        args: v.args.clone(),
+        env: v.env.clone(),
+        cwd: v.saved.cwd.clone(),
+        user: v.saved.user.clone(),
+        hostname: record.hostname.clone(),
+        terminal: v.tty,
+        net: v
+            .joined
+            .as_ref()
+            .map_or_else(|| v.network.netns(), JoinedNet::netns),
+        etc_files: v
+            .joined
+            .as_ref()
+            .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
+        lower_layers: v.image.layers.clone(),
+    })?;
+    // `den exec` reads the container's process settings from it.
+    crate::exec::save_spec(&dir, &spec)
+        .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
+    let log = match output {
+        Output::Inherit => None,
+        Output::LogFile => Some(log_file(&dir)?),
+    };
+    let log_err = log
+        .as_ref()
+        .map(|f| f.try_clone())
+        .transpose()
+        .map_err(RunError::io("duplicating the log fd of", dir.clone()))?;
+
+    // 3. Clone the child into its namespaces; it waits for step 6.
+    let child = process::spawn(&Launch {
+        spec: &spec,
+        overlay: Some(overlay),
+        stdin: v.interactive,
+        stdout: log,
+        stderr: log_err,
+    })?;
+    crate::fault::point("after-clone");
+
+    // 4. Attach its network namespace.
+    let mut net = NetGuard::new(&v.root);
+    if let Some(plan) = v.plan {
+        record.network = Some(net.attach(plan, child.pid())?);
+    } else if v.network == NetworkMode::None {
+        net.loopback_only(child.pid())?;
+    }
+
+    // 5. The container's /etc files (a joined network's are the other container's); on a user
+    // network, every member's /etc/hosts now lists this container too.
+    if v.joined.is_none() {
+        let host_network = v.network == NetworkMode::Host;
+        etc::write(
+            &dir,
+            &record.hostname,
+            record.network.as_ref(),
+            host_network,
+        )
+        .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    }
+    if let Some(att) = &record.network {
+        hosts::refresh(&v.root, &att.network)?;
+    }
+
+    // 6. Release the child; from its exec on, the record says it runs.
+    let running = child.start()?;
+    record.status = Status::Running;
+    record.pid = Some(running.pid());
+    record.pid_start = state::start_time(running.pid());
+    record.started_at = Some(state::now_secs());
+    store.save(&record)?;
+    if let Some(r) = reservation {
+        r.commit();
+    }
+    crate::fault::point("after-start");
+    Ok(Started {
+        store,
+        record,
+        running,
+        net,
+    })
+}

@@ -1,0 +1,50 @@
+//! What `den start` needs beyond the container's record (`state.json`): `<dir>/run.json`, written
+//! once when the container is created. The rest (command, env, hostname, network, published ports,
+//! `--rm`) is in the record already.
+
+use std::fs;
+use std::path::Path;
+
+use den_netcfg::{PortMapping, PortSpec};
+use serde::{Deserialize, Serialize};
+
+use super::RunError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Saved {
+    /// The working directory inside the container.
+    pub cwd: String,
+    /// `-u` or the image's user.
+    pub user: Option<String>,
+}
+
+const FILE: &str = "run.json";
+
+impl Saved {
+    pub fn save(&self, dir: &Path) -> Result<(), RunError> {
+        let path = dir.join(FILE);
+        let body = serde_json::to_vec_pretty(self).expect("run options serialise");
+        fs::write(&path, body).map_err(RunError::io("writing", path))
+    }
+
+    pub fn load(dir: &Path) -> Result<Saved, RunError> {
+        let path = dir.join(FILE);
+        let body = fs::read(&path).map_err(RunError::io("reading", path.clone()))?;
+        serde_json::from_slice(&body).map_err(|e| RunError::Io {
+            what: "parsing",
+            path,
+            source: e.into(),
+        })
+    }
+}
+
+/// A `-p` spec that asks for exactly the mapping the container had (its host port included, also
+/// when that was picked at random), so `den start` publishes the same ports again.
+pub(crate) fn exact_spec(m: &PortMapping) -> PortSpec {
+    PortSpec {
+        host_ip: (!m.host_ip.is_unspecified()).then_some(m.host_ip),
+        host_ports: Some((m.host_port, m.host_port)),
+        container_ports: (m.container_port, m.container_port),
+        proto: m.proto,
+    }
+}

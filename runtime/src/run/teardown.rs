@@ -1,0 +1,72 @@
+//! Step 7: once the container's PID 1 has ended, detach its network, then record the exit (or remove
+//! the container, with `--rm`). In that order: when the record says "exited", the teardown is done,
+//! which `den stop` and `den rm -f` rely on.
+
+use std::path::Path;
+
+use super::launch::Started;
+use super::RunError;
+use crate::hosts;
+use crate::process::Exit;
+use crate::state::{self, StateError, Status, Store};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+}
+
+/// Detach the network of container `id` as its record says, then record how it ended (`status`: the
+/// shell-style exit status). A container already removed (`den rm -f` took over) is left alone.
+/// Goes on past a failed detach; returns its error after recording the exit.
+pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunError> {
+    let store = Store::new(root);
+    let mut record = match store.load_id(id) {
+        Ok(r) => r,
+        Err(StateError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let detached = match &record.network {
+        Some(att) => runtime().block_on(den_netcfg::detach(root, att)),
+        None => Ok(()),
+    };
+    // Its lease is gone: the other members of a user network stop listing it.
+    let names = match &record.network {
+        Some(att) => hosts::refresh(root, &att.network),
+        None => Ok(()),
+    };
+    record.status = Status::Exited;
+    record.finished_at = Some(state::now_secs());
+    record.exit_code = Some(status);
+    // `den rm -f` may have removed it while we detached.
+    match store.load_id(id) {
+        Err(StateError::NotFound(_)) => {}
+        _ if record.auto_remove => store.remove(&record)?,
+        _ => store.save(&record)?,
+    }
+    detached?;
+    names?;
+    Ok(())
+}
+
+/// Step 7 in this process: wait (forwarding signals), then tear down. Returns the status `den run`
+/// exits with (the container's) and what went wrong in the teardown, if anything.
+pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunError> {
+    let Started {
+        store,
+        record,
+        running,
+        mut net,
+    } = started;
+    let exit = running.wait();
+    // `record_exit` detaches what the record says, which is what the guard holds.
+    net.disarm();
+    let status = match &exit {
+        Ok(e) => e.status(),
+        Err(_) => 125,
+    };
+    let recorded = record_exit(store.root(), &record.id, status);
+    let exit: Exit = exit?;
+    Ok((exit.status(), recorded.err()))
+}

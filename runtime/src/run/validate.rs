@@ -1,0 +1,198 @@
+//! Step 1: check everything and settle every value the container gets, before anything is created.
+//! For `den run` from the options and the image; for `den start` from the container's record and the
+//! options it was first run with (`saved`).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use den_netcfg::{ipam, lock::NetLock, Plan, PortSpec};
+
+use super::netjoin::JoinedNet;
+use super::saved::Saved;
+use super::{names, NetworkMode, RunError, RunOptions};
+use crate::image::{Image, ImageStore};
+use crate::state::{self, Container, Store};
+
+/// Everything the container will be, validated; nothing exists yet (or, for `start`, nothing new).
+pub(crate) struct Validated {
+    pub root: PathBuf,
+    pub id: String,
+    pub name: String,
+    pub image_ref: String,
+    pub image: Image,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub hostname: String,
+    pub saved: Saved,
+    pub network: NetworkMode,
+    pub plan: Option<Plan>,
+    /// `--network container:NAME`: NAME's network namespace, held open, and its /etc files.
+    pub joined: Option<JoinedNet>,
+    pub interactive: bool,
+    pub tty: bool,
+    pub auto_remove: bool,
+    /// `den start`: the exited container whose id, name and directories are reused.
+    pub existing: Option<Container>,
+}
+
+struct PlanInputs<'a> {
+    root: &'a Path,
+    network: &'a NetworkMode,
+    id: &'a str,
+    name: &'a str,
+    ip: Option<Ipv4Addr>,
+    publish: &'a [PortSpec],
+    verbose: bool,
+}
+
+fn plan(p: PlanInputs<'_>) -> Result<Option<Plan>, RunError> {
+    let NetworkMode::Bridge(net) = p.network else {
+        return Ok(None);
+    };
+    Ok(Some(Plan::new(&den_netcfg::Request {
+        root: p.root,
+        network: net,
+        container_id: p.id,
+        container_name: p.name,
+        ip: p.ip,
+        publish: p.publish,
+        verbose: p.verbose,
+    })?))
+}
+
+impl Validated {
+    /// `den run`: the options, the image and the network plan.
+    pub fn new(opts: &RunOptions) -> Result<Validated, RunError> {
+        opts.validate()?;
+        let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
+        let args = opts.command(&image.config)?;
+        let id = state::new_id();
+        let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
+        let plan = plan(PlanInputs {
+            root: &opts.root,
+            network: &opts.network,
+            id: &id,
+            name: &name,
+            ip: opts.ip,
+            publish: &opts.publish,
+            verbose: opts.verbose || den_netcfg::trace::enabled(),
+        })?;
+        let joined = joined(&opts.root, &opts.network)?;
+        let hostname = joined
+            .as_ref()
+            .map_or_else(|| opts.hostname(&id), |j| j.hostname().to_owned());
+        Ok(Validated {
+            root: opts.root.clone(),
+            env: opts.env(&image.config, &hostname),
+            saved: Saved {
+                cwd: opts.workdir(&image.config),
+                user: opts.user.clone().or_else(|| image.config.user.clone()),
+            },
+            hostname,
+            id,
+            name,
+            image_ref: lasting_reference(&opts.image),
+            image,
+            args,
+            network: opts.network.clone(),
+            plan,
+            joined,
+            interactive: opts.interactive,
+            tty: opts.tty,
+            auto_remove: opts.rm,
+            existing: None,
+        })
+    }
+
+    /// `den start`: the same command, env, hostname, network and published host ports as before, and
+    /// the same address if nobody has taken it meanwhile.
+    pub fn restart(root: &Path, c: Container) -> Result<Validated, RunError> {
+        let store = Store::new(root);
+        let saved = Saved::load(&store.dir(&c.id))?;
+        let image = ImageStore::new(root).resolve(&c.image)?;
+        let network: NetworkMode =
+            c.network_mode
+                .parse()
+                .map_err(|_| RunError::UnknownNetwork {
+                    name: c.name.clone(),
+                    mode: c.network_mode.clone(),
+                })?;
+        let old = c.network.as_ref();
+        let publish: Vec<PortSpec> = old
+            .map(|n| n.ports.iter().map(super::saved::exact_spec).collect())
+            .unwrap_or_default();
+        let ip = match old {
+            Some(att) => still_free(root, &att.network, att.ip, &c.id)?,
+            None => None,
+        };
+        let plan = plan(PlanInputs {
+            root,
+            network: &network,
+            id: &c.id,
+            name: &c.name,
+            ip,
+            publish: &publish,
+            verbose: den_netcfg::trace::enabled(),
+        })?;
+        Ok(Validated {
+            root: root.to_path_buf(),
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image_ref: c.image.clone(),
+            image,
+            args: c.command.clone(),
+            env: c.env.clone(),
+            hostname: c.hostname.clone(),
+            saved,
+            joined: joined(root, &network)?,
+            network,
+            plan,
+            interactive: false,
+            tty: false,
+            auto_remove: c.auto_remove,
+            existing: Some(c),
+        })
+    }
+}
+
+/// `--network container:NAME`: pin NAME's network namespace (it must run).
+fn joined(root: &Path, network: &NetworkMode) -> Result<Option<JoinedNet>, RunError> {
+    match network {
+        NetworkMode::Container(other) => Ok(Some(JoinedNet::open(root, other)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The image reference as `den start` can resolve it again from any directory: a relative path
+/// (`DIR`, `DIR:TAG`, `FILE`) made absolute; names and absolute paths as they are.
+fn lasting_reference(image: &str) -> String {
+    let absolute = |p: &str| {
+        let path = Path::new(p);
+        (path.is_relative() && path.exists())
+            .then(|| std::path::absolute(path).ok())
+            .flatten()
+            .map(|a| a.display().to_string())
+    };
+    if let Some(a) = absolute(image) {
+        return a;
+    }
+    match image.rsplit_once(':') {
+        Some((p, tag)) => absolute(p).map_or_else(|| image.to_string(), |a| format!("{a}:{tag}")),
+        None => image.to_string(),
+    }
+}
+
+/// `ip` if no other container holds a lease on it in `network` now.
+fn still_free(
+    root: &Path,
+    network: &str,
+    ip: Ipv4Addr,
+    id: &str,
+) -> Result<Option<Ipv4Addr>, RunError> {
+    let lock = NetLock::acquire(root).map_err(den_netcfg::AttachError::from)?;
+    let leases = ipam::leases(&lock, root, network).map_err(den_netcfg::AttachError::from)?;
+    Ok(match leases.get(&ip) {
+        Some(owner) if owner != id => None,
+        _ => Some(ip),
+    })
+}

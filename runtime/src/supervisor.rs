@@ -1,0 +1,155 @@
+//! The supervisor of a detached container (podman's conmon, in spirit): it holds the container's
+//! lifetime, reaps it, detaches its network and records its exit, whoever killed it.
+//!
+//! `den run -d` forks it and it launches the container (see `run::detached`). Then it waits for
+//! as long as the container runs, which may be months: so it first re-executes the den binary as
+//! `den-supervisor ROOT ID PID` (argv[0] selects this mode before any argument parsing), a fresh
+//! process image that never touches what the launch used (heap, tokio, libnftables state) and so
+//! stays small. exec keeps the pid (and the start time, so the record's `supervisor` stays valid)
+//! and keeps children: the container is still its child and it reaps it with waitpid.
+//!
+//! Its own troubles go to `<container dir>/supervisor.log` (its stdio is /dev/null).
+
+use std::ffi::{CString, OsString};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::{execv, Pid};
+
+use crate::process::FORWARDED_SIGNALS;
+use crate::run::{one_line, record_exit, RunError};
+use crate::state::Store;
+use crate::syscall;
+
+/// argv[0] of the waiting supervisor.
+pub const ARGV0: &str = "den-supervisor";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("usage: {ARGV0} ROOT CONTAINER-ID PID (started by den run -d, not by hand)")]
+    Usage,
+    #[error("cannot re-execute {path} as the supervisor of container {id}")]
+    Exec {
+        path: PathBuf,
+        id: String,
+        #[source]
+        source: Errno,
+    },
+    #[error("cannot wait for container {id} (pid {pid})")]
+    Wait {
+        id: String,
+        pid: i32,
+        #[source]
+        source: Errno,
+    },
+    #[error(transparent)]
+    Record(#[from] RunError),
+}
+
+/// If this process was started as the supervisor (argv[0] is [`ARGV0`]), run it and return its
+/// exit code; otherwise `None`. Call it first thing in `main`.
+pub fn main_if_supervisor() -> Option<u8> {
+    let mut args = std::env::args_os();
+    let argv0 = args.next()?;
+    if Path::new(&argv0).file_name()? != ARGV0 {
+        return None;
+    }
+    let args: Vec<OsString> = args.collect();
+    let [root, id, pid] = args.as_slice() else {
+        eprintln!("den: {}", SupervisorError::Usage);
+        return Some(2);
+    };
+    let (root, id) = (PathBuf::from(root), id.to_string_lossy().into_owned());
+    let Some(pid) = pid.to_str().and_then(|p| p.parse::<i32>().ok()) else {
+        eprintln!("den: {}", SupervisorError::Usage);
+        return Some(2);
+    };
+    match wait_and_record(&root, &id, pid) {
+        Ok(()) => Some(0),
+        Err(e) => {
+            note(&root, &id, &one_line(&e));
+            Some(1)
+        }
+    }
+}
+
+/// The container's end: reap it, then step 7 (detach, record).
+fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorError> {
+    // Signals meant for the container must not end its supervisor before the teardown.
+    let mut set = SigSet::empty();
+    FORWARDED_SIGNALS.iter().for_each(|s| set.add(*s));
+    set.add(Signal::SIGPIPE);
+    // Blocked already (inherited across exec); failing to block again changes nothing.
+    let _ = set.thread_block();
+    let status =
+        syscall::wait_exit(Pid::from_raw(pid)).map_err(|source| SupervisorError::Wait {
+            id: id.to_string(),
+            pid,
+            source,
+        })?;
+    let status = if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        libc::WEXITSTATUS(status)
+    };
+    record_exit(root, id, status)?;
+    Ok(())
+}
+
+/// Replace this process (the forked supervisor, which launched container `id` whose PID 1 is `pid`,
+/// its child) with the waiting supervisor. Returns only if that failed.
+pub(crate) fn exec_waiter(root: &Path, id: &str, pid: i32) -> SupervisorError {
+    // The running binary, by its name (so the supervisor shows as `den`), unless it was replaced.
+    let path = std::fs::read_link("/proc/self/exe")
+        .ok()
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+    let exec_err = |source| SupervisorError::Exec {
+        path: path.clone(),
+        id: id.to_string(),
+        source,
+    };
+    let cstr = |b: &[u8]| CString::new(b).map_err(|_| exec_err(Errno::EINVAL));
+    let argv = [
+        cstr(ARGV0.as_bytes()),
+        cstr(root.as_os_str().as_bytes()),
+        cstr(id.as_bytes()),
+        cstr(pid.to_string().as_bytes()),
+    ];
+    let argv: Vec<CString> = match argv.into_iter().collect() {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let file = match cstr(path.as_os_str().as_bytes()) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    // Nothing of the launch may leak into the waiter (all den's fds are close-on-exec already).
+    if let Err(e) = syscall::cloexec_from(3) {
+        return exec_err(e);
+    }
+    match execv(&file, &argv) {
+        Ok(never) => match never {},
+        Err(e) => exec_err(e),
+    }
+}
+
+/// Append one line to the container's `supervisor.log` (if its dir is still there).
+pub(crate) fn note(root: &Path, id: &str, line: &str) {
+    let dir = Store::new(root).dir(id);
+    if !dir.is_dir() {
+        return;
+    }
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("supervisor.log"));
+    if let Ok(mut f) = log {
+        // Nowhere else to say it if this fails.
+        let _ = writeln!(f, "den-supervisor: {line}");
+    }
+}
