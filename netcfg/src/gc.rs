@@ -3,6 +3,7 @@
 //! Every per-container object `attach` makes carries its owner, recorded before (or as) it is
 //! created, so it can be found again with no other record, even after a `kill -9` at any step:
 //! - a lease: `leases.json` maps the address to the full container id;
+//! - a host-port reservation: `networks/ports.json` records the full container id;
 //! - a published-map element: its comment `den: container NAME (ID12) -p SPEC`;
 //! - the host veth: its name, `veth` + the first 11 hex digits of the id ([`host_veth_name`]).
 //!
@@ -28,6 +29,7 @@ use crate::ipam::{self, IpamError};
 use crate::lock::NetLock;
 use crate::netlink::{random_veth_name, Netlink, NetlinkError};
 use crate::network::{network_dir, Network, NetworkError};
+use crate::portalloc::{self, PortAllocError};
 use crate::ports::PortMapping;
 
 /// How many hex digits of the container id a host veth name carries (`veth` + 11 = 15 bytes).
@@ -49,6 +51,8 @@ pub enum SweepError {
         #[source]
         source: IpamError,
     },
+    #[error(transparent)]
+    Ports(#[from] PortAllocError),
     #[error(transparent)]
     Firewall(#[from] FirewallError),
     #[error(transparent)]
@@ -117,6 +121,10 @@ pub enum Swept {
         ip: Ipv4Addr,
         owner: String,
     },
+    Port {
+        mapping: PortMapping,
+        owner: String,
+    },
     TempFile(PathBuf),
 }
 
@@ -138,6 +146,10 @@ impl fmt::Display for Swept {
                     f,
                     "released lease {ip} on network {network} (container {short})"
                 )
+            }
+            Swept::Port { mapping, owner } => {
+                let short: String = owner.chars().take(12).collect();
+                write!(f, "released host port {mapping} (container {short})")
             }
             Swept::TempFile(path) => write!(f, "removed {}", path.display()),
         }
@@ -182,8 +194,9 @@ fn is_lower_hex(s: &str) -> bool {
 }
 
 /// Remove every published-map element and host veth (on a den bridge) whose owner is dead (see
-/// [`Owners`]), every lease whose owner is not live, and the lease files' stale temp files. Must
-/// run inside a tokio runtime, on the thread (netns) den's firewall lives in.
+/// [`Owners`]), then every host-port reservation and lease whose owner is not live (the records
+/// last, as `attach` makes them first), and the stale temp files of those records. Must run
+/// inside a tokio runtime, on the thread (netns) den's firewall lives in.
 pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
     let mut out = Sweep::default();
     let networks = networks(lock, &mut out);
@@ -193,14 +206,63 @@ pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
             owners.known.ids.extend(leases.into_values());
         }
     }
+    let reserved = match portalloc::published(lock.state_root()) {
+        Ok(r) => r,
+        Err(e) => {
+            out.failed.push(e.into());
+            Vec::new()
+        }
+    };
+    owners
+        .known
+        .ids
+        .extend(reserved.iter().map(|r| r.owner.clone()));
     sweep_elements(&owners, &mut out);
     if let Err(e) = sweep_veths(&networks, &owners, &mut out).await {
         out.failed.push(e);
     }
+    sweep_ports(lock, reserved, &owners.live, &mut out);
     for net in &networks {
         sweep_leases(lock, &net.name, &owners.live, &mut out);
     }
     out
+}
+
+fn sweep_ports(
+    lock: &NetLock,
+    reserved: Vec<portalloc::Reservation>,
+    live: &IdSet,
+    out: &mut Sweep,
+) {
+    // Written under the lock we hold: a temp file now is a dead writer's.
+    remove_temp(&lock.state_root().join("networks/ports.json.tmp"), out);
+    let dead: BTreeSet<String> = reserved
+        .into_iter()
+        .map(|r| r.owner)
+        .filter(|o| !live.has(o))
+        .collect();
+    for owner in dead {
+        match portalloc::release(lock, &owner) {
+            Ok(freed) => out
+                .removed
+                .extend(freed.into_iter().map(|mapping| Swept::Port {
+                    mapping,
+                    owner: owner.clone(),
+                })),
+            Err(e) => out.failed.push(e.into()),
+        }
+    }
+}
+
+fn remove_temp(path: &std::path::Path, out: &mut Sweep) {
+    match fs::remove_file(path) {
+        Ok(()) => out.removed.push(Swept::TempFile(path.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => out.failed.push(SweepError::RemoveFile {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// den's networks: the default one and each one with a directory under `<root>/networks`.
@@ -308,14 +370,7 @@ async fn sweep_veths(
 fn sweep_leases(lock: &NetLock, network: &str, live: &IdSet, out: &mut Sweep) {
     let root = lock.state_root();
     // Lease files are written under the lock we hold: a temp file now is a dead writer's.
-    let temp = network_dir(root, network).join("leases.json.tmp");
-    match fs::remove_file(&temp) {
-        Ok(()) => out.removed.push(Swept::TempFile(temp)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => out
-            .failed
-            .push(SweepError::RemoveFile { path: temp, source }),
-    }
+    remove_temp(&network_dir(root, network).join("leases.json.tmp"), out);
     if !network_dir(root, network).join("leases.json").exists() {
         return;
     }

@@ -4,7 +4,8 @@
 //! A container is live while the process recorded as its supervisor (`den run`, or a detached
 //! container's supervisor) is the same process and not a zombie: that process will tear it down,
 //! and a container being set up right now is covered too, because `den run` records itself in
-//! `state.json` before it creates anything else. Exited containers are never live. A directory
+//! `state.json` before it creates anything else. Exited containers are not live, unless a `den
+//! start` holds the flock on their dir (it rewrites the record only once running). A directory
 //! without `state.json` is a `den run` between reserving the name and writing the record: live
 //! while young, debris after [`UNFINISHED_GRACE`].
 
@@ -54,7 +55,10 @@ impl Scan {
         for id in list(&store.root().join("containers"))? {
             match store.load_id(&id) {
                 Ok(c) => {
-                    let v = verdict(&c);
+                    let v = match verdict(&c) {
+                        Verdict::Exited if starting(&store.dir(&id)) => Verdict::Live,
+                        v => v,
+                    };
                     scan.records.push((c, v));
                 }
                 Err(StateError::NotFound(_)) if old(&store.dir(&id)) => {
@@ -168,6 +172,13 @@ fn verdict(c: &Container) -> Verdict {
     } else {
         Verdict::Stale
     }
+}
+
+/// Is a `den start` of this exited container in progress? It holds an flock on the container's
+/// dir until the record says "running" (the record says "exited" until then).
+fn starting(dir: &Path) -> bool {
+    fs::File::open(dir)
+        .is_ok_and(|f| matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock)))
 }
 
 fn old(path: &Path) -> bool {
