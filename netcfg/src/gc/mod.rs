@@ -1,0 +1,190 @@
+//! Network-side garbage collection: what containers that are gone left in den's networks.
+//!
+//! Every per-container object `attach` makes carries its owner, recorded before (or as) it is
+//! created, so it can be found again with no other record, even after a `kill -9` at any step:
+//! - a lease: `leases.json` maps the address to the full container id;
+//! - a host-port reservation: `networks/ports.json` records the full container id;
+//! - a published-map element: its comment `den: container NAME (ID12) -p SPEC`;
+//! - the host veth: its name, `veth` + the first 11 hex digits of the id ([`host_veth_name`]).
+//!
+//! [`sweep`] removes each one whose owner is a container of this state root that is not live
+//! ([`Owners`]; netcfg knows nothing of container state: the runtime decides). The bridge, the
+//! network's set elements and den's table are shared by all containers and are never swept.
+//! Objects whose owner cannot be read (no den comment, a veth not named by den or not on a den
+//! bridge) or is no container of this root (another state root sharing the netns) are left
+//! alone: nothing else is removed.
+//!
+//! The caller holds the [`NetLock`] and must build the live set while holding it: `attach` makes
+//! every one of these objects under that lock, so none can appear for a container the set missed.
+
+mod objects;
+mod owners;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use crate::firewall::FirewallError;
+use crate::ipam::{self, IpamError};
+use crate::lock::NetLock;
+use crate::netlink::NetlinkError;
+use crate::network::{Network, NetworkError};
+use crate::portalloc::{self, PortAllocError};
+use crate::ports::PortMapping;
+
+pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners, VETH_ID_DIGITS};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("listing networks in {path}: {source}")]
+    ListNetworks {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error("network {network}: {source}")]
+    Ipam {
+        network: String,
+        #[source]
+        source: IpamError,
+    },
+    #[error(transparent)]
+    Ports(#[from] PortAllocError),
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error("removing {path}: {source}")]
+    RemoveFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One object [`sweep`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swept {
+    Element {
+        mapping: PortMapping,
+        container_ip: Ipv4Addr,
+        comment: String,
+    },
+    Veth {
+        name: String,
+        bridge: String,
+    },
+    Lease {
+        network: String,
+        ip: Ipv4Addr,
+        owner: String,
+    },
+    Port {
+        mapping: PortMapping,
+        owner: String,
+    },
+    TempFile(PathBuf),
+}
+
+impl fmt::Display for Swept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Swept::Element {
+                mapping,
+                container_ip,
+                comment,
+            } => write!(
+                f,
+                "removed nft element {mapping} -> {container_ip} ({comment})"
+            ),
+            Swept::Veth { name, bridge } => write!(f, "removed veth {name} on {bridge}"),
+            Swept::Lease { network, ip, owner } => {
+                let short: String = owner.chars().take(12).collect();
+                write!(
+                    f,
+                    "released lease {ip} on network {network} (container {short})"
+                )
+            }
+            Swept::Port { mapping, owner } => {
+                let short: String = owner.chars().take(12).collect();
+                write!(f, "released host port {mapping} (container {short})")
+            }
+            Swept::TempFile(path) => write!(f, "removed {}", path.display()),
+        }
+    }
+}
+
+/// What [`sweep`] did; it goes on past each failure.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    pub removed: Vec<Swept>,
+    pub failed: Vec<SweepError>,
+}
+
+/// Remove every published-map element and host veth (on a den bridge) whose owner is dead (see
+/// [`Owners`]), then every host-port reservation and lease whose owner is not live (the records
+/// last, as `attach` makes them first), and the stale temp files of those records. Must run
+/// inside a tokio runtime, on the thread (netns) den's firewall lives in.
+pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
+    let mut out = Sweep::default();
+    let networks = networks(lock, &mut out);
+    let mut owners = owners.clone();
+    for net in &networks {
+        if let Ok(leases) = ipam::leases(lock, lock.state_root(), &net.name) {
+            owners.known.extend(leases.into_values());
+        }
+    }
+    let reserved = match portalloc::published(lock.state_root()) {
+        Ok(r) => r,
+        Err(e) => {
+            out.failed.push(e.into());
+            Vec::new()
+        }
+    };
+    owners
+        .known
+        .extend(reserved.iter().map(|r| r.owner.clone()));
+    objects::sweep_elements(&owners, &mut out);
+    if let Err(e) = objects::sweep_veths(&networks, &owners, &mut out).await {
+        out.failed.push(e);
+    }
+    objects::sweep_ports(lock, reserved, &owners.live, &mut out);
+    for net in &networks {
+        objects::sweep_leases(lock, &net.name, &owners.live, &mut out);
+    }
+    out
+}
+
+/// den's networks: the default one and each one with a directory under `<root>/networks`.
+fn networks(lock: &NetLock, out: &mut Sweep) -> Vec<Network> {
+    let root = lock.state_root();
+    let mut names = BTreeSet::from(["bridge".to_string()]);
+    let dir = root.join("networks");
+    match fs::read_dir(&dir) {
+        Ok(entries) => names.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned()),
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => out
+            .failed
+            .push(SweepError::ListNetworks { path: dir, source }),
+    }
+    let mut nets = Vec::new();
+    for name in names {
+        match Network::load(root, &name) {
+            Ok(net) => nets.push(net),
+            // A directory being created by `den network create` right now, or removed.
+            Err(NetworkError::NotFound(_)) => {}
+            Err(e) => out.failed.push(e.into()),
+        }
+    }
+    nets
+}
