@@ -5,17 +5,18 @@
 //! Why that is possible: everything `den run` makes names its owner before or as it is made. The
 //! record (`state.json`, with the supervisor's pid and start time) is written before anything
 //! else; the container's pid right after it starts (before that, a paused child dies by itself
-//! when den does: it waits on a socket from den); leases, published-map elements and host veths
-//! carry the container id (see `den_netcfg::gc`); the overlay is mounted only inside the
-//! container's mount namespace and vanishes with it; the locks are flocks, which the kernel drops
-//! with their holder.
+//! when den does: it waits on a socket from den); leases, host-port reservations, published-map
+//! elements and host veths carry the container id (see `den_netcfg::gc`); the overlay is mounted
+//! only inside the container's mount namespace and vanishes with it; the locks are flocks, which
+//! the kernel drops with their holder.
 //!
 //! Steps, all under the network lock (so no `den run` can make a network object meanwhile, and
 //! two collections never overlap):
-//! 1. [`scan`]: a container is live while its supervisor is; never touch a live one;
+//! 1. `scan`: a container is live while its supervisor is; never touch a live one;
 //! 2. a stale container whose process still runs is SIGKILLed through a pidfd (its lifetime
 //!    holder is dead, so nothing else would ever stop it or tear its network down);
-//! 3. the network sweep removes elements, veths and leases whose owner is not live;
+//! 3. the network sweep removes elements, veths, port reservations and leases whose owner is not
+//!    live;
 //! 4. records: a container that never started is removed (the rollback its `den run` could not
 //!    finish); one that ran is marked Exited — 137 if gc killed it, 255 (docker's "unknown") if
 //!    it had ended unobserved — or removed if it was `--rm`; unfinished dirs and dangling names
