@@ -69,7 +69,12 @@ ver() { "$@" 2>/dev/null | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+[^ ,]*' |
 DEN_VERSION=""
 [ -x "${DEN_BIN:-}" ] && DEN_VERSION=$("$DEN_BIN" --version 2>/dev/null | head -n 1 || true)
 DEN_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || true)
-export CFG_DEN_VERSION="${DEN_VERSION#den } (commit ${DEN_REV:-?}, image ${DEN_IMAGE:-?})"
+if [ -n "$DEN_OK" ]; then
+  CFG_DEN_VERSION="${DEN_VERSION#den } (commit ${DEN_REV:-?}, image ${DEN_IMAGE:-?})"
+else
+  CFG_DEN_VERSION="not measured (commit ${DEN_REV:-?}; see footnote)"
+fi
+export CFG_DEN_VERSION
 CFG_DOCKER_VERSION="$(ver dockerd --version) (containerd $(ver containerd --version), runc, userland-proxy on)"
 CFG_PODMAN_VERSION="$(ver podman --version) (runc, netavark $(ver /usr/lib/podman/netavark --version))"
 CFG_RUNC_VERSION=$(ver runc --version)

@@ -23,6 +23,10 @@ class Cell:
     def p90(self) -> float | None:
         return p90(self.samples) if self.samples else None
 
+    @classmethod
+    def from_json(cls, j: dict) -> "Cell":
+        return cls(samples=j["samples"], failed=j["failed"], na=j["na"], note=j["note"])
+
     def to_json(self) -> dict:
         return {"median": self.median, "p90": self.p90, "n": len(self.samples), "failed": self.failed,
                 "na": self.na, "note": self.note, "samples": self.samples}
@@ -41,6 +45,13 @@ class Measure:
 
     def cell(self, engine: str) -> Cell:
         return self.cells.setdefault(engine, Cell())
+
+    @classmethod
+    def from_json(cls, j: dict) -> "Measure":
+        return cls(j["key"], j["title"], j["unit"], short=j.get("short", ""),
+                   lower_is_better=j["lower_is_better"], detail=j.get("detail", ""),
+                   cells={e: Cell.from_json(c) for e, c in j["cells"].items()},
+                   series=j.get("series", {}))
 
     def to_json(self) -> dict:
         return {"key": self.key, "title": self.title, "short": self.short, "unit": self.unit, "detail": self.detail,

@@ -38,6 +38,27 @@ def _panel(ms: list[Measure], unit: str, y: int, out: list[str]) -> int:
     return y + 6
 
 
+def _series(m: Measure, y: int, out: list[str]) -> int:
+    """Start time of container #i against i, one line per engine (from (dN)'s raw series)."""
+    plot_h, x0, pw = 180, LABEL_W, BAR_AREA + 100
+    n = max(len(v) for v in m.series.values())
+    top = max(max(v) for v in m.series.values()) or 1
+    out.append(f'<text x="10" y="{y + 14}" class="h">start time of container #i on one bridge '
+               f'(ms, i = 1…{n}, the earlier ones still running)</text>')
+    y += 26
+    out.append(f'<line x1="{x0}" y1="{y + plot_h}" x2="{x0 + pw}" y2="{y + plot_h}" stroke="#999"/>')
+    out.append(f'<line x1="{x0}" y1="{y}" x2="{x0}" y2="{y + plot_h}" stroke="#999"/>')
+    out.append(f'<text x="{x0 - 4}" y="{y + 8}" class="v" text-anchor="end">{top:.0f} ms</text>')
+    out.append(f'<text x="{x0 - 4}" y="{y + plot_h}" class="v" text-anchor="end">0</text>')
+    out.append(f'<text x="{x0 + pw}" y="{y + plot_h + 12}" class="v" text-anchor="end">#{n}</text>')
+    for e, ts in m.series.items():
+        pts = " ".join(f"{x0 + pw * i / max(1, n - 1):.1f},{y + plot_h - plot_h * t / top:.1f}"
+                       for i, t in enumerate(ts))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{COLORS.get(e, "#000")}" '
+                   'stroke-width="1.2"/>')
+    return y + plot_h + 24
+
+
 def chart(measures: list[Measure], subtitle: str) -> str:
     panels: dict[str, list[Measure]] = {}
     for m in measures:
@@ -47,6 +68,9 @@ def chart(measures: list[Measure], subtitle: str) -> str:
     y = 46
     for unit, ms in panels.items():
         y = _panel(ms, unit, y, body)
+    for m in measures:
+        if m.series and any(m.series.values()):
+            y = _series(m, y, body)
     legend = "".join(
         f'<rect x="{LABEL_W + i * 110}" y="{y}" width="12" height="12" fill="{c}"/>'
         f'<text x="{LABEL_W + i * 110 + 16}" y="{y + 11}" class="v">{e}</text>'
