@@ -5,6 +5,7 @@ Re-draw the table and chart of a finished run from its JSON:   python3 bench/ben
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -78,13 +79,25 @@ def measure(cfg: dict) -> int:
     return 0
 
 
+def interrupted(signum, frame):
+    """SIGTERM/SIGINT: unwind, so every measure's `finally` removes the containers it started."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    # Installed explicitly: run.sh starts us in the background, where SIGINT would be ignored.
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     if len(sys.argv) == 3 and sys.argv[1] == "--render":
         return render(sys.argv[2])
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    return measure(json.load(open(sys.argv[1], encoding="utf-8")))
+    try:
+        return measure(json.load(open(sys.argv[1], encoding="utf-8")))
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e}); the containers started so far were removed")
+        return 130
 
 
 if __name__ == "__main__":

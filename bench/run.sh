@@ -44,13 +44,25 @@ on_exit() {
   # Nothing may cut the cleanup short: not a second Ctrl-C, not a closed pipe on our output.
   trap '' INT TERM HUP PIPE
   trap - EXIT
+  stop_bench_py
   echo "bench: cleaning up" >&2
   bench_cleanup || rc=1
   exit $rc
 }
+# bench.py runs in the background so that a signal reaches this shell at once (a foreground child would
+# delay the trap until it ends); the traps pass it on as SIGTERM, and bench.py's own cleanup (removing
+# the containers it started) runs before ours.
+BENCH_PY=""
+stop_bench_py() {
+  if [ -n "$BENCH_PY" ] && kill -0 "$BENCH_PY" 2>/dev/null; then
+    kill -TERM "$BENCH_PY" 2>/dev/null
+    wait "$BENCH_PY" 2>/dev/null
+  fi
+  return 0
+}
 trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_bench_py; exit 130' INT
+trap 'stop_bench_py; exit 143' TERM
 
 ROOTFS=$TMP/rootfs
 make_busybox_rootfs "$ROOTFS"
@@ -86,4 +98,10 @@ export CFG_DOCKER_OK=$DOCKER_OK CFG_DOCKER_REASON=$DOCKER_REASON
 export CFG_PODMAN_OK=$PODMAN_OK CFG_PODMAN_REASON=$PODMAN_REASON
 export CFG_RUNC_OK=$RUNC_OK CFG_RUNC_REASON=$RUNC_REASON
 python3 "$HERE/lib/config.py" >"$TMP/config.json"
-python3 "$HERE/bench.py" "$TMP/config.json"
+python3 "$HERE/bench.py" "$TMP/config.json" &
+BENCH_PY=$!
+rc=0
+wait "$BENCH_PY" || rc=$?
+BENCH_PY=""
+[ $rc -eq 0 ] || { echo "bench: bench.py failed (exit $rc)" >&2; exit $rc; }
+echo "bench: measured in ${SECONDS}s (before cleanup)" >&2

@@ -10,6 +10,7 @@
 GLOBAL_PATHS=(/etc/docker /run/docker /run/containerd /run/containers /run/libpod /var/lib/containers
   /var/lib/docker /dev/shm/libpod_lock /run/runc /var/lib/cni /etc/cni/net.d)
 GLOBALS_BEFORE=()
+NEW_EMPTY_DIRS=(/run/mount)  # libmount's utab dir, made by umount: removed if new and empty
 CGROUP_EXTRA=(libpod_parent)  # podman's default parent, removed if this run made it
 CGROUP_EXTRA_BEFORE=()
 
@@ -17,7 +18,7 @@ cgroup_roots() { awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/m
 
 snapshot_globals() {
   local p c
-  for p in "${GLOBAL_PATHS[@]}"; do [ -e "$p" ] && GLOBALS_BEFORE+=("$p"); done
+  for p in "${GLOBAL_PATHS[@]}" "${NEW_EMPTY_DIRS[@]}"; do [ -e "$p" ] && GLOBALS_BEFORE+=("$p"); done
   for c in "${CGROUP_EXTRA[@]}"; do [ -e "/sys/fs/cgroup/memory/$c" ] && CGROUP_EXTRA_BEFORE+=("$c"); done
   return 0
 }
@@ -113,6 +114,9 @@ remove_new_globals() {
   for p in "${GLOBAL_PATHS[@]}"; do
     [[ " ${GLOBALS_BEFORE[*]} " == *" $p "* ]] && continue
     [ -e "$p" ] && rm -rf --one-file-system "$p"
+  done
+  for p in "${NEW_EMPTY_DIRS[@]}"; do
+    [[ " ${GLOBALS_BEFORE[*]} " == *" $p "* ]] || rmdir "$p" 2>/dev/null
   done
   return 0
 }
