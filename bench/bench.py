@@ -15,7 +15,7 @@ from denbench import engines as engines_mod  # noqa: E402
 from denbench import measures_net, measures_scale, measures_start, report, svg  # noqa: E402
 from denbench.results import Measure  # noqa: E402
 
-QUICK = {"runs": 10, "warmup": 1, "http_runs": 3, "n": 50, "iperf_reps": 1, "iperf_secs": 1, "rss": 2}
+QUICK = {"runs": 8, "warmup": 1, "http_runs": 3, "n": 50, "iperf_reps": 1, "iperf_secs": 1, "rss": 2}
 FULL = {"runs": 20, "warmup": 2, "http_runs": 10, "n": 500, "iperf_reps": 3, "iperf_secs": 5, "rss": 5}
 ORDER = ["a", "b", "c", "d1", "dN", "e1", "e2", "e3", "f"]
 
