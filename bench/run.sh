@@ -80,7 +80,9 @@ echo "bench: set up in ${SECONDS}s" >&2
 ver() { "$@" 2>/dev/null | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+[^ ,]*' | head -n 1 || true; }
 DEN_VERSION=""
 [ -x "${DEN_BIN:-}" ] && DEN_VERSION=$("$DEN_BIN" --version 2>/dev/null | head -n 1 || true)
-DEN_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || true)
+# den's commit: the checkout its binary was built in (target/release/den), else this checkout.
+DEN_REV=$(git -C "$(dirname "${DEN_BIN:-$REPO}")" rev-parse --short HEAD 2>/dev/null ||
+  git -C "$REPO" rev-parse --short HEAD 2>/dev/null || true)
 if [ -n "$DEN_OK" ]; then
   CFG_DEN_VERSION="${DEN_VERSION#den } (commit ${DEN_REV:-?}, image ${DEN_IMAGE:-?})"
 else

@@ -83,8 +83,13 @@ def markdown(measures: list[Measure], info: dict, mode: str, counts: str) -> str
         "process per run (no shell in the span); cells show the median (and p90)",
         "- den vs X: how many times better den is (time and RSS: X ÷ den; throughput: den ÷ X); "
         "below 1 means X is better",
-        "",
     ]
+    load = float(mi["loadavg"].split()[0])
+    if mi["nproc"] and load > mi["nproc"]:
+        out.append(f"- **the machine was busy** (load {load:.1f} on {mi['nproc']} CPUs at the start): "
+                   "absolute times are inflated; the interleaving spreads the load over all engines alike, "
+                   "so compare the ratios")
+    out += [""]
     out += table(measures, notes)
     out += ["", "What each measure is (see bench/README.md):", ""]
     out += [f"- ({m.key}) {m.detail}" for m in measures if m.detail]
