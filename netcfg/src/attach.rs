@@ -43,6 +43,10 @@ pub enum AttachError {
         #[source]
         source: std::io::Error,
     },
+    #[error("starting a tokio runtime for netlink: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("the thread deleting the host veth panicked")]
+    VethThread,
     #[error("the container's network namespace has no {0} link")]
     MissingLink(&'static str),
     #[error("--ip {ip} is outside network {network}'s subnet {subnet}")]

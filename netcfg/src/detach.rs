@@ -19,17 +19,29 @@ pub struct DetachError {
     pub errors: Vec<AttachError>,
 }
 
-/// Remove what `att` describes: firewall elements, lease, host veth (gone already if the netns died).
-/// Idempotent. Must run inside a tokio runtime.
+/// Remove what `att` describes: firewall elements, host ports, lease, host veth (gone already if the
+/// netns died). Idempotent; goes on past each failure. Must run inside a tokio runtime.
+///
+/// Both kernel-side deletions end in an RCU grace period (a veth's unregister; nftables frees deleted
+/// elements after one, and closing the nft socket waits for that), several milliseconds each on a busy
+/// machine. So the veth is deleted on a thread of its own while the firewall, the port allocator and
+/// IPAM are updated here, and the nft context is closed last: the waits overlap instead of adding up.
 pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
     let mut errors = Vec::new();
+    let veth_name = att.host_veth.clone();
+    let veth = std::thread::spawn(move || delete_host_veth_blocking(&veth_name));
+    let mut fw = None;
     match NetLock::acquire(root) {
         Ok(lock) => {
             match Firewall::new() {
-                Ok(mut fw) => {
-                    if let Err(e) = fw.remove_container(&att.rules()) {
+                Ok(mut f) => {
+                    if let Err(e) = f.remove_container(&att.rules()) {
                         errors.push(e.into());
                     }
+                    crate::trace::step(|| {
+                        format!("nft delete element ... # ports of {}", att.container_name)
+                    });
+                    fw = Some(f);
                 }
                 Err(e) => errors.push(e.into()),
             }
@@ -39,12 +51,18 @@ pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
             if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
                 errors.push(e.into());
             }
+            crate::trace::step(|| format!("# lease {} and host ports released", att.ip));
         }
         Err(e) => errors.push(e.into()),
     }
-    if let Err(e) = delete_host_veth(&att.host_veth).await {
-        errors.push(e);
+    match veth.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => errors.push(e),
+        Err(_) => errors.push(AttachError::VethThread),
     }
+    crate::trace::step(|| format!("ip link del {}", att.host_veth));
+    drop(fw);
+    crate::trace::step(|| "# nft context closed".into());
     if errors.is_empty() {
         Ok(())
     } else {
@@ -54,6 +72,14 @@ pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
             errors,
         })
     }
+}
+
+fn delete_host_veth_blocking(name: &str) -> Result<(), AttachError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AttachError::Runtime)?
+        .block_on(delete_host_veth(name))
 }
 
 async fn delete_host_veth(name: &str) -> Result<(), AttachError> {

@@ -55,6 +55,9 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
+    if a.verbose {
+        den_netcfg::trace::enable();
+    }
     let network: NetworkMode = a.network.parse().map_err(anyhow::Error::msg)?;
     let publish = a
         .publish

@@ -146,6 +146,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         .map_err(RunError::io("duplicating the log fd of", dir.clone()))?;
 
     // 3. Clone the child into its namespaces; it waits for step 6.
+    den_netcfg::trace::step(|| format!("# state dir {} ready, spec built", dir.display()));
     let child = process::spawn(&Launch {
         spec: &spec,
         overlay: Some(overlay),
@@ -155,6 +156,12 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     })?;
     crate::fault::point("after-clone");
 
+    den_netcfg::trace::step(|| {
+        format!(
+            "# cloned container PID 1 as host pid {} (new pid/mnt/uts/ipc/net namespaces)",
+            child.pid()
+        )
+    });
     // 4. Attach its network namespace.
     let mut net = NetGuard::new(&v.root);
     if let Some(plan) = v.plan {
@@ -180,7 +187,13 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     }
 
     // 6. Release the child; from its exec on, the record says it runs.
+    den_netcfg::trace::step(|| {
+        "# /etc/hostname, /etc/hosts, /etc/resolv.conf written; releasing the child".into()
+    });
     let running = child.start()?;
+    den_netcfg::trace::step(|| {
+        "# child mounted its overlay, pivoted, dropped privileges and exec'd".into()
+    });
     record.status = Status::Running;
     record.pid = Some(running.pid());
     record.pid_start = state::start_time(running.pid());

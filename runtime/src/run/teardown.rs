@@ -36,6 +36,7 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Some(att) => hosts::refresh(root, &att.network),
         None => Ok(()),
     };
+    den_netcfg::trace::step(|| "# network detached".into());
     record.status = Status::Exited;
     record.finished_at = Some(state::now_secs());
     record.exit_code = Some(status);
@@ -60,6 +61,7 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         mut net,
     } = started;
     let exit = running.wait();
+    den_netcfg::trace::step(|| "# container exited; tearing down".into());
     // `record_exit` detaches what the record says, which is what the guard holds.
     net.disarm();
     let status = match &exit {
@@ -67,6 +69,7 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         Err(_) => 125,
     };
     let recorded = record_exit(store.root(), &record.id, status);
+    den_netcfg::trace::step(|| "# torn down".into());
     let exit: Exit = exit?;
     Ok((exit.status(), recorded.err()))
 }
