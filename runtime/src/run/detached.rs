@@ -53,14 +53,14 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
         }
         None => {
             drop(read);
-            // Closing our copy leaves the lock to the caller's.
-            drop(held);
+            // The supervisor keeps its copy of the lock until it has reported, so a `den start`
+            // killed meanwhile does not let `den gc` take a launch in progress for a dead one.
             let code = match setsid()
                 .map(drop)
                 .and_then(|()| syscall::fork_single_threaded())
             {
                 Ok(Some(_)) => 0,
-                Ok(None) => supervise(v, write),
+                Ok(None) => supervise(v, write, held),
                 Err(e) => {
                     report(
                         &write,
@@ -129,7 +129,7 @@ fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
 }
 
 /// The supervisor: steps 2-6, the report, then the waiter (or, if it cannot be exec'd, step 7 here).
-fn supervise(v: Validated, pipe: OwnedFd) -> i32 {
+fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>) -> i32 {
     let root = v.root.clone();
     let id = v.id.clone();
     if let Err(e) = std::env::set_current_dir("/")
@@ -151,6 +151,7 @@ fn supervise(v: Validated, pipe: OwnedFd) -> i32 {
     };
     report(&pipe, Ok(()));
     drop(pipe);
+    drop(held);
     if let Err(e) = null_stdio(true) {
         supervisor::note(&root, &id, &format!("redirecting stderr: {e}"));
     }
