@@ -15,6 +15,7 @@ H=den-demo-$$-host O=den-demo-$$-out
 ROOT=$(mktemp -d /tmp/den-demo.XXXXXX)
 pids=()
 cleanup() {
+  [ -e "/run/netns/$H" ] && den rm -f web >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   ip netns del "$H" 2>/dev/null || true
@@ -34,28 +35,29 @@ ip -n "$O" addr add 10.250.0.2/24 dev eth0;  ip -n "$O" link set eth0 up;  ip -n
 ip -n "$H" route add default via 10.250.0.2
 
 step "--network none: a network namespace with only lo"
-den run --rm --network none "$IMG" ip -br link
+den run --rm --network none "$IMG" ip link
 
 step "--network host: the host's links, but still PID 1 in its own PID namespace"
-den run --rm --network host "$IMG" sh -c 'ip -br link; echo "my pid: $$"'
+den run --rm --network host "$IMG" sh -c 'ip link | grep -o "^[0-9]*: [^:]*"; echo "my pid: $$"'
 
 step "--network bridge -p 8080:80: a web server (each step printed as its ip/nft command)"
-mkdir -p "$ROOT/www"
-den run -v --name web -p 8080:80 "$IMG" httpd -f -p 80 -h /var/www &
-pids+=($!)
-for _ in $(seq 100); do den inspect web 2>/dev/null | grep -q '"Running": true' && break; sleep 0.05; done
+den run -v -d --name web -p 8080:80 "$IMG" httpd -f -p 80 -h /var/www
+den ps
 
 step "What den made in the host netns: den0, a veth with master den0, one nftables table"
 inh ip -br link
 inh bridge link
 inh nft list table ip den
 
+step "PID 1 inside, another PID on the host (den top)"
+den top web
+
 step "Which host veth belongs to which container (den inspect)"
 den inspect web | grep -E '"(IPAddress|Gateway|MacAddress|HostVeth|Bridge)"'
 den port web
 
 step "DNAT in: from the outside netns, GET http://10.250.0.1:8080/"
-ip netns exec "$O" $BB wget -qO- -T 3 http://10.250.0.1:8080/
+ip netns exec "$O" timeout 5 $BB wget -qO- http://10.250.0.1:8080/
 
 step "MASQUERADE out: a server outside reports the address it sees for the container's connection"
 mkdir -p "$ROOT/out/cgi-bin"
@@ -65,11 +67,10 @@ ip netns exec "$O" $BB httpd -f -p 9000 -h "$ROOT/out" &
 pids+=($!)
 sleep 0.2
 echo -n "the outside saw: "
-den run --rm "$IMG" wget -qO- -T 3 http://10.250.0.2:9000/cgi-bin/peer
+den run --rm "$IMG" timeout 5 wget -qO- http://10.250.0.2:9000/cgi-bin/peer
 
 step "Stop the web container: den tears down its veth, nft elements and lease"
 den rm -f web
-wait "${pids[0]}" 2>/dev/null || true
 inh ip -br link
 inh nft list map ip den published
 echo "leases: $(cat "$ROOT/networks/bridge/leases.json" 2>/dev/null || echo none)"
