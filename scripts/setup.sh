@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install what den needs on Debian 12 (as root), build den and the fixture images.
+# --packages-only: just the Debian packages (what CI needs before `bash tests/run.sh`, which builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+[ "${1:-}" = --packages-only ] && exit 0
 command -v cargo >/dev/null || { echo "setup: cargo not found (install Rust with rustup)" >&2; exit 1; }
 cargo build --release -p den-cli
 bash rootfs-fixtures/build.sh target/fixtures
