@@ -17,17 +17,22 @@ pub fn main(root: &Path, _a: Args) -> Result<i32> {
     Ok(warn(&report))
 }
 
-/// What `den run` and `den ps` do first: collect silently if some container's supervisor is gone;
-/// only failures are shown (as warnings: the command itself goes on).
-pub fn implicit(root: &Path) {
+/// What `den ps` does first, and `den run` when a start failed: collect silently if some container's
+/// supervisor is gone; only failures are shown (as warnings: the command itself goes on). Returns
+/// whether anything was removed.
+pub fn implicit(root: &Path) -> bool {
     match gc::collect_stale(root) {
         Ok(report) => {
             warn(&report);
+            !report.removed.is_empty()
         }
-        Err(e) => eprintln!(
-            "den: gc: {}",
-            crate::report::one_line(crate::report::chain(&e))
-        ),
+        Err(e) => {
+            eprintln!(
+                "den: gc: {}",
+                crate::report::one_line(crate::report::chain(&e))
+            );
+            false
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
-    super::gc::implicit(root);
+    let _ = super::gc::implicit(root);
     let all: Vec<Container> = Store::new(root)
         .list()?
         .iter()

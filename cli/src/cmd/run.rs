@@ -82,13 +82,20 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         publish,
         verbose: a.verbose,
     };
-    super::gc::implicit(root);
-    let result = match a.detach {
+    let detach = a.detach;
+    let start = || match detach {
         true => run::run_detached(&opts).map(|id| {
             println!("{id}");
             0
         }),
         false => run::run(&opts),
+    };
+    // What killed den processes left is collected when it gets in the way, not scanned for on every
+    // run (that scan is O(containers)): a failed start (a name, port or address still held by a dead
+    // container) collects stale containers and, if any were found, tries once more.
+    let result = match start() {
+        Err(e) if e.is_conflict() && super::gc::implicit(root) => start(),
+        other => other,
     };
     match result {
         Ok(status) => Ok(status),

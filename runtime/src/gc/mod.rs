@@ -156,7 +156,7 @@ fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
     let mut finished = Vec::new();
     let mut survivors = Vec::new();
     for c in scan.stale() {
-        match end_process(&store, c) {
+        match end_process(c) {
             Ok(killed) => {
                 if let Some(pid) = killed {
                     report.removed.push(Removed::Killed {
@@ -214,13 +214,14 @@ fn remove_name(link: &Path, report: &mut GcReport) {
 
 /// Make sure the stale container's process is gone: SIGKILL it if it still runs. Returns its pid
 /// if gc killed it.
-fn end_process(store: &Store, c: &Container) -> Result<Option<i32>, GcError> {
+fn end_process(c: &Container) -> Result<Option<i32>, GcError> {
     let target = match (c.pid, c.pid_start) {
         (Some(pid), Some(start)) => Some((pid, start)),
         // Without a start time the pid may be anyone's now: never signal it.
         (Some(_), None) => None,
-        // Started but not yet recorded when its `den run` died? Find it by its root overlay.
-        (None, _) => procs::by_root_overlay(&store.dir(&c.id)),
+        // No pid recorded: its den died before the save right after the clone, while the child
+        // still waited for step 6 — and a waiting child exits when its den's socket closes.
+        (None, _) => None,
     };
     let Some((pid, start)) = target else {
         return Ok(None);

@@ -2,7 +2,7 @@
 //! `den run` whose parent has not reaped it yet is gone for our purposes), and a kill that can
 //! only ever reach the process that was recorded.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::time::Duration;
@@ -86,38 +86,6 @@ pub(super) fn kill(pid: i32, start: u64) -> Result<Killed, Errno> {
     } else {
         Err(Errno::ETIMEDOUT)
     }
-}
-
-/// The running container whose root is the overlay with its upper dir in `dir` (a container that
-/// was started but whose pid its killed `den run` never recorded): (pid, start) of its PID 1.
-pub(super) fn by_root_overlay(dir: &Path) -> Option<(i32, u64)> {
-    let needle = format!("upperdir={}/upper", dir.display());
-    fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .find_map(|pid| {
-            let info = fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
-            let ours = info.lines().any(|l| {
-                l.split(' ').nth(4) == Some("/")
-                    && l.split(' ').any(|w| w.split(',').any(|o| o == needle))
-            });
-            if !ours || !init_of_its_pid_ns(pid) {
-                return None;
-            }
-            let (state, start) = stat(pid)?;
-            (state != 'Z').then_some((pid, start))
-        })
-}
-
-/// Is `pid` PID 1 of its own PID namespace (the last `NSpid` entry)?
-fn init_of_its_pid_ns(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("NSpid:"))
-            .and_then(|v| v.split_whitespace().last())
-            == Some("1")
-    })
 }
 
 #[cfg(test)]

@@ -154,6 +154,11 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stdout: log,
         stderr: log_err,
     })?;
+    // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
+    // this save the child is still waiting for step 6, and exits by itself if den dies.
+    record.pid = Some(child.pid());
+    record.pid_start = state::start_time(child.pid());
+    store.save(&record)?;
     crate::fault::point("after-clone");
 
     den_netcfg::trace::step(|| {

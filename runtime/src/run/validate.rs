@@ -68,6 +68,11 @@ impl Validated {
         let args = opts.command(&image.config)?;
         let id = state::new_id();
         let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
+        // Checked again, atomically, when the name is reserved; checked here too so `den run -d`
+        // reports it from the command itself, typed (a dead container's name is collected then).
+        if opts.name.is_some() && crate::state::Store::new(&opts.root).find(&name).is_ok() {
+            return Err(crate::state::StateError::NameInUse(name).into());
+        }
         let plan = plan(PlanInputs {
             root: &opts.root,
             network: &opts.network,
