@@ -93,7 +93,11 @@ fn drop_removes_namespaces_processes_and_dir() {
     .ok();
     let needle = d.join("upper").display().to_string();
     wait_until(START_TIMEOUT, "the fake container and both sleeps", || {
-        sb.members().len() >= 3
+        let members = sb.members();
+        members.len() >= 3
+            && members
+                .iter()
+                .any(|p| procs::root_mount_mentions(p.pid, &needle))
     });
     let fake = sb
         .members()
