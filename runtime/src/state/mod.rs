@@ -162,6 +162,11 @@ impl Store {
         serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })
     }
 
+    /// Is `name` reserved by a container (its `names/` link exists)? Names only, never id prefixes.
+    pub fn name_taken(&self, name: &str) -> bool {
+        fs::symlink_metadata(self.names().join(name)).is_ok()
+    }
+
     /// Find a container by name, full id or unique id prefix (like docker).
     pub fn find(&self, key: &str) -> Result<Container, StateError> {
         if let Ok(id) = fs::read_link(self.names().join(key)) {
