@@ -58,3 +58,15 @@ fn verbs_reject_unknown_and_exited_containers() {
     let bad = sb.den(&["kill", "-s", "NOPE", "done"]);
     assert_rejected(&bad, &["NOPE"]);
 }
+
+/// A name that happens to be a prefix of another container's id (`c64…`) is a free name: only
+/// names are names (`den inspect` may resolve id prefixes, a new name may not collide with them).
+#[test]
+fn a_name_that_looks_like_an_id_prefix_is_free() {
+    let sb = Sandbox::new();
+    let id = sb.run_detached(&["--network", "none", img(), "sleep", "60"]);
+    let name = &id[..6];
+    let again = sb.run_detached(&["--network", "none", "--name", name, img(), "sleep", "60"]);
+    assert_ne!(again, id);
+    sb.den(&["rm", "-f", &id, name]).ok();
+}
