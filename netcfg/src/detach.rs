@@ -75,11 +75,7 @@ pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
 }
 
 fn delete_host_veth_blocking(name: &str) -> Result<(), AttachError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(AttachError::Runtime)?
-        .block_on(delete_host_veth(name))
+    crate::rt::block_on(delete_host_veth(name)).map_err(AttachError::Runtime)?
 }
 
 async fn delete_host_veth(name: &str) -> Result<(), AttachError> {

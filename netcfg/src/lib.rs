@@ -15,6 +15,7 @@ pub mod netlink;
 pub mod network;
 pub mod portalloc;
 pub mod ports;
+pub mod rt;
 pub mod sysctl;
 pub mod trace;
 

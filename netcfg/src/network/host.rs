@@ -10,14 +10,10 @@ use crate::netlink::{Netlink, NetlinkError};
 
 /// Runs `f` to completion on a fresh current-thread runtime. Must not be called inside a tokio runtime.
 pub(super) fn block_on<F: Future>(network: &str, f: F) -> Result<F::Output, NetworkError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| NetworkError::Runtime {
-            network: network.to_string(),
-            source,
-        })?;
-    Ok(rt.block_on(f))
+    crate::rt::block_on(f).map_err(|source| NetworkError::Runtime {
+        network: network.to_string(),
+        source,
+    })
 }
 
 /// The host's routes (default routes left out) and whether a link called `bridge` exists, in the calling

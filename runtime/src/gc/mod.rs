@@ -174,7 +174,8 @@ fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
         }
     }
     let owners = scan.owners(survivors);
-    let Sweep { removed, failed } = net_runtime().block_on(den_netcfg::gc::sweep(&lock, &owners));
+    let Sweep { removed, failed } = den_netcfg::rt::block_on(den_netcfg::gc::sweep(&lock, &owners))
+        .expect("a current-thread tokio runtime");
     report.removed.extend(removed.into_iter().map(Removed::Net));
     // A record is what makes its network objects this root's: keep it until they are all gone.
     let net_clean = failed.is_empty();
@@ -275,11 +276,4 @@ fn finish_record(
             .push(Removed::MarkedExited { name, id, code }),
         Err(e) => report.failed.push(e.into()),
     }
-}
-
-fn net_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread tokio runtime")
 }

@@ -31,11 +31,8 @@ pub fn remove(root: &Path, key: &str, force: bool) -> Result<String, LifecycleEr
         return Ok(c.name);
     };
     if let Some(att) = &c.network {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a current-thread tokio runtime")
-            .block_on(den_netcfg::detach(root, att))?;
+        den_netcfg::rt::block_on(den_netcfg::detach(root, att))
+            .expect("a current-thread tokio runtime")?;
         crate::hosts::refresh(root, &att.network)?;
     }
     store.remove(&c)?;

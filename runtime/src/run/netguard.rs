@@ -11,13 +11,6 @@ pub struct NetGuard {
     attached: Option<Attachment>,
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread tokio runtime")
-}
-
 impl NetGuard {
     pub fn new(root: &Path) -> Self {
         NetGuard {
@@ -31,7 +24,8 @@ impl NetGuard {
     pub fn attach(&mut self, plan: Plan, pid: i32) -> Result<Attachment, AttachError> {
         let path = format!("/proc/{pid}/ns/net");
         let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
-        let att = runtime().block_on(plan.apply(netns.as_fd()))?;
+        let att = den_netcfg::rt::block_on(plan.apply(netns.as_fd()))
+            .expect("a current-thread tokio runtime")?;
         self.attached = Some(att.clone());
         Ok(att)
     }
@@ -40,7 +34,8 @@ impl NetGuard {
     pub fn loopback_only(&mut self, pid: i32) -> Result<(), AttachError> {
         let path = format!("/proc/{pid}/ns/net");
         let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
-        runtime().block_on(den_netcfg::loopback_only(netns.as_fd()))
+        den_netcfg::rt::block_on(den_netcfg::loopback_only(netns.as_fd()))
+            .expect("a current-thread tokio runtime")
     }
 
     /// Forget the attachment: someone else detaches it (from the container's record).
@@ -51,7 +46,8 @@ impl NetGuard {
     /// Detach now, reporting what could not be undone.
     pub fn detach(&mut self) -> Result<(), DetachError> {
         match self.attached.take() {
-            Some(att) => runtime().block_on(den_netcfg::detach(&self.root, &att)),
+            Some(att) => den_netcfg::rt::block_on(den_netcfg::detach(&self.root, &att))
+                .expect("a current-thread tokio runtime"),
             None => Ok(()),
         }
     }

@@ -10,13 +10,6 @@ use crate::hosts;
 use crate::process::Exit;
 use crate::state::{self, StateError, Status, Store};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread tokio runtime")
-}
-
 /// Detach the network of container `id` as its record says, then record how it ended (`status`: the
 /// shell-style exit status). A container already removed (`den rm -f` took over) is left alone.
 /// Goes on past a failed detach; returns its error after recording the exit.
@@ -28,7 +21,8 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Err(e) => return Err(e.into()),
     };
     let detached = match &record.network {
-        Some(att) => runtime().block_on(den_netcfg::detach(root, att)),
+        Some(att) => den_netcfg::rt::block_on(den_netcfg::detach(root, att))
+            .expect("a current-thread tokio runtime"),
         None => Ok(()),
     };
     // Its lease is gone: the other members of a user network stop listing it.
