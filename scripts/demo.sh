@@ -41,7 +41,7 @@ step "--network host: the host's links, but still PID 1 in its own PID namespace
 den run --rm --network host "$IMG" sh -c 'ip link | grep -o "^[0-9]*: [^:]*"; echo "my pid: $$"'
 
 step "--network bridge -p 8080:80: a web server (each step printed as its ip/nft command)"
-den run -v -d --name web -p 8080:80 "$IMG" httpd -f -p 80 -h /var/www
+den run --trace -d --name web -p 8080:80 "$IMG" httpd -f -p 80 -h /var/www
 den ps
 
 step "What den made in the host netns: den0, a veth with master den0, one nftables table"

@@ -1,4 +1,4 @@
-//! `den run -v`: each step printed as its `ip`/`nft` equivalent, with the milliseconds since den started,
+//! `den run --trace` (or env `DEN_TRACE`): each step printed as its `ip`/`nft` equivalent, with the milliseconds since den started,
 //! so a learner sees what happens and a profiler sees where the time goes.
 
 use std::sync::atomic::{AtomicBool, Ordering};

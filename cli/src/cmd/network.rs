@@ -25,6 +25,9 @@ pub enum Command {
     /// Remove networks (refused while a container is on one).
     #[command(visible_alias = "remove")]
     Rm {
+        /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
+        #[arg(long)]
+        trace: bool,
         #[arg(required = true)]
         networks: Vec<String>,
     },
@@ -44,12 +47,18 @@ pub struct CreateArgs {
     /// The bridge's name (default: br-<first 12 digits of the network id>).
     #[arg(long)]
     bridge: Option<String>,
+    /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
+    #[arg(long)]
+    trace: bool,
     name: String,
 }
 
 pub fn main(root: &Path, c: Command) -> Result<i32> {
     match c {
         Command::Create(a) => {
+            if a.trace {
+                den_netcfg::trace::enable();
+            }
             let net = network::create(&CreateRequest {
                 root,
                 name: &a.name,
@@ -88,7 +97,10 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(0)
         }
-        Command::Rm { networks } => {
+        Command::Rm { trace, networks } => {
+            if trace {
+                den_netcfg::trace::enable();
+            }
             let mut status = 0;
             for name in &networks {
                 match network::remove(root, name) {

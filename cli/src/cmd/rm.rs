@@ -8,11 +8,17 @@ pub struct Args {
     /// Kill a running container first.
     #[arg(short = 'f', long)]
     force: bool,
+    /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
+    #[arg(long)]
+    trace: bool,
     #[arg(required = true)]
     containers: Vec<String>,
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
+    if a.trace {
+        den_netcfg::trace::enable();
+    }
     Ok(super::each::each(&a.containers, |key| {
         lifecycle::remove(root, key, a.force)
     }))

@@ -45,9 +45,9 @@ pub struct Args {
     /// Publish a port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], ranges as 8000-8001:80-81.
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
-    /// Print each step as its `ip`/`nft` equivalent.
-    #[arg(short = 'v', long)]
-    verbose: bool,
+    /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
+    #[arg(long)]
+    trace: bool,
     /// An image: rootfs dir, OCI layout dir[:tag], docker-save/OCI tar, or a loaded image's name.
     image: String,
     /// The command and its arguments (default: the image's).
@@ -55,7 +55,7 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
-    if a.verbose {
+    if a.trace {
         den_netcfg::trace::enable();
     }
     let network: NetworkMode = a.network.parse().map_err(anyhow::Error::msg)?;
@@ -80,7 +80,6 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         network,
         ip: a.ip,
         publish,
-        verbose: a.verbose,
     };
     let detach = a.detach;
     let start = || match detach {

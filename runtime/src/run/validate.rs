@@ -80,7 +80,7 @@ impl Validated {
             name: &name,
             ip: opts.ip,
             publish: &opts.publish,
-            verbose: opts.verbose || den_netcfg::trace::enabled(),
+            verbose: den_netcfg::trace::enabled(),
         })?;
         let joined = joined(&opts.root, &opts.network)?;
         let hostname = joined
