@@ -51,6 +51,9 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(cmd::network::Command),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(cmd::volume::Command),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
         Command::Image(c) => cmd::image::main(&cli.root, c),
         Command::Network(c) => cmd::network::main(&cli.root, c),
+        Command::Volume(c) => cmd::volume::main(&cli.root, c),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
     };
     match status {

@@ -16,3 +16,4 @@ pub mod spec;
 pub mod state;
 pub mod supervisor;
 mod syscall;
+pub mod volume;

@@ -4,6 +4,7 @@ use anyhow::Result;
 use den_runtime::lifecycle;
 use den_runtime::logs;
 use den_runtime::state::{rfc3339, Container, Status, Store};
+use den_runtime::volume::{self, MountKind, MountPoint, Mounts, Origin};
 use serde_json::{json, Value};
 
 #[derive(clap::Args)]
@@ -65,6 +66,18 @@ fn inspect(c: &Container, store: &Store) -> Value {
                    "HostVeth": n.host_veth}),
         );
     }
+    let mounts = volume::mounts_of(&store.dir(&c.id));
+    let mut config =
+        json!({"Cmd": c.command, "Env": c.env, "Hostname": c.hostname, "Image": c.image});
+    let anonymous: serde_json::Map<String, Value> = mounts
+        .mounts
+        .iter()
+        .filter(|m| m.origin == Origin::Volume(String::new()))
+        .map(|m| (m.destination.clone(), json!({})))
+        .collect();
+    if !anonymous.is_empty() {
+        config["Volumes"] = Value::Object(anonymous);
+    }
     json!({
         "Id": c.id,
         "Name": c.name,
@@ -79,11 +92,13 @@ fn inspect(c: &Container, store: &Store) -> Value {
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
         },
-        "Config": {"Cmd": c.command, "Env": c.env, "Hostname": c.hostname, "Image": c.image},
+        "Config": config,
         "LogPath": logs::path(&store.dir(&c.id)),
         "Supervisor": c.supervisor.map(|(pid, _)| pid).filter(|_| running).unwrap_or(0),
         "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
-        "HostConfig": {"NetworkMode": c.network_mode, "AutoRemove": c.auto_remove},
+        "HostConfig": host_config(c, &mounts),
+        "Mounts": mounts.mounts.iter().filter(|m| m.origin != Origin::Tmpfs).map(mount_point)
+            .collect::<Vec<_>>(),
         "NetworkSettings": {
             "IPAddress": net.map(|n| n.ip.to_string()).unwrap_or_default(),
             "IPPrefixLen": net.map(|n| n.prefix_len).unwrap_or(0),
@@ -97,6 +112,65 @@ fn inspect(c: &Container, store: &Store) -> Value {
             "Networks": networks,
         },
     })
+}
+
+/// docker's HostConfig keys den has: Binds (`-v` binds and named volumes), Mounts (`--mount`),
+/// Tmpfs, VolumesFrom, ReadonlyRootfs.
+fn host_config(c: &Container, m: &Mounts) -> Value {
+    let binds: Vec<&str> = m
+        .mounts
+        .iter()
+        .filter_map(|p| match &p.origin {
+            Origin::Volume(spec) if !spec.is_empty() => Some(spec.as_str()),
+            _ => None,
+        })
+        .collect();
+    let api_mounts: Vec<Value> = m
+        .mounts
+        .iter()
+        .filter(|p| p.origin == Origin::Mount)
+        .map(|p| {
+            let source = match p.kind {
+                MountKind::Bind => p.source.display().to_string(),
+                MountKind::Volume if !p.anonymous => p.name.clone(),
+                _ => String::new(),
+            };
+            json!({"Type": p.kind, "Source": source, "Target": p.destination, "ReadOnly": !p.rw})
+        })
+        .collect();
+    let tmpfs: serde_json::Map<String, Value> = m
+        .mounts
+        .iter()
+        .filter(|p| p.origin == Origin::Tmpfs)
+        .map(|p| (p.destination.clone(), json!(p.tmpfs)))
+        .collect();
+    let none_if_empty = |v: Value, empty: bool| if empty { Value::Null } else { v };
+    json!({
+        "NetworkMode": c.network_mode,
+        "AutoRemove": c.auto_remove,
+        "Binds": none_if_empty(json!(binds), binds.is_empty()),
+        "Mounts": none_if_empty(json!(api_mounts), api_mounts.is_empty()),
+        "Tmpfs": none_if_empty(json!(tmpfs), tmpfs.is_empty()),
+        "VolumesFrom": none_if_empty(json!(m.volumes_from), m.volumes_from.is_empty()),
+        "ReadonlyRootfs": m.read_only,
+    })
+}
+
+/// One entry of docker's `Mounts`.
+fn mount_point(p: &MountPoint) -> Value {
+    let mut v = json!({
+        "Type": p.kind,
+        "Source": p.source,
+        "Destination": p.destination,
+        "Mode": p.mode,
+        "RW": p.rw,
+        "Propagation": p.propagation,
+    });
+    if p.kind == MountKind::Volume {
+        v["Name"] = json!(p.name);
+        v["Driver"] = json!("local");
+    }
+    v
 }
 
 /// One line of `den ps --format json`.

@@ -12,3 +12,4 @@ pub mod run;
 pub mod start;
 pub mod stop;
 pub mod top;
+pub mod volume;

@@ -8,6 +8,9 @@ pub struct Args {
     /// Kill a running container first.
     #[arg(short = 'f', long)]
     force: bool,
+    /// Remove the container's anonymous volumes too.
+    #[arg(short = 'v', long)]
+    volumes: bool,
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
@@ -20,6 +23,6 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         den_netcfg::trace::enable();
     }
     Ok(super::each::each(&a.containers, |key| {
-        lifecycle::remove(root, key, a.force)
+        lifecycle::remove(root, key, a.force, a.volumes)
     }))
 }

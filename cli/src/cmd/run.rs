@@ -2,7 +2,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use anyhow::Result;
-use den_runtime::run::{self, NetworkMode, RunOptions};
+use den_runtime::run::{self, NetworkMode, RunOptions, Storage};
 
 #[derive(clap::Args)]
 #[command(trailing_var_arg = true, disable_help_flag = true)]
@@ -45,6 +45,23 @@ pub struct Args {
     /// Publish a port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], ranges as 8000-8001:80-81.
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
+    /// Mount a volume: /host/path:/ctr/path[:OPTS] (bind), NAME:/ctr/path[:OPTS] (named volume) or
+    /// /ctr/path (anonymous volume); OPTS: ro, rw, nocopy, [r]private, [r]shared, [r]slave.
+    #[arg(short = 'v', long = "volume")]
+    volume: Vec<String>,
+    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,volume-nocopy]
+    /// [,tmpfs-size=…][,tmpfs-mode=…]
+    #[arg(long)]
+    mount: Vec<String>,
+    /// Mount a tmpfs: /ctr/path[:size=64m,mode=1777,…].
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    /// Mount the volumes and binds of another container: NAME[:ro|rw].
+    #[arg(long = "volumes-from")]
+    volumes_from: Vec<String>,
+    /// Mount the container's root filesystem read-only.
+    #[arg(long = "read-only")]
+    read_only: bool,
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
@@ -80,6 +97,13 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         network,
         ip: a.ip,
         publish,
+        storage: Storage {
+            volumes: a.volume,
+            mounts: a.mount,
+            tmpfs: a.tmpfs,
+            volumes_from: a.volumes_from,
+            read_only: a.read_only,
+        },
     };
     let detach = a.detach;
     let start = || match detach {

@@ -51,6 +51,8 @@ pub enum LifecycleError {
     Detach(#[from] den_netcfg::DetachError),
     #[error(transparent)]
     Hosts(#[from] crate::hosts::HostsError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
 }
 
 /// Is the container's PID 1 there (the very process the record names, not a reuse of its pid) and

@@ -1,4 +1,4 @@
-//! `den rm [-f]`.
+//! `den rm [-f] [-v]`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,8 +10,14 @@ use super::{is_running, wait_gone, wait_recorded, LifecycleError};
 use crate::state::Store;
 
 /// `den rm [-f] NAME`: kill (with -f), let its supervisor record the exit, detach its network
-/// (idempotent: done already unless the supervisor died), remove its state. Returns the name.
-pub fn remove(root: &Path, key: &str, force: bool) -> Result<String, LifecycleError> {
+/// (idempotent: done already unless the supervisor died), remove its state and, with `volumes`, its
+/// anonymous volumes (docker's `rm -v`). Returns the name.
+pub fn remove(
+    root: &Path,
+    key: &str,
+    force: bool,
+    volumes: bool,
+) -> Result<String, LifecycleError> {
     let store = Store::new(root);
     let c = store.find(key)?;
     if is_running(&c) {
@@ -34,6 +40,9 @@ pub fn remove(root: &Path, key: &str, force: bool) -> Result<String, LifecycleEr
         den_netcfg::rt::block_on(den_netcfg::detach(root, att))
             .expect("a current-thread tokio runtime")?;
         crate::hosts::refresh(root, &att.network)?;
+    }
+    if volumes {
+        crate::volume::VolumeStore::new(root).remove_anonymous(&store.dir(&c.id))?;
     }
     store.remove(&c)?;
     Ok(c.name)

@@ -12,6 +12,7 @@ use crate::image::ImageError;
 use crate::process::ProcessError;
 use crate::spec::SpecError;
 use crate::state::StateError;
+use crate::volume::VolumeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -47,6 +48,8 @@ pub enum RunError {
     Join(#[from] JoinError),
     #[error(transparent)]
     Hosts(#[from] HostsError),
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
     #[error("cannot fork the supervisor of container {id}")]
     Fork {
         id: String,

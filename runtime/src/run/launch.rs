@@ -15,6 +15,7 @@ use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
 use crate::spec::{self, SpecInputs};
 use crate::state::{self, Container, Reservation, Status, Store};
+use crate::volume;
 
 /// Where the container's stdout and stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +114,16 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     };
     etc::prepare(&dir, &record.hostname)
         .map_err(RunError::io("writing /etc files in", dir.clone()))?;
+    // Its volumes (made on first use, seeded from the image while empty) and `-v` host dirs.
+    let mounts = volume::prepare(&v.root, &dir, v.mounts.clone())?;
+    volume::seed(
+        &v.image.layers,
+        &overlay.upper,
+        &dir.join("rootfs"),
+        &mounts.mounts,
+    )?;
     crate::fault::point("after-state");
-    let spec = spec::build(&SpecInputs {
+    let mut spec = spec::build(&SpecInputs {
         rootfs: dir.join("rootfs"),
         args: v.args.clone(),
         env: v.env.clone(),
@@ -131,6 +140,10 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             .as_ref()
             .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
         lower_layers: v.image.layers.clone(),
+    })?;
+    volume::apply_to_spec(&mut spec, &mounts.mounts).map_err(|source| spec::SpecError::Build {
+        what: "mounts",
+        source,
     })?;
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
@@ -207,6 +220,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     if let Some(r) = reservation {
         r.commit();
     }
+    mounts.commit();
     crate::fault::point("after-start");
     Ok(Started {
         store,

@@ -26,6 +26,7 @@ mod netguard;
 mod netjoin;
 mod options;
 mod saved;
+mod storage;
 mod teardown;
 mod validate;
 
@@ -35,7 +36,7 @@ use crate::lifecycle;
 use crate::state::{StateError, Status, Store};
 pub use error::{one_line, RunError};
 pub use netjoin::JoinError;
-pub use options::{NetworkMode, RunOptions};
+pub use options::{NetworkMode, RunOptions, Storage};
 pub(crate) use teardown::record_exit;
 use validate::Validated;
 

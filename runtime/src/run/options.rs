@@ -78,6 +78,19 @@ pub struct RunOptions {
     pub network: NetworkMode,
     pub ip: Option<Ipv4Addr>,
     pub publish: Vec<PortSpec>,
+    /// `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (parsed by `crate::volume`), and
+    /// `--read-only`.
+    pub storage: Storage,
+}
+
+/// The container's filesystem flags, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Storage {
+    pub volumes: Vec<String>,
+    pub mounts: Vec<String>,
+    pub tmpfs: Vec<String>,
+    pub volumes_from: Vec<String>,
+    pub read_only: bool,
 }
 
 impl RunOptions {

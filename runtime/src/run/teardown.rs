@@ -37,7 +37,12 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}
-        _ if record.auto_remove => store.remove(&record)?,
+        _ if record.auto_remove => {
+            // docker's `--rm` takes the container's anonymous volumes with it.
+            let volumes = crate::volume::VolumeStore::new(root).remove_anonymous(&store.dir(id));
+            store.remove(&record)?;
+            volumes?;
+        }
         _ => store.save(&record)?,
     }
     detached?;

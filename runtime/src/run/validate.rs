@@ -33,6 +33,8 @@ pub(crate) struct Validated {
     pub auto_remove: bool,
     /// `den start`: the exited container whose id, name and directories are reused.
     pub existing: Option<Container>,
+    /// Its volumes, binds and tmpfs mounts, and `--read-only`.
+    pub mounts: crate::volume::Mounts,
 }
 
 struct PlanInputs<'a> {
@@ -83,6 +85,7 @@ impl Validated {
             verbose: den_netcfg::trace::enabled(),
         })?;
         let joined = joined(&opts.root, &opts.network)?;
+        let mounts = super::storage::plan(&opts.root, &opts.storage)?;
         let hostname = joined
             .as_ref()
             .map_or_else(|| opts.hostname(&id), |j| j.hostname().to_owned());
@@ -106,6 +109,7 @@ impl Validated {
             tty: opts.tty,
             auto_remove: opts.rm,
             existing: None,
+            mounts,
         })
     }
 
@@ -155,6 +159,7 @@ impl Validated {
             interactive: false,
             tty: false,
             auto_remove: c.auto_remove,
+            mounts: crate::volume::load(&store.dir(&c.id))?,
             existing: Some(c),
         })
     }

@@ -1,0 +1,114 @@
+//! `den volume create|ls|inspect|rm|prune`: volumes under `<root>/volumes/NAME/_data`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use den_runtime::state::rfc3339;
+use den_runtime::volume::{Volume, VolumeStore};
+use serde_json::{json, Value};
+
+use crate::report;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a volume (named with 64 random hex digits if no name is given).
+    Create { name: Option<String> },
+    /// List volumes.
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Only the names.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// Show volumes as JSON.
+    Inspect {
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+    /// Remove volumes (refused while a container uses one).
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// A missing volume is no error.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+    /// Remove the anonymous volumes no container uses (with -a, named ones too).
+    Prune {
+        #[arg(short = 'a', long)]
+        all: bool,
+        /// Accepted for docker's sake: den does not ask.
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+}
+
+pub fn main(root: &Path, c: Command) -> Result<i32> {
+    let store = VolumeStore::new(root);
+    match c {
+        Command::Create { name } => {
+            // Without a name, a random one (a named volume all the same, as docker's).
+            let name = name.unwrap_or_else(den_runtime::state::new_id);
+            let (v, _) = store.create(Some(&name))?;
+            println!("{}", v.name);
+        }
+        Command::Ls { quiet } => {
+            let all = store.list()?;
+            if !quiet {
+                println!("{:<10}VOLUME NAME", "DRIVER");
+            }
+            for v in all {
+                match quiet {
+                    true => println!("{}", v.name),
+                    false => println!("{:<10}{}", "local", v.name),
+                }
+            }
+        }
+        Command::Inspect { volumes } => {
+            let out = volumes
+                .iter()
+                .map(|n| store.get(n).map(|v| inspect(&v)))
+                .collect::<Result<Vec<_>, _>>()?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::Rm { force, volumes } => {
+            let mut status = 0;
+            for name in &volumes {
+                match store.remove(name, force) {
+                    Ok(()) => println!("{name}"),
+                    Err(e) => {
+                        eprintln!("den: {}", report::one_line(report::chain(&e)));
+                        status = 125;
+                    }
+                }
+            }
+            return Ok(status);
+        }
+        Command::Prune { all, force: _ } => {
+            let removed = store.prune(all)?;
+            if !removed.is_empty() {
+                println!("Deleted Volumes:");
+                removed.iter().for_each(|n| println!("{n}"));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// docker's `volume inspect` keys.
+fn inspect(v: &Volume) -> Value {
+    let mut labels = serde_json::Map::new();
+    if v.anonymous {
+        labels.insert("com.docker.volume.anonymous".into(), json!(""));
+    }
+    json!({
+        "CreatedAt": rfc3339(v.created),
+        "Driver": "local",
+        "Labels": labels,
+        "Mountpoint": v.mountpoint,
+        "Name": v.name,
+        "Options": null,
+        "Scope": "local",
+    })
+}
