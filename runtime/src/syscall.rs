@@ -266,3 +266,44 @@ pub(crate) fn fork_single_threaded() -> Result<Option<Pid>, Errno> {
         nix::unistd::ForkResult::Child => Ok(None),
     }
 }
+
+/// `open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE)`: a detached copy of the mount tree at `path`.
+/// A copy of a shared mount joins its peer group, so a later `move_mount` of it keeps receiving
+/// (and sending) mount events: how a `shared`/`slave` bind reaches a container whose root
+/// propagation is private.
+pub(crate) fn open_tree_clone(path: &CStr) -> Result<OwnedFd, Errno> {
+    // <linux/mount.h>: OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC (= O_CLOEXEC); <fcntl.h>: AT_RECURSIVE.
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const AT_RECURSIVE: libc::c_uint = 0x8000;
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | AT_RECURSIVE;
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call; the kernel
+    // returns a new fd that nothing else owns, wrapped at once.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a fresh fd returned by open_tree, owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// `move_mount(from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)`: attach a
+/// detached tree on the directory `to` is open on (an `/proc/self/fd/N` path is refused).
+pub(crate) fn move_mount_to(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), Errno> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: the empty paths are valid NUL-terminated strings; `from` and `to` are live fds.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}

@@ -213,6 +213,10 @@ pub fn enter_and_exec(plan: &EnterPlan, fds: &ChildFds) -> Failure {
 fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     umask(Mode::empty());
     stdio(fds)?;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        m.clone_source()
+            .map_err(|e| Failure::at(Step::Mount, i, e))?;
+    }
     let root = mount_rootfs(plan)?;
     for (i, m) in plan.mounts.iter().enumerate() {
         m.apply(root.as_fd())

@@ -1,8 +1,9 @@
 //! The spec's mounts: parsed into flags and data before the clone, mounted by the child onto
 //! symlink-safe targets inside the rootfs (see `paths`).
 
+use std::cell::Cell;
 use std::ffi::CString;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,9 @@ pub struct MountPlan {
     /// Flags a bind needs applied by a remount (ro, nosuid, ...).
     remount: MsFlags,
     propagation: MsFlags,
+    /// A `shared`/`slave` bind: its source tree, cloned (`open_tree`) by the child before it makes
+    /// its mounts private, so that the copy stays in the host mount's peer group.
+    early: Cell<Option<OwnedFd>>,
 }
 
 fn cstring(what: &'static str, bytes: &[u8]) -> Result<CString, ProcessError> {
@@ -143,6 +147,7 @@ impl MountPlan {
                 flags: bind,
                 remount: flags - bind,
                 propagation,
+                early: Cell::new(None),
             });
         }
         let data = if data.is_empty() {
@@ -160,7 +165,24 @@ impl MountPlan {
             flags,
             remount: MsFlags::empty(),
             propagation,
+            early: Cell::new(None),
         })
+    }
+
+    /// In the child, while its copy of the host's mounts still propagates: clone the source of a
+    /// bind whose propagation is shared or slave (the others need nothing here).
+    pub fn clone_source(&self) -> Result<(), Errno> {
+        let Kind::Bind { source, .. } = &self.kind else {
+            return Ok(());
+        };
+        if self
+            .propagation
+            .intersects(MsFlags::MS_SHARED | MsFlags::MS_SLAVE)
+        {
+            self.early
+                .set(Some(crate::syscall::open_tree_clone(source)?));
+        }
+        Ok(())
     }
 
     /// In the child, before pivot_root: create the target inside `root` and mount.
@@ -173,7 +195,12 @@ impl MountPlan {
             _ => self.dest.ensure_dir(root)?,
         };
         let at = FdPath::new(&target);
+        let early = self.early.take();
         match &self.kind {
+            Kind::Bind { .. } if early.is_some() => {
+                let tree = early.as_ref().map(|t| t.as_fd()).ok_or(Errno::EINVAL)?;
+                crate::syscall::move_mount_to(tree, target.as_fd())?
+            }
             Kind::Bind { source, .. } => mount(
                 Some(source.as_c_str()),
                 at.as_cstr(),
