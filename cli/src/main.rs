@@ -51,6 +51,8 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(cmd::network::Command),
+    /// Copy files between a container and the host (or a tar stream).
+    Cp(cmd::cp::Args),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(cmd::volume::Command),
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Image(c) => cmd::image::main(&cli.root, c),
         Command::Network(c) => cmd::network::main(&cli.root, c),
         Command::Volume(c) => cmd::volume::main(&cli.root, c),
+        Command::Cp(args) => cmd::cp::main(&cli.root, args),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
     };
     match status {

@@ -1,3 +1,4 @@
+pub mod cp;
 pub mod each;
 pub mod exec;
 pub mod gc;

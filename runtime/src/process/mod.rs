@@ -51,6 +51,7 @@ use oci_spec::runtime::Spec;
 pub use clone::{spawn, Paused};
 pub use enter::{enter, Enter};
 pub use error::ProcessError;
+pub(crate) use mounts::MountPlan;
 pub use sync::Step;
 pub use wait::Running;
 

@@ -8,13 +8,17 @@
 //!   container's `mounts.json`, each creation undone if the start fails; their OCI mounts;
 //! - `seed`: a new volume filled from the image's content at its path, owners, modes and xattrs
 //!   kept, read through a private mount namespace (nothing in the host's mount table);
-//! - `copy`: the fd-based tree copy `seed` uses, never following a symlink.
+//! - `copy`: the fd-based tree copy `seed` uses, never following a symlink;
+//! - `cp`, `tarball`, `stopped`: `den cp`, its tar streams, a stopped container's filesystem.
 
 mod copy;
+mod cp;
 mod parse;
 mod points;
 mod seed;
+mod stopped;
 mod store;
+mod tarball;
 
 use std::fmt;
 use std::io;
@@ -22,6 +26,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use cp::{copy, CpError, CpRequest, End};
 pub use parse::MountRequest;
 pub use parse::{parse_mount, parse_tmpfs, parse_volume, parse_volumes_from, valid_volume_name};
 pub use points::{

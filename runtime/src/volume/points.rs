@@ -199,7 +199,7 @@ pub fn apply_to_spec(spec: &mut Spec, m: &Mounts) -> Result<(), oci_spec::OciSpe
 }
 
 /// The OCI mounts of the container's own mounts.
-fn oci_mounts(m: &Mounts) -> Result<Vec<Mount>, oci_spec::OciSpecError> {
+pub(crate) fn oci_mounts(m: &Mounts) -> Result<Vec<Mount>, oci_spec::OciSpecError> {
     m.mounts
         .iter()
         .map(|p| {
