@@ -160,7 +160,11 @@ pub fn prepare(root: &Path, dir: &Path, mut mounts: Mounts) -> Result<Prepared, 
         }
     }
     p.mounts = mounts;
-    save(dir, &p.mounts)?;
+    // A container without mounts has no record (`load` reads that as none): no write on the
+    // common path.
+    if p.mounts != Mounts::default() {
+        save(dir, &p.mounts)?;
+    }
     Ok(p)
 }
 

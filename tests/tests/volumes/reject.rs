@@ -5,7 +5,7 @@ use std::fs;
 
 use den_tests::{assert_rejected, Sandbox};
 
-use crate::support::{mounts_now, volume_names};
+use crate::support::{mounts_now, run, volume_names};
 
 fn assert_refused(sb: &Sandbox, args: &[&str], culprit: &str) {
     let img = den_tests::fixtures().dir_arg();
@@ -29,15 +29,7 @@ fn bad_volume_flags_are_refused_in_dockers_words() {
     let a = sb.scratch().join("a");
     fs::create_dir(&a).unwrap();
     let a = a.to_str().unwrap();
-    sb.den(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        den_tests::fixtures().dir_arg(),
-        "true",
-    ])
-    .ok();
+    run(&sb, &[den_tests::fixtures().dir_arg(), "true"]).ok();
     assert_refused(
         &sb,
         &["-v", "relative/path:/x"],
@@ -81,18 +73,10 @@ fn bad_volume_flags_are_refused_in_dockers_words() {
     let bind = format!("{}:/m", made.display());
     let before = sb.footprint();
     let img = den_tests::fixtures().dir_arg();
-    let out = sb.den(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "-v",
-        "fresh:/f",
-        "-v",
-        &bind,
-        img,
-        "/no/such/command",
-    ]);
+    let out = run(
+        &sb,
+        &["-v", "fresh:/f", "-v", &bind, img, "/no/such/command"],
+    );
     assert_eq!(out.code(), 127, "{out}");
     assert!(
         volume_names(&sb).is_empty() && !made.exists(),
@@ -137,4 +121,22 @@ fn a_volume_in_use_is_not_removed() {
     assert_eq!(volume_names(&sb), ["loose"]);
     sb.den(&["volume", "prune", "-a"]).ok();
     assert!(volume_names(&sb).is_empty());
+}
+
+#[test]
+fn a_mount_that_fails_in_the_child_undoes_the_whole_start() {
+    let sb = Sandbox::new();
+    let img = den_tests::fixtures().dir_arg();
+    run(&sb, &[img, "true"]).ok();
+    let before = sb.footprint();
+    let mounts = mounts_now(&sb);
+    // /bin/sh is a file: nothing can be mounted below it.
+    let out = run(&sb, &["-v", "made:/ok", "-v", "bad:/bin/sh/x", img, "true"]);
+    assert_rejected(&out, &["/bin/sh/x"]);
+    assert!(
+        volume_names(&sb).is_empty(),
+        "the failed start left its volumes"
+    );
+    sb.assert_footprint(&before, "a start whose mount failed");
+    assert_eq!(mounts_now(&sb), mounts);
 }

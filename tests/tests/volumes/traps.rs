@@ -93,16 +93,15 @@ fn rshared_shows_a_mount_made_on_the_host_under_the_source() {
     let plain = sb.scratch().join("plain");
     fs::create_dir(&plain).unwrap();
     // docker's rule: the source must be on a shared mount.
-    let out = sb.den(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "-v",
-        &format!("{}:/data:rshared", plain.display()),
-        img,
-        "true",
-    ]);
+    let out = run(
+        &sb,
+        &[
+            "-v",
+            &format!("{}:/data:rshared", plain.display()),
+            img,
+            "true",
+        ],
+    );
     den_tests::assert_rejected(&out, &["is not a shared mount"]);
     {
         let shared = SharedMount::new(sb.scratch().join("shared"));
