@@ -2,6 +2,7 @@
 //! binary in a sandbox: what a container writes reaches the host (or is refused), volumes outlive
 //! their containers and start with the image's content, and the host's mount table never changes.
 
+mod lifecycle;
 mod reject;
 mod support;
 mod traps;
