@@ -79,6 +79,8 @@ pub enum GcError {
         source: io::Error,
     },
     #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
     Network(#[from] SweepError),
 }
 
@@ -259,6 +261,10 @@ fn finish_record(
     if c.status == Status::Created || c.auto_remove {
         if !net_clean {
             return;
+        }
+        // What its own teardown would have removed with it (`--rm`; a start that never finished).
+        if let Err(e) = crate::volume::VolumeStore::new(store.root()).remove_anonymous(&dir) {
+            report.failed.push(e.into());
         }
         match store.remove(&c) {
             Ok(()) => report.removed.push(Removed::Container { name, id }),

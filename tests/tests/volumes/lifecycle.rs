@@ -73,3 +73,25 @@ fn a_detached_rm_container_takes_its_anonymous_volume() {
     );
     assert_eq!(volume_names(&sb), ["kept"]);
 }
+
+#[test]
+fn gc_removes_the_anonymous_volume_a_killed_rm_run_left() {
+    let sb = Sandbox::new();
+    let img = den_tests::fixtures().dir_arg();
+    let den = format!(
+        "{} --root {}",
+        den_tests::den_bin().display(),
+        sb.root().display()
+    );
+    let out = sb.host(&format!(
+        "DEN_FAULT=after-start {den} run --rm --network none -v /anon -v named:/n {img} sleep 30"
+    ));
+    assert_ne!(out.code(), 0, "den was to kill itself\n{out}");
+    assert_eq!(volume_names(&sb).len(), 2);
+    sb.den(&["gc"]).ok();
+    assert_eq!(
+        volume_names(&sb),
+        ["named"],
+        "gc left the --rm container's anonymous volume"
+    );
+}
