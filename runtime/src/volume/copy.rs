@@ -2,8 +2,9 @@
 //! with `openat(O_NOFOLLOW)` / `fstatat(AT_SYMLINK_NOFOLLOW)` from its already-open parent, so no
 //! component can redirect the walk out of either tree. Owners, permission bits (setuid and sticky
 //! too), extended attributes and times are kept, as docker's volume seeding (continuity's
-//! `fs.CopyDir`) keeps them. Hard links are copied as separate files.
+//! `fs.CopyDir`) keeps them, hard links included (linked again in the copy).
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -16,7 +17,7 @@ use nix::sys::stat::{
     fchmod, fstatat, futimens, mkdirat, mknodat, utimensat, FileStat, Mode, SFlag, UtimensatFlags,
 };
 use nix::sys::time::TimeSpec;
-use nix::unistd::{fchown, fchownat, symlinkat, Gid, Uid};
+use nix::unistd::{fchown, fchownat, linkat, symlinkat, Gid, Uid};
 use xattr::FileExt;
 
 fn dir_flags() -> OFlag {
@@ -42,10 +43,17 @@ pub fn names(dir: BorrowedFd<'_>) -> Result<Vec<CString>, Errno> {
     Ok(out)
 }
 
+/// The first copy of each file with more than one link, by the source's (device, inode).
+type Links = HashMap<(u64, u64), File>;
+
 /// Copy the contents of directory `src` into directory `dst`.
 pub fn copy_contents(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<()> {
+    copy_dir(src, dst, &mut Links::new())
+}
+
+fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, links: &mut Links) -> io::Result<()> {
     for name in names(src)? {
-        copy_entry(src, dst, &name)?;
+        copy_entry(src, dst, &name, links)?;
     }
     Ok(())
 }
@@ -84,7 +92,12 @@ pub fn copy_attrs(src: &File, dst: &File, st: &FileStat) -> io::Result<()> {
 }
 
 /// Copy one entry of `src` named `name` into `dst` under the same name.
-pub fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+fn copy_entry(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    name: &CStr,
+    links: &mut Links,
+) -> io::Result<()> {
     let st = fstatat(src, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     let kind = SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT);
     match kind {
@@ -92,8 +105,13 @@ pub fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &CStr) -> io::
             mkdirat(dst, name, Mode::from_bits_truncate(0o700))?;
             let s = File::from(open_dir(src, name)?);
             let d = File::from(open_dir(dst, name)?);
-            copy_contents(s.as_fd(), d.as_fd())?;
+            copy_dir(s.as_fd(), d.as_fd(), links)?;
             copy_attrs(&s, &d, &st)
+        }
+        SFlag::S_IFREG if st.st_nlink > 1 && links.contains_key(&(st.st_dev, st.st_ino)) => {
+            let first = &links[&(st.st_dev, st.st_ino)];
+            linkat(first.as_fd(), c"", dst, name, AtFlags::AT_EMPTY_PATH)?;
+            Ok(())
         }
         SFlag::S_IFREG => {
             let mut s = File::from(openat(
@@ -113,7 +131,11 @@ pub fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &CStr) -> io::
                 Mode::from_bits_truncate(0o600),
             )?);
             io::copy(&mut s, &mut d)?;
-            copy_attrs(&s, &d, &st)
+            copy_attrs(&s, &d, &st)?;
+            if st.st_nlink > 1 {
+                links.insert((st.st_dev, st.st_ino), d);
+            }
+            Ok(())
         }
         SFlag::S_IFLNK => {
             let target = readlinkat(src, name)?;

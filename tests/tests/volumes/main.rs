@@ -75,6 +75,7 @@ fn a_named_volume_outlives_its_container_and_is_seeded_from_the_image() {
         std::os::unix::fs::chown(data.join("seed"), Some(1234), Some(2345)).unwrap();
         fs::set_permissions(data.join("seed"), fs::Permissions::from_mode(0o640)).unwrap();
         support::set_xattr(&data.join("seed"), "user.den", b"kept");
+        fs::hard_link(data.join("seed"), data.join("also")).unwrap();
         std::os::unix::fs::chown(&data, Some(1234), Some(2345)).unwrap();
         fs::set_permissions(&data, fs::Permissions::from_mode(0o750)).unwrap();
     });
@@ -101,6 +102,15 @@ fn a_named_volume_outlives_its_container_and_is_seeded_from_the_image() {
         Some(&b"kept"[..])
     );
     assert_eq!(fs::metadata(&data).unwrap().uid(), 1234);
+    let (a, b) = (
+        fs::metadata(data.join("seed")).unwrap(),
+        fs::metadata(data.join("also")).unwrap(),
+    );
+    assert_eq!(
+        (a.ino(), a.nlink()),
+        (b.ino(), 2),
+        "a hard link is seeded as a link"
+    );
     // A second container (another image even) sees what the first left, and is not re-seeded.
     let plain = den_tests::fixtures().dir_arg();
     let out = run(
