@@ -45,6 +45,9 @@ pub enum CpError {
     },
 }
 
+/// docker's refusal of `den cp A:x B:y`.
+const BETWEEN_CONTAINERS: &str = "copying between containers is not supported";
+
 /// One side of `den cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
@@ -180,9 +183,7 @@ fn source(root: BorrowedFd<'_>, path: &str, follow: bool) -> Result<Source, Errn
 pub fn copy(req: &CpRequest<'_>) -> Result<(), CpError> {
     let (key, ctr_path, to_container) = match (&req.src, &req.dst) {
         (End::Container { .. }, End::Container { .. }) => {
-            return Err(CpError::Usage(
-                "copying between containers is not supported",
-            ))
+            return Err(CpError::Usage(BETWEEN_CONTAINERS))
         }
         (End::Container { key, path }, _) => (key, path, false),
         (_, End::Container { key, path }) => (key, path, true),
@@ -271,7 +272,7 @@ fn out_of_container(
                 dst.display()
             )))
         }
-        End::Container { .. } => unreachable!("refused in copy"),
+        End::Container { .. } => Err(CpError::Usage(BETWEEN_CONTAINERS)),
     }
 }
 
@@ -345,7 +346,7 @@ fn into_container(
                 c.name
             )))
         }
-        End::Container { .. } => unreachable!("refused in copy"),
+        End::Container { .. } => Err(CpError::Usage(BETWEEN_CONTAINERS)),
     }
 }
 
