@@ -44,6 +44,10 @@ pub struct ImageConfig {
     pub env: Vec<String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,
+    /// The image's `VOLUME` paths: each gets an anonymous volume unless the run mounts something
+    /// there (docker).
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 /// One loaded image, as `den image ls` shows it.

@@ -65,6 +65,7 @@ pub(crate) fn parse_config(
             env: c.env().clone().unwrap_or_default(),
             working_dir: non_empty(c.working_dir()),
             user: non_empty(c.user()),
+            volumes: c.volumes().clone().unwrap_or_default(),
         },
         None => ImageConfig::default(),
     };

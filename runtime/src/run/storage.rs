@@ -9,8 +9,13 @@ use crate::state::Store;
 use crate::volume::{self, MountKind, MountPoint, Mounts, Origin, VolumeError};
 
 /// The mounts `storage` asks for, checked: docker's grammar, one mount per destination, the
-/// `--volumes-from` containers exist, a shared/slave bind's source is on a shared/slave mount.
-pub(crate) fn plan(root: &Path, storage: &Storage) -> Result<Mounts, RunError> {
+/// `--volumes-from` containers exist, a shared/slave bind's source is on a shared/slave mount;
+/// then an anonymous volume at each of the image's `VOLUME` paths nothing else is mounted on.
+pub(crate) fn plan(
+    root: &Path,
+    storage: &Storage,
+    image_volumes: &[String],
+) -> Result<Mounts, RunError> {
     let mut mounts: Vec<MountPoint> = Vec::new();
     for raw in &storage.volumes {
         let r = volume::parse_volume(raw)?;
@@ -60,6 +65,12 @@ pub(crate) fn plan(root: &Path, storage: &Storage) -> Result<Mounts, RunError> {
                 origin: Origin::From(name.clone()),
                 ..m
             });
+        }
+    }
+    for dest in image_volumes {
+        let r = volume::parse_volume(dest)?;
+        if !mounts.iter().any(|o| o.destination == r.destination) {
+            mounts.push(MountPoint::from_request(&r, Origin::Volume(String::new())));
         }
     }
     Ok(Mounts {

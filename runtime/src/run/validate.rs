@@ -85,7 +85,7 @@ impl Validated {
             verbose: den_netcfg::trace::enabled(),
         })?;
         let joined = joined(&opts.root, &opts.network)?;
-        let mounts = super::storage::plan(&opts.root, &opts.storage)?;
+        let mounts = super::storage::plan(&opts.root, &opts.storage, &image.config.volumes)?;
         let hostname = joined
             .as_ref()
             .map_or_else(|| opts.hostname(&id), |j| j.hostname().to_owned());
