@@ -43,6 +43,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
     Port(cmd::inspect::PortArgs),
+    /// Follow a packet to or from a container, hop by hop, as the kernel holds it.
+    Explain(cmd::explain::Args),
     /// Remove what killed den processes left behind.
     Gc(cmd::gc::Args),
     /// Manage images.
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
         Command::Image(c) => cmd::image::main(&cli.root, c),
         Command::Network(c) => cmd::network::main(&cli.root, c),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
+        Command::Explain(args) => cmd::explain::main(&cli.root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

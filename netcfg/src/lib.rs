@@ -6,6 +6,7 @@
 
 pub mod attach;
 pub mod detach;
+pub mod explain;
 pub mod fault;
 pub mod firewall;
 pub mod gc;

@@ -1,5 +1,6 @@
 pub mod each;
 pub mod exec;
+pub mod explain;
 pub mod gc;
 pub mod image;
 pub mod inspect;
