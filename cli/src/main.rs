@@ -45,6 +45,8 @@ enum Command {
     Port(cmd::inspect::PortArgs),
     /// Follow a packet to or from a container, hop by hop, as the kernel holds it.
     Explain(cmd::explain::Args),
+    /// Trace a container's real packets through every hook, chain and rule (nftables nftrace).
+    Trace(cmd::trace::Args),
     /// Remove what killed den processes left behind.
     Gc(cmd::gc::Args),
     /// Manage images.
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Network(c) => cmd::network::main(&cli.root, c),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
         Command::Explain(args) => cmd::explain::main(&cli.root, args),
+        Command::Trace(args) => cmd::trace::main(&cli.root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

@@ -13,3 +13,4 @@ pub mod run;
 pub mod start;
 pub mod stop;
 pub mod top;
+pub mod trace;
