@@ -11,6 +11,7 @@ pub mod fault;
 pub mod firewall;
 pub mod gc;
 pub mod ipam;
+pub mod lab;
 pub mod lock;
 pub mod netlink;
 pub mod network;

@@ -47,6 +47,8 @@ pub enum RunError {
     Join(#[from] JoinError),
     #[error(transparent)]
     Hosts(#[from] HostsError),
+    #[error(transparent)]
+    Lab(#[from] Box<den_netcfg::lab::LabError>),
     #[error("cannot fork the supervisor of container {id}")]
     Fork {
         id: String,
