@@ -69,8 +69,23 @@ sleep 0.2
 echo -n "the outside saw: "
 den run --rm "$IMG" timeout 5 wget -qO- http://10.250.0.2:9000/cgi-bin/peer
 
+step "Why does a packet get through? den explain reads each hop from the kernel (rule handles, routes, fdb, sockets)"
+den explain web 8080
+
+step "The way out, and MASQUERADE: den explain web --to 10.250.0.2:9000"
+den explain web --to 10.250.0.2:9000
+
+step "A real packet's walk: den trace --probe sends one SYN from a throwaway netns and prints each rule it meets"
+den trace web --probe
+
 step "Stop the web container: den tears down its veth, nft elements and lease"
 den rm -f web
 inh ip -br link
 inh nft list map ip den published
 echo "leases: $(cat "$ROOT/networks/bridge/leases.json" 2>/dev/null || echo none)"
+
+step "Seed 001's host-only mode: a veth straight to the host with a /31 of its own, no bridge, no NAT"
+den run --rm --network hostonly "$IMG" sh -c 'ip -4 -o addr show eth0; ip route; ping -c1 -W1 10.250.0.2 >/dev/null 2>&1 || echo "10.250.0.2 (outside): unreachable, as it should be"'
+
+step "Seed 001's isolated mode: lo and a dummy0 with an address, no way out"
+den run --rm --network isolated "$IMG" ip -4 -o addr || echo "(isolated needs the dummy link type; den said why above)"
