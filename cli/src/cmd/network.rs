@@ -44,6 +44,13 @@ pub struct CreateArgs {
     /// The bridge's name (default: br-<first 12 digits of the network id>).
     #[arg(long)]
     bridge: Option<String>,
+    /// Seed 001's bridged mode: enslave this host interface to the bridge and move its addresses
+    /// and routes onto it (containers join that LAN, no NAT); `network rm` gives them back.
+    #[arg(long, value_name = "IFACE")]
+    uplink: Option<String>,
+    /// With --uplink: take it even if it carries the host's only default route.
+    #[arg(long, requires = "uplink")]
+    force: bool,
     name: String,
 }
 
@@ -57,6 +64,8 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 gateway: a.gateway,
                 bridge: a.bridge.as_deref(),
                 internal: a.internal,
+                uplink: a.uplink.as_deref(),
+                force: a.force,
             })?;
             println!("{}", net.id);
             Ok(0)

@@ -5,10 +5,13 @@
 //!   never routed), no bridge, no NAT and no default route: the container reaches the host and
 //!   nothing else.
 //!
-//! Both live and die with the container's netns: the dummy is inside it, and the veth's host end
+//! And seed 001's bridged mode, `den network create --uplink` ([`uplink`]).
+//!
+//! The two `--network` modes live and die with the container's netns: the dummy is inside it, and the veth's host end
 //! goes when its peer's namespace does. Nothing to record, nothing for gc.
 
 mod hostonly;
+pub mod uplink;
 
 use std::fs::File;
 use std::io;
@@ -38,6 +41,20 @@ pub enum LabError {
     NoSubnet,
     #[error("starting a tokio runtime for netlink: {0}")]
     Runtime(#[source] io::Error),
+    #[error("uplink {uplink}: {why}")]
+    Uplink { uplink: String, why: String },
+    #[error("moving the uplink: {what}: {source}")]
+    Move {
+        what: &'static str,
+        #[source]
+        source: Cause,
+    },
+    #[error("saving what was on the uplink in {path}: {source}")]
+    Save {
+        path: std::path::PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("--network isolated: checking for the dummy link type in a scratch namespace: {0}")]
     Scratch(#[source] io::Error),
 }
