@@ -1,3 +1,4 @@
+pub mod demo;
 pub mod each;
 pub mod exec;
 pub mod explain;
