@@ -137,7 +137,7 @@ pub fn create(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
 fn check_static(req: &CreateRequest<'_>) -> Result<(), NetworkError> {
     let name = req.name;
     check_name(name)?;
-    if matches!(name, DEFAULT | "host" | "none") {
+    if matches!(name, DEFAULT | "host" | "none") || crate::lab::Mode::parse(name).is_some() {
         return Err(NetworkError::Reserved(name.to_string()));
     }
     if let Some(b) = req.bridge {
@@ -273,6 +273,8 @@ mod tests {
         let bad = |r: CreateRequest<'_>| check_static(&r).unwrap_err().to_string();
         assert!(bad(req("a/b")).contains("\"a/b\""));
         assert!(bad(req("bridge")).contains("reserved"));
+        assert!(bad(req("hostonly")).contains("reserved"));
+        assert!(bad(req("isolated")).contains("reserved"));
         assert!(bad(CreateRequest {
             bridge: Some("a-bridge-name-too-long"),
             ..req("n")
