@@ -43,6 +43,12 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
     Port(cmd::inspect::PortArgs),
+    /// The seeds' journey in a throwaway sandbox: none/host/bridge, PID vs net, NAT, explain, trace.
+    Demo(cmd::demo::Args),
+    /// Follow a packet to or from a container, hop by hop, as the kernel holds it.
+    Explain(cmd::explain::Args),
+    /// Trace a container's real packets through every hook, chain and rule (nftables nftrace).
+    Trace(cmd::trace::Args),
     /// Remove what killed den processes left behind.
     Gc(cmd::gc::Args),
     /// Manage images.
@@ -98,6 +104,9 @@ fn main() -> ExitCode {
         Command::Volume(c) => cmd::volume::main(&cli.root, c),
         Command::Cp(args) => cmd::cp::main(&cli.root, args),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),
+        Command::Explain(args) => cmd::explain::main(&cli.root, args),
+        Command::Demo(args) => cmd::demo::main(&cli.root, args),
+        Command::Trace(args) => cmd::trace::main(&cli.root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

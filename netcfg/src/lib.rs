@@ -6,10 +6,12 @@
 
 pub mod attach;
 pub mod detach;
+pub mod explain;
 pub mod fault;
 pub mod firewall;
 pub mod gc;
 pub mod ipam;
+pub mod lab;
 pub mod lock;
 pub mod netlink;
 pub mod network;
@@ -18,6 +20,7 @@ pub mod ports;
 pub mod rt;
 pub mod sysctl;
 pub mod trace;
+pub mod trace_live;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
 pub use detach::{detach, loopback_only, DetachError};

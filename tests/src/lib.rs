@@ -62,4 +62,4 @@ pub use spawn::Proc;
 pub use wait::{wait_for, wait_ok, wait_until, START_TIMEOUT};
 
 /// Signal numbers, re-exported so tests need not depend on libc.
-pub use libc::{SIGKILL, SIGTERM};
+pub use libc::{SIGINT, SIGKILL, SIGTERM};

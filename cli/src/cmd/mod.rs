@@ -1,6 +1,8 @@
 pub mod cp;
+pub mod demo;
 pub mod each;
 pub mod exec;
+pub mod explain;
 pub mod gc;
 pub mod image;
 pub mod inspect;
@@ -13,4 +15,5 @@ pub mod run;
 pub mod start;
 pub mod stop;
 pub mod top;
+pub mod trace;
 pub mod volume;

@@ -50,6 +50,13 @@ pub struct CreateArgs {
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
+    /// Seed 001's bridged mode: enslave this host interface to the bridge and move its addresses
+    /// and routes onto it (containers join that LAN, no NAT); `network rm` gives them back.
+    #[arg(long, value_name = "IFACE")]
+    uplink: Option<String>,
+    /// With --uplink: take it even if it carries the host's only default route.
+    #[arg(long, requires = "uplink")]
+    force: bool,
     name: String,
 }
 
@@ -66,6 +73,8 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 gateway: a.gateway,
                 bridge: a.bridge.as_deref(),
                 internal: a.internal,
+                uplink: a.uplink.as_deref(),
+                force: a.force,
             })?;
             println!("{}", net.id);
             Ok(0)

@@ -20,8 +20,8 @@
 //! Every call is ONE nft transaction: applied completely or not at all.
 
 mod error;
-mod listing;
-mod nft;
+pub(crate) mod listing;
+pub(crate) mod nft;
 pub mod rules;
 
 use std::net::Ipv4Addr;

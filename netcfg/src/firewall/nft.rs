@@ -16,6 +16,8 @@ struct NftCtx {
 
 const NFT_CTX_DEFAULT: u32 = 0;
 const NFT_CTX_OUTPUT_JSON: c_uint = 1 << 4;
+/// `nft -a`: rule handles in text listings.
+const NFT_CTX_OUTPUT_HANDLE: c_uint = 1 << 3;
 
 // Linked by build.rs (`cargo:rustc-link-lib=nftables`).
 extern "C" {
@@ -118,6 +120,11 @@ impl Nft {
     /// Runs `commands` (typically one `list`) with JSON output; returns the JSON text.
     pub fn run_json(&mut self, commands: &str) -> Result<String, NftError> {
         self.run_with_flags(commands, Some(NFT_CTX_OUTPUT_JSON))
+    }
+
+    /// Runs `commands` (typically one `list`) as `nft -a` would: text with `# handle N` comments.
+    pub(crate) fn run_with_handles(&mut self, commands: &str) -> Result<String, NftError> {
+        self.run_with_flags(commands, Some(NFT_CTX_OUTPUT_HANDLE))
     }
 
     fn run_with_flags(

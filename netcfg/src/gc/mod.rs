@@ -5,7 +5,9 @@
 //! - a lease: `leases.json` maps the address to the full container id;
 //! - a host-port reservation: `networks/ports.json` records the full container id;
 //! - a published-map element: its comment `den: container NAME (ID12) -p SPEC`;
-//! - the host veth: its name, `veth` + the first 11 hex digits of the id ([`host_veth_name`]).
+//! - the host veth: its name, `veth` + the first 11 hex digits of the id ([`host_veth_name`]);
+//! - a `den trace` table: its name `den_trace_<PID>` and the start time of that den in its
+//!   comment; removed when that process is gone, whichever state root it used.
 //!
 //! [`sweep`] removes each one whose owner is a container of this state root that is not live
 //! ([`Owners`]; netcfg knows nothing of container state: the runtime decides). The bridge, the
@@ -59,6 +61,8 @@ pub enum SweepError {
     Firewall(#[from] FirewallError),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
+    #[error("removing den trace tables: {0}")]
+    TraceTables(#[source] crate::firewall::NftError),
     #[error("removing {path}: {source}")]
     RemoveFile {
         path: PathBuf,
@@ -89,6 +93,8 @@ pub enum Swept {
         owner: String,
     },
     TempFile(PathBuf),
+    /// A `den trace` table whose den process is gone.
+    TraceTable(String),
 }
 
 impl fmt::Display for Swept {
@@ -115,6 +121,7 @@ impl fmt::Display for Swept {
                 write!(f, "released host port {mapping} (container {short})")
             }
             Swept::TempFile(path) => write!(f, "removed {}", path.display()),
+            Swept::TraceTable(t) => write!(f, "removed nft table ip {t} (a killed den trace)"),
         }
     }
 }
@@ -150,6 +157,12 @@ pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
         .known
         .extend(reserved.iter().map(|r| r.owner.clone()));
     objects::sweep_elements(&owners, &mut out);
+    match crate::trace_live::table::sweep() {
+        Ok(tables) => out
+            .removed
+            .extend(tables.into_iter().map(Swept::TraceTable)),
+        Err(e) => out.failed.push(SweepError::TraceTables(e)),
+    }
     if let Err(e) = objects::sweep_veths(&networks, &owners, &mut out).await {
         out.failed.push(e);
     }

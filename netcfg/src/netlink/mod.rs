@@ -64,6 +64,12 @@ impl Netlink {
         Ok(Self::from_socket(&runtime, socket))
     }
 
+    /// The raw rtnetlink handle, for netcfg's read-only views (`explain`) that ask the kernel
+    /// questions this module has no method for.
+    pub(crate) fn handle(&self) -> &rtnetlink::Handle {
+        &self.handle
+    }
+
     fn from_socket(runtime: &tokio::runtime::Handle, socket: TokioSocket) -> Self {
         let (connection, handle, _messages) = rtnetlink::from_socket(socket);
         let connection = runtime.spawn(connection);

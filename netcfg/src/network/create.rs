@@ -13,6 +13,8 @@ use ipnet::Ipv4Net;
 use super::host::{block_on, routes_and_link};
 use super::{check_name, list, network_dir, pool, Network, NetworkError, DEFAULT, IFNAME_MAX};
 use crate::firewall::rules::valid_ifname;
+use crate::ipam;
+use crate::lab::uplink;
 use crate::lock::NetLock;
 
 /// What `den network create [--subnet CIDR] [--gateway IP] [--internal] [--bridge NAME] NAME` asks for.
@@ -24,6 +26,11 @@ pub struct CreateRequest<'a> {
     pub gateway: Option<Ipv4Addr>,
     pub bridge: Option<&'a str>,
     pub internal: bool,
+    /// Seed 001's bridged mode: enslave this host interface and move its addresses and routes
+    /// onto the bridge (see `lab::uplink`).
+    pub uplink: Option<&'a str>,
+    /// Take an uplink even when it carries the host's only default route.
+    pub force: bool,
 }
 
 /// Creates network `req.name` and returns it as stored. Must not be called inside a tokio runtime (it
@@ -56,9 +63,22 @@ pub fn create(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
             bridge,
         });
     }
-    let subnet = match req.subnet {
-        Some(subnet) => check_free(name, subnet, &others, &routes)?,
-        None => {
+    let uplink_err = |e| NetworkError::Uplink {
+        network: name.to_string(),
+        source: Box::new(e),
+    };
+    let survey = match req.uplink {
+        Some(_) if req.subnet.is_some() || req.gateway.is_some() => {
+            return Err(NetworkError::UplinkSubnet(name.to_string()))
+        }
+        Some(up) => Some(uplink::survey(up, &bridge, req.force).map_err(uplink_err)?),
+        None => None,
+    };
+    let subnet = match (&survey, req.subnet) {
+        // The uplink's own prefix route is the one that overlaps: only other networks count.
+        (Some(s), _) => check_free(name, s.subnet, &others, &[])?,
+        (None, Some(subnet)) => check_free(name, subnet, &others, &routes)?,
+        (None, None) => {
             let mut taken: Vec<Ipv4Net> = others.iter().map(|o| o.subnet).collect();
             taken.extend(&routes);
             pool::pick(&taken).ok_or_else(|| NetworkError::PoolExhausted {
@@ -66,7 +86,8 @@ pub fn create(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
             })?
         }
     };
-    let gateway = match req.gateway.or_else(|| pool::first_host(subnet)) {
+    let host = survey.as_ref().map(|s| s.host);
+    let gateway = match host.or(req.gateway).or_else(|| pool::first_host(subnet)) {
         Some(gw) => gw,
         None => {
             return Err(NetworkError::TooSmall {
@@ -85,6 +106,29 @@ pub fn create(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
     };
     net.validate()?;
     save_new(req.root, &net)?;
+    if let Some(s) = &survey {
+        let dir = network_dir(req.root, name);
+        let taken = uplink::take(&dir, s).map_err(uplink_err).and_then(|()| {
+            for router in &s.routers {
+                let owner = format!("{}:{router}", uplink::RESERVED);
+                ipam::allocate(
+                    &lock,
+                    req.root,
+                    name,
+                    subnet,
+                    gateway,
+                    &owner,
+                    Some(*router),
+                )?;
+            }
+            Ok(())
+        });
+        if let Err(e) = taken {
+            let _ = uplink::give_back(&dir);
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    }
     drop(lock);
     Ok(net)
 }
@@ -93,7 +137,7 @@ pub fn create(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
 fn check_static(req: &CreateRequest<'_>) -> Result<(), NetworkError> {
     let name = req.name;
     check_name(name)?;
-    if matches!(name, DEFAULT | "host" | "none") {
+    if matches!(name, DEFAULT | "host" | "none") || crate::lab::Mode::parse(name).is_some() {
         return Err(NetworkError::Reserved(name.to_string()));
     }
     if let Some(b) = req.bridge {
@@ -219,6 +263,8 @@ mod tests {
             gateway: None,
             bridge: None,
             internal: false,
+            uplink: None,
+            force: false,
         }
     }
 
@@ -227,6 +273,8 @@ mod tests {
         let bad = |r: CreateRequest<'_>| check_static(&r).unwrap_err().to_string();
         assert!(bad(req("a/b")).contains("\"a/b\""));
         assert!(bad(req("bridge")).contains("reserved"));
+        assert!(bad(req("hostonly")).contains("reserved"));
+        assert!(bad(req("isolated")).contains("reserved"));
         assert!(bad(CreateRequest {
             bridge: Some("a-bridge-name-too-long"),
             ..req("n")

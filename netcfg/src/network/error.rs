@@ -80,6 +80,14 @@ pub enum NetworkError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Ipam(#[from] IpamError),
+    #[error("network {network}: {source}")]
+    Uplink {
+        network: String,
+        #[source]
+        source: Box<crate::lab::LabError>,
+    },
+    #[error("network {0}: --subnet and --gateway cannot be given with --uplink: the network takes the uplink's subnet and the host's address on it")]
+    UplinkSubnet(String),
     #[error("network {network}: starting a tokio runtime: {source}")]
     Runtime {
         network: String,

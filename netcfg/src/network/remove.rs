@@ -9,6 +9,7 @@ use super::host::{block_on, delete_bridge};
 use super::{network_dir, Network, NetworkError, DEFAULT};
 use crate::firewall::Firewall;
 use crate::ipam;
+use crate::lab::uplink;
 use crate::lock::NetLock;
 
 /// Removes network `name` and returns what it was. The directory is removed only once the firewall
@@ -20,7 +21,9 @@ pub fn remove(root: &Path, name: &str) -> Result<Network, NetworkError> {
     }
     let lock = NetLock::acquire(root)?;
     let net = Network::load(root, name)?;
-    let leases = ipam::leases(&lock, root, name)?;
+    let mut leases = ipam::leases(&lock, root, name)?;
+    // An uplink network keeps its LAN's router out of IPAM with a lease of its own.
+    leases.retain(|_, owner| !owner.starts_with(uplink::RESERVED));
     if !leases.is_empty() {
         return Err(NetworkError::InUse {
             network: name.to_string(),
@@ -40,6 +43,15 @@ pub fn remove(root: &Path, name: &str) -> Result<Network, NetworkError> {
         Ok(Ok(())) => {}
         Ok(Err(e)) => errors.push(NetworkError::netlink(name)(e)),
         Err(e) => errors.push(e),
+    }
+    if errors.is_empty() {
+        // An uplink network: the uplink gets its addresses and routes back.
+        if let Err(e) = uplink::give_back(&network_dir(root, name)) {
+            errors.push(NetworkError::Uplink {
+                network: name.to_string(),
+                source: Box::new(e),
+            });
+        }
     }
     if errors.is_empty() {
         let dir = network_dir(root, name);

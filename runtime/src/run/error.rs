@@ -50,6 +50,8 @@ pub enum RunError {
     Hosts(#[from] HostsError),
     #[error(transparent)]
     Volume(#[from] VolumeError),
+    #[error(transparent)]
+    Lab(#[from] Box<den_netcfg::lab::LabError>),
     #[error("cannot fork the supervisor of container {id}")]
     Fork {
         id: String,

@@ -186,6 +186,8 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         record.network = Some(net.attach(plan, child.pid())?);
     } else if v.network == NetworkMode::None {
         net.loopback_only(child.pid())?;
+    } else if let NetworkMode::Lab(mode) = v.network {
+        net.lab(mode, child.pid(), &record.id)?;
     }
 
     // 5. The container's /etc files (a joined network's are the other container's); on a user

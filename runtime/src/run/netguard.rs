@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use den_netcfg::{AttachError, Attachment, DetachError, Plan};
 
+use super::RunError;
+
 pub struct NetGuard {
     root: PathBuf,
     attached: Option<Attachment>,
@@ -36,6 +38,19 @@ impl NetGuard {
         let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
         den_netcfg::rt::block_on(den_netcfg::loopback_only(netns.as_fd()))
             .expect("a current-thread tokio runtime")
+    }
+
+    /// `--network isolated|hostonly`: seed 001's lab modes; they live and die with the netns.
+    pub fn lab(&mut self, mode: den_netcfg::lab::Mode, pid: i32, id: &str) -> Result<(), RunError> {
+        let path = format!("/proc/{pid}/ns/net");
+        let netns = File::open(&path).map_err(|e| AttachError::Netns { path, source: e })?;
+        let made = den_netcfg::lab::setup(mode, netns.as_fd(), &self.root, id).map_err(Box::new)?;
+        if let Some(h) = made {
+            den_netcfg::trace::step(|| {
+                format!("ip link add {} type veth peer name eth0 netns <container>; ip addr add {}/31 dev {0} (hostonly)", h.host_veth, den_netcfg::lab::pair(h.net).0)
+            });
+        }
+        Ok(())
     }
 
     /// Forget the attachment: someone else detaches it (from the container's record).

@@ -20,6 +20,8 @@ pub enum NetworkMode {
     Host,
     Bridge(String),
     Container(String),
+    /// Seed 001's `isolated` and `hostonly` (see `den_netcfg::lab`).
+    Lab(den_netcfg::lab::Mode),
 }
 
 impl std::str::FromStr for NetworkMode {
@@ -28,6 +30,9 @@ impl std::str::FromStr for NetworkMode {
         match s {
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
+            other if den_netcfg::lab::Mode::parse(other).is_some() => Ok(NetworkMode::Lab(
+                den_netcfg::lab::Mode::parse(other).expect("checked"),
+            )),
             other => match other.strip_prefix("container:") {
                 Some("") => Err(format!(
                     "invalid network {other:?}: use container:NAME with a container's name"
@@ -47,6 +52,7 @@ impl fmt::Display for NetworkMode {
             NetworkMode::Host => f.write_str("host"),
             NetworkMode::Bridge(n) => f.write_str(n),
             NetworkMode::Container(n) => write!(f, "container:{n}"),
+            NetworkMode::Lab(m) => f.write_str(m.as_str()),
         }
     }
 }

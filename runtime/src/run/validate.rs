@@ -66,6 +66,9 @@ impl Validated {
     /// `den run`: the options, the image and the network plan.
     pub fn new(opts: &RunOptions) -> Result<Validated, RunError> {
         opts.validate()?;
+        if let NetworkMode::Lab(mode) = opts.network {
+            mode.check().map_err(Box::new)?;
+        }
         let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
         let args = opts.command(&image.config)?;
         let id = state::new_id();
