@@ -18,6 +18,7 @@ pub mod ports;
 pub mod rt;
 pub mod sysctl;
 pub mod trace;
+pub mod view;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
 pub use detach::{detach, loopback_only, DetachError};

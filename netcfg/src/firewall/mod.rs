@@ -33,7 +33,7 @@ pub use listing::ListingError;
 pub use nft::NftError;
 
 use crate::ports::PortMapping;
-use nft::Nft;
+pub(crate) use nft::Nft;
 use rules::Element;
 
 /// How often a teardown re-reads and retries when a concurrent teardown removed elements first.

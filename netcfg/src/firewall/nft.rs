@@ -15,6 +15,7 @@ struct NftCtx {
 }
 
 const NFT_CTX_DEFAULT: u32 = 0;
+const NFT_CTX_OUTPUT_HANDLE: c_uint = 1 << 3;
 const NFT_CTX_OUTPUT_JSON: c_uint = 1 << 4;
 
 // Linked by build.rs (`cargo:rustc-link-lib=nftables`).
@@ -118,6 +119,12 @@ impl Nft {
     /// Runs `commands` (typically one `list`) with JSON output; returns the JSON text.
     pub fn run_json(&mut self, commands: &str) -> Result<String, NftError> {
         self.run_with_flags(commands, Some(NFT_CTX_OUTPUT_JSON))
+    }
+
+    /// Runs `commands` (typically one `list`) with text output that ends each object's line with
+    /// `# handle N`, so it can be matched with the JSON listing.
+    pub fn run_with_handles(&mut self, commands: &str) -> Result<String, NftError> {
+        self.run_with_flags(commands, Some(NFT_CTX_OUTPUT_HANDLE))
     }
 
     fn run_with_flags(

@@ -64,6 +64,12 @@ impl Netlink {
         Ok(Self::from_socket(&runtime, socket))
     }
 
+    /// The rtnetlink handle, for read-only dumps whose attributes [`LinkInfo`] does not keep (the
+    /// kernel-view layer, [`crate::view`]).
+    pub(crate) fn handle(&self) -> &rtnetlink::Handle {
+        &self.handle
+    }
+
     fn from_socket(runtime: &tokio::runtime::Handle, socket: TokioSocket) -> Self {
         let (connection, handle, _messages) = rtnetlink::from_socket(socket);
         let connection = runtime.spawn(connection);
