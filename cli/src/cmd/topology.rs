@@ -1,6 +1,7 @@
 //! `den topology`: the host's network as the kernel sees it, as a text tree, JSON, DOT or SVG.
 
 mod dot;
+mod svg;
 mod text;
 
 use std::fs;
@@ -13,8 +14,8 @@ use den_runtime::state::{Status, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// text (a tree), json (docs/topology.schema.json) or dot (graphviz).
-    #[arg(long, default_value = "text", value_parser = ["text", "json", "dot"])]
+    /// text (a tree), json (docs/topology.schema.json), dot (graphviz) or svg (drawn by den).
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "dot", "svg"])]
     format: String,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -29,6 +30,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     let out = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&snap)? + "\n",
         "dot" => dot::render(&snap),
+        "svg" => svg::render(&snap),
         _ => text::render(&snap),
     };
     match a.output {
