@@ -85,7 +85,14 @@ pub fn render(snap: &Snapshot) -> String {
         .filter(|l| l.name != "lo" && l.master.is_none() && l.kind.as_deref() != Some("bridge"))
         .collect();
     let mut placed = BTreeSet::from([snap.host]);
-    let per_row = if bridges.len() > 1 { 4 } else { 6 };
+    // Six columns in all, shared among the bridges by how many ports each has (at least one).
+    let ports_of = |b: &Link| {
+        host.links
+            .iter()
+            .filter(|p| p.master.as_deref() == Some(b.name.as_str()))
+            .count()
+    };
+    let total = bridges.iter().map(|b| ports_of(b)).sum::<usize>().max(1);
     let groups: Vec<Group> = bridges
         .iter()
         .map(|b| {
@@ -98,7 +105,8 @@ pub fn render(snap: &Snapshot) -> String {
             for ns in rooms.iter().filter_map(|r| r.1) {
                 placed.insert(ns.inode);
             }
-            let cols = i64::try_from(rooms.len()).unwrap_or(1).clamp(1, per_row);
+            let share = (6 * rooms.len()).div_ceil(total).max(1);
+            let cols = i64::try_from(share.min(rooms.len().max(1))).unwrap_or(1);
             Group {
                 bridge: b,
                 rooms,
@@ -320,12 +328,12 @@ fn room(c: &mut Canvas, snap: &Snapshot, x: i64, y: i64, ns: Option<&Namespace>,
     c.text(x + 8, y + 76, "small", &format!("net:[{}]", ns.inode));
     // Doors on the bottom wall, from the right.
     for (i, p) in ports_into(snap, ns).iter().take(2).enumerate() {
-        let dx = x + ROOM_W - 92 - i64::try_from(i).unwrap_or(0) * 96;
+        let dx = x + ROOM_W - 108 - i64::try_from(i).unwrap_or(0) * 110;
         let dy = y + ROOM_H - 9;
-        c.rect(dx, dy, 88, 18, "door");
+        c.rect(dx, dy, 104, 18, "door");
         let t = port_text(p);
         let short = t.split_once(':').map_or(t.as_str(), |(_, r)| r);
-        c.text(dx + 5, dy + 13, "doortext", &fit(short, 84));
+        c.text(dx + 5, dy + 13, "doortext", &fit(short, 100));
     }
 }
 

@@ -57,7 +57,7 @@ pub fn render(snap: &Snapshot) -> String {
         let _ = writeln!(out, "not linked to the host:");
     }
     for ns in rest {
-        let _ = writeln!(out, "  {}", ns.owner);
+        let _ = writeln!(out, "  {}  net:[{}]", ns.owner, ns.inode);
         details(&mut out, snap, ns, "      ");
     }
     if snap.hidden > 0 {
@@ -73,7 +73,7 @@ pub fn render(snap: &Snapshot) -> String {
 /// `den0  bridge  172.17.0.1/16  UP` or `veth..  forwarding hairpin  ↔ eth0@if7 in web`.
 fn link_line(snap: &Snapshot, l: &Link) -> String {
     let mut s = l.name.clone();
-    if let Some(k) = &l.kind {
+    if let Some(k) = l.kind.as_ref().filter(|_| l.bridge_port.is_none()) {
         let _ = write!(s, "  {k}");
     }
     for a in l.addresses.iter().filter(|a| !a.starts_with("fe80:")) {
@@ -83,13 +83,18 @@ fn link_line(snap: &Snapshot, l: &Link) -> String {
         s.push_str("  DOWN");
     }
     if let Some(p) = &l.bridge_port {
-        let _ = write!(s, "  {}", p.state);
+        if p.state != "forwarding" {
+            let _ = write!(s, "  {}", p.state);
+        }
         if p.hairpin {
-            s.push_str(" hairpin");
+            s.push_str("  hairpin");
         }
     }
     if let Some(p) = peer_text(snap, l) {
         let _ = write!(s, "  ↔ {p}");
+    }
+    if let Some(ns) = peer_ns(snap, l) {
+        let _ = write!(s, "  net:[{}]", ns.inode);
     }
     s
 }
@@ -104,56 +109,49 @@ fn far_end(out: &mut String, snap: &Snapshot, l: &Link, indent: &str, shown: &mu
     details(out, snap, ns, indent);
 }
 
-/// A namespace's interfaces, default route, processes and published ports.
+/// A namespace on one line: interfaces (addresses, MAC), default route, first process, inode,
+/// published ports, who else lives there.
 fn details(out: &mut String, snap: &Snapshot, ns: &Namespace, indent: &str) {
-    let mut head = format!("net:[{}]", ns.inode);
-    if let (Some(pid), Some(comm)) = (ns.pid, &ns.comm) {
-        let _ = write!(head, "  pid {pid} ({comm})");
-        if ns.processes > 1 {
-            let _ = write!(head, " +{}", ns.processes - 1);
-        }
-    }
-    for n in &ns.netns_names {
-        let _ = write!(head, "  /run/netns/{n}");
-    }
-    let _ = writeln!(out, "{indent}{head}");
+    let mut parts: Vec<String> = Vec::new();
     let links: Vec<&Link> = ns.links.iter().filter(|l| l.name != "lo").collect();
     if links.is_empty() {
-        let _ = writeln!(out, "{indent}lo only");
+        parts.push("lo only".into());
     }
     for l in links {
-        let addrs: Vec<&str> = l
-            .addresses
-            .iter()
-            .filter(|a| !a.starts_with("fe80:"))
-            .map(String::as_str)
-            .collect();
-        let _ = writeln!(
-            out,
-            "{indent}{} {} {}{}",
-            l.name,
-            if addrs.is_empty() {
-                "-".into()
-            } else {
-                addrs.join(" ")
-            },
-            l.mac.as_deref().unwrap_or("-"),
-            if l.up { "" } else { " DOWN" }
-        );
+        let mut s = l.name.clone();
+        for a in l.addresses.iter().filter(|a| !a.starts_with("fe80:")) {
+            let _ = write!(s, " {a}");
+        }
+        let _ = write!(s, " {}", l.mac.as_deref().unwrap_or("-"));
+        if !l.up {
+            s.push_str(" DOWN");
+        }
+        parts.push(s);
     }
-    if let Some(r) = ns.routes.iter().find(|r| r.dst == "default") {
-        let _ = writeln!(out, "{indent}{}", route_text(r));
+    if let Some(g) = ns.routes.iter().find(|r| r.dst == "default") {
+        parts.push(format!("gw {}", g.gateway.as_deref().unwrap_or("-")));
     }
-    for o in &ns.shared_with {
-        let _ = writeln!(out, "{indent}also here: {o} (--network container:)");
+    if let (Some(pid), Some(comm)) = (ns.pid, &ns.comm) {
+        let more = match ns.processes {
+            0 | 1 => String::new(),
+            n => format!(" +{}", n - 1),
+        };
+        parts.push(format!("pid {pid} ({comm}){more}"));
+    }
+    for n in &ns.netns_names {
+        parts.push(format!("/run/netns/{n}"));
     }
     for p in ports_into(snap, ns) {
         let count = p
             .packets
-            .map(|n| format!("  [{n} packets]"))
+            .map(|n| format!(" ({n} pkts)"))
             .unwrap_or_default();
-        let _ = writeln!(out, "{indent}door: -p {}{count}", port_text(p));
+        parts.push(format!("-p {}{count}", port_text(p)));
     }
+    for o in &ns.shared_with {
+        parts.push(format!("also {o} (container:)"));
+    }
+    let _ = writeln!(out, "{indent}{}", parts.join(" · "));
 }
 
 fn route_text(r: &den_netcfg::view::Route) -> String {
