@@ -8,9 +8,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use den_netcfg::view::record;
 use den_netcfg::view::{self, Known, Link, Namespace, Options, Published, Snapshot};
+use den_netcfg::Network;
 use den_runtime::lifecycle;
-use den_runtime::state::{Status, Store};
+use den_runtime::state::{Container, Status, Store};
+use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -109,4 +112,61 @@ pub fn v4_addresses(ns: &Namespace) -> Vec<String> {
         .filter(|l| l.name != "lo")
         .flat_map(|l| l.addresses.iter().filter(|a| !a.contains(':')).cloned())
         .collect()
+}
+
+/// `den inspect`'s `Kernel`: the kernel's view of a container's attachment beside den's record
+/// (netns inode, host veth with its peer index and bridge port state, the container's end) and
+/// `Disagreements`, each also said on stderr.
+pub fn kernel_view(c: &Container) -> Value {
+    let pid = c
+        .pid
+        .filter(|_| c.status == Status::Running)
+        .and_then(|p| u32::try_from(p).ok());
+    let netns = pid.and_then(|p| den_netcfg::view::nsset::of_pid(p).ok()?.inode("net"));
+    let Some(att) = &c.network else {
+        return json!({"NetnsInode": netns});
+    };
+    match record::attachment(att, pid) {
+        Ok(k) => {
+            for d in &k.disagreements {
+                eprintln!(
+                    "den: {}: the kernel disagrees with den's record: {d}",
+                    c.name
+                );
+            }
+            json!({
+                "NetnsInode": k.netns.or(netns),
+                "HostVeth": k.host_veth,
+                "ContainerEnd": k.container_end,
+                "Disagreements": k.disagreements,
+            })
+        }
+        Err(e) => json!({"NetnsInode": netns, "Error": e.to_string()}),
+    }
+}
+
+/// `den network inspect`'s `Kernel`: the bridge and its ports as the kernel has them, and where
+/// that disagrees with den's records.
+pub fn kernel_bridge(n: &Network, containers: &[Container]) -> Value {
+    let veths: Vec<String> = containers
+        .iter()
+        .map(lifecycle::observed)
+        .filter(|c| c.status == Status::Running)
+        .filter_map(|c| c.network)
+        .filter(|a| a.network == n.name)
+        .map(|a| a.host_veth)
+        .collect();
+    let members: Vec<&str> = veths.iter().map(String::as_str).collect();
+    match record::bridge(n, &members) {
+        Ok(k) => {
+            for d in &k.disagreements {
+                eprintln!(
+                    "den: network {}: the kernel disagrees with den's record: {d}",
+                    n.name
+                );
+            }
+            json!({"Bridge": k.bridge, "Ports": k.ports, "Disagreements": k.disagreements})
+        }
+        Err(e) => json!({"Error": e.to_string()}),
+    }
 }

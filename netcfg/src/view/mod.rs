@@ -26,6 +26,7 @@ pub mod model;
 pub mod nsset;
 mod owner;
 mod peers;
+pub mod record;
 pub mod rules;
 
 use std::collections::{BTreeSet, HashMap};
