@@ -83,29 +83,47 @@ fn kernel(sb: &Sandbox, enter: &str) -> (Value, Value) {
 }
 
 /// Every link of `ns` (den's JSON) matches `ip -j link`/`ip -j addr` there, field by field.
-#[track_caller]
-fn assert_matches_kernel(ns: &Value, links: &Value, addrs: &Value) {
+fn matches_kernel(ns: &Value, links: &Value, addrs: &Value) -> Result<(), String> {
     let ours = ns["links"].as_array().unwrap();
     let theirs = links.as_array().unwrap();
-    assert_eq!(ours.len(), theirs.len(), "links of {ns}\nip: {links}");
+    let same = |what: &str, a: &Value, b: &Value| {
+        if a == b {
+            Ok(())
+        } else {
+            Err(format!("{what}: den says {a}, ip says {b}"))
+        }
+    };
+    same(
+        &format!("number of links of {}", ns["owner"]),
+        &ours.len().into(),
+        &theirs.len().into(),
+    )?;
     for k in theirs {
         let index = k["ifindex"].as_u64().unwrap();
         let l = ours
             .iter()
             .find(|l| l["index"].as_u64() == Some(index))
-            .unwrap_or_else(|| panic!("no link {index} in {ns}"));
+            .ok_or_else(|| format!("no link {index} in {ns}"))?;
         let what = format!("link {} of {}", k["ifname"], ns["owner"]);
-        assert_eq!(l["name"], k["ifname"], "{what}");
-        assert_eq!(l["mac"], k["address"], "{what}");
-        assert_eq!(l["mtu"], k["mtu"], "{what}");
-        assert_eq!(l["operstate"], k["operstate"], "{what}");
+        same(&format!("{what} name"), &l["name"], &k["ifname"])?;
+        same(&format!("{what} mac"), &l["mac"], &k["address"])?;
+        same(&format!("{what} mtu"), &l["mtu"], &k["mtu"])?;
+        same(
+            &format!("{what} operstate"),
+            &l["operstate"],
+            &k["operstate"],
+        )?;
         let master = k.get("master").cloned().unwrap_or(Value::Null);
-        assert_eq!(l["master"], master, "{what}");
+        same(&format!("{what} master"), &l["master"], &master)?;
         if let Some(peer) = k.get("link_index") {
-            assert_eq!(&l["peer"]["index"], peer, "{what}");
-            assert_eq!(l["peer"]["netnsid"], k["link_netnsid"], "{what}");
+            same(&format!("{what} peer index"), &l["peer"]["index"], peer)?;
+            same(
+                &format!("{what} netnsid"),
+                &l["peer"]["netnsid"],
+                &k["link_netnsid"],
+            )?;
         }
-        let want: Vec<String> = addrs
+        let mut want: Vec<String> = addrs
             .as_array()
             .unwrap()
             .iter()
@@ -119,11 +137,15 @@ fn assert_matches_kernel(ns: &Value, links: &Value, addrs: &Value) {
             .iter()
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
-        let mut want = want;
         got.sort();
         want.sort();
-        assert_eq!(got, want, "{what}");
+        if got != want {
+            return Err(format!(
+                "{what} addresses: den says {got:?}, ip says {want:?}"
+            ));
+        }
     }
+    Ok(())
 }
 
 fn namespace_of(topo: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
@@ -147,21 +169,33 @@ fn pid_of(sb: &Sandbox, name: &str) -> u32 {
 fn topology_and_veth_match_the_kernel_in_every_namespace() {
     let sb = Sandbox::new();
     let (hand, loner) = build(&sb);
-    let topo = json(&sb.den(&["topology", "--format", "json"]).ok().stdout);
+    // Links come up and addresses settle (IPv6 link-local) just after a start: compare the whole
+    // picture until den and ip agree, reporting the last difference if they never do.
+    let enter_hand = format!("--net={}", netns::path(&hand.0).display());
+    let topo = wait_ok(
+        START_TIMEOUT,
+        "den topology to match ip -j link/addr",
+        || {
+            let topo = json(&sb.den(&["topology", "--format", "json"]).ok().stdout);
+            let host = &topo["namespaces"][0];
+            let (l, a) = kernel(&sb, &format!("--net={}", sb.host_ns_path().display()));
+            matches_kernel(host, &l, &a)?;
+            for name in ["web", "db", "quiet"] {
+                let ns = namespace_of(&topo, den_owner(name));
+                let (l, a) = kernel(&sb, &format!("--net=/proc/{}/ns/net", pid_of(&sb, name)));
+                matches_kernel(ns, &l, &a)?;
+            }
+            let hand_ns = namespace_of(&topo, |n| n["netns_names"][0] == hand.0.as_str());
+            let (l, a) = kernel(&sb, &enter_hand);
+            matches_kernel(hand_ns, &l, &a)?;
+            Ok::<Value, String>(topo)
+        },
+    );
     assert_eq!(topo["schema"], 1);
-
     let host = &topo["namespaces"][0];
     assert_eq!(host["owner"]["kind"], "host");
-    let (l, a) = kernel(&sb, &format!("--net={}", sb.host_ns_path().display()));
-    assert_matches_kernel(host, &l, &a);
     let shared: Vec<&Value> = host["shared_with"].as_array().unwrap().iter().collect();
     assert!(shared.iter().any(|o| o["name"] == "hostnet"), "{host}");
-
-    for name in ["web", "db", "quiet"] {
-        let ns = namespace_of(&topo, den_owner(name));
-        let (l, a) = kernel(&sb, &format!("--net=/proc/{}/ns/net", pid_of(&sb, name)));
-        assert_matches_kernel(ns, &l, &a);
-    }
     let web = namespace_of(&topo, den_owner("web"));
     let side = &web["shared_with"];
     assert!(
@@ -170,8 +204,6 @@ fn topology_and_veth_match_the_kernel_in_every_namespace() {
     );
     let hand_ns = namespace_of(&topo, |n| n["netns_names"][0] == hand.0.as_str());
     assert_eq!(hand_ns["owner"]["kind"], "netns");
-    let (l, a) = kernel(&sb, &format!("--net={}", netns::path(&hand.0).display()));
-    assert_matches_kernel(hand_ns, &l, &a);
     let lone = namespace_of(&topo, |n| n["pid"] == loner.pid());
     assert_eq!(lone["owner"]["kind"], "process", "{lone}");
     assert_eq!(lone["owner"]["comm"], "sleep", "{lone}");

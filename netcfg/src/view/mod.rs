@@ -33,7 +33,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use model::{BridgePort, Link, Namespace, Owner, Peer, Published, Route, Snapshot};
+pub use model::{BridgePort, DenNetwork, Link, Namespace, Owner, Peer, Published, Route, Snapshot};
 
 use crate::netlink::{Cause, Netlink, NetlinkError};
 use enumerate::Found;
@@ -100,8 +100,10 @@ pub fn snapshot(opts: &Options) -> Result<Snapshot, ViewError> {
     };
     let host_seen = seen.remove(h);
     seen.insert(0, host_seen);
-    let published = rules::published()?;
-    Ok(assemble(host, seen, opts, published))
+    let table = rules::den_table()?;
+    let mut snap = assemble(host, seen, opts, table.published());
+    snap.den_networks = table.networks();
+    Ok(snap)
 }
 
 /// Opens a socket in each namespace, dumps them all at once, resolves peers. A namespace that
@@ -173,6 +175,7 @@ fn assemble(
         schema: SCHEMA_VERSION,
         host,
         hidden: total - namespaces.len(),
+        den_networks: Vec::new(),
         namespaces,
         published,
     }

@@ -17,6 +17,9 @@ pub struct Snapshot {
     pub namespaces: Vec<Namespace>,
     /// den's published ports (its nftables maps in the host namespace), with per-element counters.
     pub published: Vec<Published>,
+    /// den's networks as its nftables table names them (set `networks`: subnet . bridge, with the
+    /// network's name in the comment).
+    pub den_networks: Vec<DenNetwork>,
     /// Namespaces seen but left out (not linked to the host, not den's, not isolated); `--all`
     /// keeps them.
     pub hidden: usize,
@@ -80,6 +83,7 @@ impl Owner {
             Owner::Podman { id, name: None } => format!("podman {}", short(id)),
             Owner::Containerd { namespace, id } => format!("containerd {namespace}/{}", short(id)),
             Owner::Netns { name } => format!("netns {name}"),
+            Owner::Process { pid, comm } if comm.is_empty() => format!("pid {pid}"),
             Owner::Process { pid, comm } => format!("pid {pid} ({comm})"),
         }
     }
@@ -161,6 +165,14 @@ pub struct Route {
     pub prefsrc: Option<String>,
 }
 
+/// A den network, from den's nftables table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DenNetwork {
+    pub network: String,
+    pub bridge: String,
+    pub subnet: String,
+}
+
 /// One element of den's published-port maps, with its counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Published {
@@ -179,6 +191,11 @@ pub struct Published {
 }
 
 impl Snapshot {
+    /// The den network whose bridge is `bridge`.
+    pub fn den_network(&self, bridge: &str) -> Option<&DenNetwork> {
+        self.den_networks.iter().find(|n| n.bridge == bridge)
+    }
+
     /// The namespace with inode `inode`.
     pub fn namespace(&self, inode: u64) -> Option<&Namespace> {
         self.namespaces.iter().find(|n| n.inode == inode)

@@ -12,7 +12,7 @@ use ipnet::Ipv4Net;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::model::Published;
+use super::model::{DenNetwork, Published};
 use crate::firewall::rules::{MAP_ALL, MAP_ON, TABLE};
 use crate::firewall::{Nft, NftError};
 
@@ -70,13 +70,30 @@ pub fn den_table() -> Result<DenTable, RulesError> {
     })
 }
 
-/// den's published-port elements with counters; empty without den's table.
-pub fn published() -> Result<Vec<Published>, RulesError> {
-    Ok(den_table()?
-        .elements
-        .iter()
-        .filter_map(published_of)
-        .collect())
+impl DenTable {
+    /// The published-port elements with their counters.
+    pub fn published(&self) -> Vec<Published> {
+        self.elements.iter().filter_map(published_of).collect()
+    }
+
+    /// den's networks, from the `networks` set (`SUBNET . BRIDGE`, comment `den: network NAME
+    /// (BRIDGE)`).
+    pub fn networks(&self) -> Vec<DenNetwork> {
+        self.elements
+            .iter()
+            .filter(|e| e.set == "networks")
+            .filter_map(|e| {
+                let (subnet, bridge) = e.key.split_once(" . ")?;
+                let name = e.comment.as_deref()?.strip_prefix("den: network ")?;
+                let name = name.strip_suffix(&format!(" ({bridge})"))?;
+                Some(DenNetwork {
+                    network: name.to_string(),
+                    bridge: bridge.to_string(),
+                    subnet: subnet.to_string(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Every rule of every table whose expressions mention `ip` (the address itself, or a prefix or

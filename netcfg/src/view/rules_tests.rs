@@ -35,6 +35,20 @@ fn elements_carry_keys_values_comments_and_counters() {
         ("0.0.0.0", 8080, 80)
     );
     assert!(published_of(&els[1]).is_none());
+    let table = DenTable {
+        rules: Vec::new(),
+        elements: els,
+    };
+    let nets = table.networks();
+    assert_eq!(nets.len(), 1);
+    assert_eq!(
+        (
+            nets[0].network.as_str(),
+            nets[0].bridge.as_str(),
+            nets[0].subnet.as_str()
+        ),
+        ("bridge", "den0", "172.17.0.0/16")
+    );
 }
 
 #[test]

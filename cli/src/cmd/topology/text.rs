@@ -82,6 +82,9 @@ fn link_line(snap: &Snapshot, l: &Link) -> String {
     if !l.up {
         s.push_str("  DOWN");
     }
+    if let Some(n) = snap.den_network(&l.name) {
+        let _ = write!(s, "  (den network {})", n.network);
+    }
     if let Some(p) = &l.bridge_port {
         if p.state != "forwarding" {
             let _ = write!(s, "  {}", p.state);
@@ -131,7 +134,7 @@ fn details(out: &mut String, snap: &Snapshot, ns: &Namespace, indent: &str) {
     if let Some(g) = ns.routes.iter().find(|r| r.dst == "default") {
         parts.push(format!("gw {}", g.gateway.as_deref().unwrap_or("-")));
     }
-    if let (Some(pid), Some(comm)) = (ns.pid, &ns.comm) {
+    if let (Some(pid), Some(comm)) = (ns.pid, ns.comm.as_ref().filter(|c| !c.is_empty())) {
         let more = match ns.processes {
             0 | 1 => String::new(),
             n => format!(" +{}", n - 1),
