@@ -85,8 +85,10 @@ fn side(root: &Path, key: &str) -> Result<(String, NsSet)> {
     // Another engine's container: the namespace whose owner it is, by its first process.
     let snap = super::topology::snapshot(root, true)?;
     let found = snap.namespaces.iter().find(|n| match &n.owner {
-        Owner::Docker { id } | Owner::Containerd { id, .. } => id.starts_with(key),
-        Owner::Podman { id, name } => id.starts_with(key) || name.as_deref() == Some(key),
+        Owner::Containerd { id, .. } => id.starts_with(key),
+        Owner::Docker { id, name } | Owner::Podman { id, name } => {
+            id.starts_with(key) || name.as_deref() == Some(key)
+        }
         Owner::Netns { name } => name == key,
         _ => false,
     });

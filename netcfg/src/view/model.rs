@@ -56,8 +56,8 @@ pub enum Owner {
     /// first 11 digits of its id; name unknown).
     Den { id: String, name: Option<String> },
     /// From the owning process's cgroup (`docker-ID.scope`, `/docker/ID`) or its parent
-    /// `containerd-shim -namespace moby -id ID`.
-    Docker { id: String },
+    /// `containerd-shim -namespace moby -id ID`; the name from docker's `config.v2.json`.
+    Docker { id: String, name: Option<String> },
     /// From the cgroup (`libpod-ID.scope`, `/libpod_parent/libpod-ID`) or the parent
     /// `conmon ... -c ID -n NAME`.
     Podman { id: String, name: Option<String> },
@@ -78,7 +78,8 @@ impl Owner {
             Owner::Host => "host".into(),
             Owner::Den { name: Some(n), .. } => n.clone(),
             Owner::Den { id, name: None } => format!("den {}", short(id)),
-            Owner::Docker { id } => format!("docker {}", short(id)),
+            Owner::Docker { name: Some(n), .. } => format!("docker {n}"),
+            Owner::Docker { id, name: None } => format!("docker {}", short(id)),
             Owner::Podman { name: Some(n), .. } => format!("podman {n}"),
             Owner::Podman { id, name: None } => format!("podman {}", short(id)),
             Owner::Containerd { namespace, id } => format!("containerd {namespace}/{}", short(id)),
@@ -96,7 +97,10 @@ impl fmt::Display for Owner {
         match self {
             Owner::Den { id, name: Some(n) } => write!(f, "den container {n} ({})", short(id)),
             Owner::Den { id, name: None } => write!(f, "den container {}", short(id)),
-            Owner::Docker { id } => write!(f, "docker container {}", short(id)),
+            Owner::Docker { id, name: Some(n) } => {
+                write!(f, "docker container {n} ({})", short(id))
+            }
+            Owner::Docker { id, name: None } => write!(f, "docker container {}", short(id)),
             Owner::Podman { id, name: Some(n) } => {
                 write!(f, "podman container {n} ({})", short(id))
             }

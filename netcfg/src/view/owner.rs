@@ -2,7 +2,10 @@
 //! or its parent's command line, the way the engines themselves name things.
 //!
 //! * docker: cgroup `.../docker-ID.scope` (systemd driver) or `/docker/ID` (cgroupfs driver);
-//!   parent `containerd-shim-runc-v2 -namespace moby -id ID` (docker's containerd namespace).
+//!   parent `containerd-shim-runc-v2 -namespace moby -id ID` (docker's containerd namespace). The
+//!   name comes from `config.v2.json` beside the file docker bind-mounts on the container's
+//!   `/etc/hostname` (`DATA_ROOT/containers/ID/hostname`, read from its mountinfo), so it is found
+//!   whatever `--data-root` is, as long as that lies on the host's root filesystem.
 //! * podman: cgroup `libpod-ID.scope` or `/libpod_parent/libpod-ID`; parent `conmon ... -c ID
 //!   -n NAME` (conmon carries the container's name).
 //! * containerd (nerdctl, ctr, CRI): parent `containerd-shim* -namespace NS -id ID`; cgroup
@@ -16,9 +19,37 @@ use super::model::Owner;
 /// The engine container PID `pid` belongs to, if any.
 pub fn engine_owner(pid: u32) -> Option<Owner> {
     let parent = ppid(pid).map(cmdline).unwrap_or_default();
-    from_parent(&parent).or_else(|| {
+    let owner = from_parent(&parent).or_else(|| {
         let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
         from_cgroup(&cgroup, &parent)
+    })?;
+    Some(match owner {
+        Owner::Docker { id, name: None } => {
+            let name = docker_name(pid, &id);
+            Owner::Docker { id, name }
+        }
+        other => other,
+    })
+}
+
+/// A docker container's name, from `config.v2.json` next to its `/etc/hostname` source.
+fn docker_name(pid: u32, id: &str) -> Option<String> {
+    let mountinfo = fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+    let source = hostname_source(&mountinfo, id)?;
+    let dir = source.strip_suffix("/hostname")?;
+    let config = fs::read_to_string(format!("{dir}/config.v2.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&config).ok()?;
+    let name = v.get("Name")?.as_str()?.trim_start_matches('/');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The root field (4th) of the mountinfo line mounted on `/etc/hostname`, if it is docker's file
+/// of container `id`.
+fn hostname_source(mountinfo: &str, id: &str) -> Option<String> {
+    let tail = format!("/containers/{id}/hostname");
+    mountinfo.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.get(4) == Some(&"/etc/hostname") && f.get(3)?.ends_with(&tail)).then(|| f[3].to_string())
     })
 }
 
@@ -33,7 +64,7 @@ fn from_parent(argv: &[String]) -> Option<Owner> {
         let id = flag("-id")?;
         let namespace = flag("-namespace").unwrap_or_else(|| "default".into());
         return Some(if namespace == "moby" {
-            Owner::Docker { id }
+            Owner::Docker { id, name: None }
         } else {
             Owner::Containerd { namespace, id }
         });
@@ -53,7 +84,10 @@ fn from_cgroup(cgroup: &str, parent: &[String]) -> Option<Owner> {
         for part in path.split('/') {
             let part = part.strip_suffix(".scope").unwrap_or(part);
             if let Some(id) = part.strip_prefix("docker-").filter(|i| is_id(i)) {
-                return Some(Owner::Docker { id: id.into() });
+                return Some(Owner::Docker {
+                    id: id.into(),
+                    name: None,
+                });
             }
             if let Some(id) = part.strip_prefix("libpod-").filter(|i| is_id(i)) {
                 let name = match from_parent(parent) {
@@ -77,7 +111,10 @@ fn from_cgroup(cgroup: &str, parent: &[String]) -> Option<Owner> {
             .map(|r| r.split('/').next().unwrap_or(r))
             .filter(|i| is_id(i))
         {
-            return Some(Owner::Docker { id: id.into() });
+            return Some(Owner::Docker {
+                id: id.into(),
+                name: None,
+            });
         }
     }
     None
@@ -105,7 +142,10 @@ mod tests {
         let shim = argv(&format!(
             "/usr/bin/containerd-shim-runc-v2 -namespace moby -id {ID} -address /run/c.sock"
         ));
-        let docker = Owner::Docker { id: ID.into() };
+        let docker = Owner::Docker {
+            id: ID.into(),
+            name: None,
+        };
         assert_eq!(from_parent(&shim), Some(docker.clone()));
         let systemd = format!("1:name=systemd:/system.slice/docker-{ID}.scope\n");
         assert_eq!(from_cgroup(&systemd, &[]), Some(docker.clone()));
@@ -134,6 +174,18 @@ mod tests {
                 id: ID.into()
             })
         );
+    }
+
+    #[test]
+    fn docker_names_its_hostname_file_after_the_container() {
+        let mi = format!(
+            "620 610 254:1 /tmp/d/data/containers/{ID}/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw\n"
+        );
+        assert_eq!(
+            hostname_source(&mi, ID).as_deref(),
+            Some(format!("/tmp/d/data/containers/{ID}/hostname").as_str())
+        );
+        assert_eq!(hostname_source(&mi, "0123"), None);
     }
 
     #[test]
