@@ -191,12 +191,11 @@ pub fn render(snap: &Snapshot) -> String {
         let sw_x = gx + GAP_X;
         let sw_y = host_y + host_h - SWITCH_H - 10;
         c.rect(sw_x, sw_y, ROOM_W, SWITCH_H, "switch");
-        c.text(
-            sw_x + 8,
-            sw_y + 16,
-            "switchtext",
-            &fit(&g.bridge.name, ROOM_W - 12),
-        );
+        let title = match snap.den_network(&g.bridge.name) {
+            Some(n) => format!("{} · network {}", g.bridge.name, n.network),
+            None => g.bridge.name.clone(),
+        };
+        c.text(sw_x + 8, sw_y + 16, "switchtext", &fit(&title, ROOM_W - 12));
         let addr = g.bridge.addresses.iter().find(|a| !a.contains(':'));
         c.text(
             sw_x + 8,
