@@ -100,7 +100,7 @@ pub fn snapshot(opts: &Options) -> Result<Snapshot, ViewError> {
     };
     let host_seen = seen.remove(h);
     seen.insert(0, host_seen);
-    let table = rules::den_table()?;
+    let table = rules::den_elements()?;
     let mut snap = assemble(host, seen, opts, table.published());
     snap.den_networks = table.networks();
     Ok(snap)

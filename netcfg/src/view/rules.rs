@@ -61,7 +61,16 @@ pub struct DenTable {
 
 /// den's table (`ip den`) in the calling thread's namespace; empty if there is none.
 pub fn den_table() -> Result<DenTable, RulesError> {
-    let Some(doc) = listing(&format!("list table {TABLE}"))? else {
+    den_listing(true)
+}
+
+/// den's set and map elements only (one listing fewer than [`den_table`]).
+pub fn den_elements() -> Result<DenTable, RulesError> {
+    den_listing(false)
+}
+
+fn den_listing(with_rules: bool) -> Result<DenTable, RulesError> {
+    let Some(doc) = listing(&format!("list table {TABLE}"), with_rules)? else {
         return Ok(DenTable::default());
     };
     Ok(DenTable {
@@ -99,7 +108,7 @@ impl DenTable {
 /// Every rule of every table whose expressions mention `ip` (the address itself, or a prefix or
 /// range holding it).
 pub fn mentioning(ip: Ipv4Addr) -> Result<Vec<Rule>, RulesError> {
-    let Some(doc) = listing("list ruleset")? else {
+    let Some(doc) = listing("list ruleset", true)? else {
         return Ok(Vec::new());
     };
     let items = doc.json.get("nftables").and_then(Value::as_array);
@@ -122,16 +131,23 @@ struct Listing {
     rules: Vec<Rule>,
 }
 
-/// The JSON and the text-with-handles listing of `command`; `None` if the table does not exist.
-fn listing(command: &str) -> Result<Option<Listing>, RulesError> {
+/// The JSON and (`with_rules`) the text-with-handles listing of `command`; `None` if the table
+/// does not exist.
+fn listing(command: &str, with_rules: bool) -> Result<Option<Listing>, RulesError> {
     let mut nft = Nft::new().map_err(RulesError::Nft)?;
     let json = match nft.run_json(command) {
         Ok(j) => j,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(RulesError::Nft(e)),
     };
-    let text = nft.run_with_handles(command).map_err(RulesError::Nft)?;
     let json: Value = serde_json::from_str(&json).map_err(RulesError::Json)?;
+    if !with_rules {
+        return Ok(Some(Listing {
+            json,
+            rules: Vec::new(),
+        }));
+    }
+    let text = nft.run_with_handles(command).map_err(RulesError::Nft)?;
     let texts = rule_texts(&text);
     let rules = json
         .get("nftables")
