@@ -120,7 +120,7 @@ fn a_docker_containers_veth_is_identified_by_name() {
         docker.cli()
     ))
     .ok();
-    let run = docker.docker("run -d --name dweb den-bb sleep 600");
+    let run = docker.docker("run -d --name dweb -p 8081:80 den-bb sleep 600");
     if !run.success() {
         eprintln!("skipped: docker run failed here: {}", run.stderr.trim());
         return;
@@ -154,5 +154,23 @@ fn a_docker_containers_veth_is_identified_by_name() {
     assert_eq!(ns["owner"]["name"], "dweb", "{ns}");
     assert_eq!(ns["owner"]["id"], id.as_str(), "{ns}");
     assert_eq!(ns["pid"], pid, "{ns}");
+
+    // Its address in docker's own (iptables-nft) rules, read from the kernel: the accept of -p
+    // 8081:80 in DOCKER and the masquerade of its subnet. (The DNAT itself is an xtables target
+    // that nft cannot decode, so its address is not visible there.)
+    let ip = docker
+        .docker("inspect -f '{{.NetworkSettings.IPAddress}}' dweb")
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let rules = sb.den(&["rules", "dweb"]).ok().stdout;
+    let accept = format!("ip daddr {ip} tcp dport 80");
+    let accepted = rules
+        .lines()
+        .any(|l| l.contains(&accept) && l.ends_with("accept"));
+    assert!(accepted, "no `{accept} ... accept` in\n{rules}");
+    assert!(rules.contains("ip filter DOCKER"), "{rules}");
+    assert!(rules.contains("ip saddr 172.17.0.0/16"), "{rules}");
     drop(docker);
 }
