@@ -11,6 +11,7 @@ use netlink_packet_route::link::{
     BridgePortState, InfoBridgePort, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
     State,
 };
+use netlink_packet_route::neighbour::{NeighbourAttribute, NeighbourMessage, NeighbourState};
 use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
@@ -19,7 +20,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
 use rtnetlink::RouteMessageBuilder;
 
-use super::model::{BridgePort, Link, Route};
+use super::model::{BridgePort, Fdb, Link, Route};
 use crate::netlink::{Cause, Netlink};
 
 /// A link as dumped, with the indexes that are resolved into names and peers afterwards.
@@ -65,6 +66,27 @@ pub async fn dump(nl: &Netlink) -> Result<Dump, (&'static str, Cause)> {
         .try_collect()
         .await
         .map_err(|e| ("routes", e.into()))?;
+    // The bridge forwarding database, only where there is a bridge.
+    let mut fdb: HashMap<u32, Vec<Fdb>> = HashMap::new();
+    if links
+        .iter()
+        .map(raw_link)
+        .any(|l| l.link.kind.as_deref() == Some("bridge"))
+    {
+        let entries: Vec<NeighbourMessage> = handle
+            .neighbours()
+            .get()
+            .set_address_family(AddressFamily::Bridge)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| ("the bridge fdb", e.into()))?;
+        for e in &entries {
+            if let Some((port, entry)) = fdb_entry(e) {
+                fdb.entry(port).or_default().push(entry);
+            }
+        }
+    }
     let mut raw: Vec<RawLink> = links.iter().map(raw_link).collect();
     raw.sort_by_key(|l| l.link.index);
     let mut v4: HashMap<u32, Vec<String>> = HashMap::new();
@@ -84,6 +106,7 @@ pub async fn dump(nl: &Netlink) -> Result<Dump, (&'static str, Cause)> {
         l.link.addresses = v4.remove(&i).unwrap_or_default();
         l.link.addresses.extend(v6.remove(&i).unwrap_or_default());
         l.link.master = l.master.and_then(|m| names.get(&m).cloned());
+        l.link.fdb = fdb.remove(&i).unwrap_or_default();
     }
     let routes = routes
         .iter()
@@ -133,6 +156,7 @@ fn raw_link(m: &LinkMessage) -> RawLink {
         bridge_port: None,
         addresses: Vec::new(),
         peer: None,
+        fdb: Vec::new(),
     };
     let (mut master, mut peer, mut netnsid) = (None, None, None);
     for a in &m.attributes {
@@ -164,6 +188,33 @@ fn raw_link(m: &LinkMessage) -> RawLink {
         peer,
         netnsid,
     }
+}
+
+/// A bridge's entry (one with a master) for a port: (port index, entry).
+fn fdb_entry(m: &NeighbourMessage) -> Option<(u32, Fdb)> {
+    let mut mac = None;
+    let (mut vlan, mut bridged) = (None, false);
+    for a in &m.attributes {
+        match a {
+            NeighbourAttribute::LinkLayerAddress(l) if l.len() == 6 => mac = Some(mac_text(l)),
+            NeighbourAttribute::Vlan(v) => vlan = Some(*v),
+            NeighbourAttribute::Controller(_) => bridged = true,
+            _ => {}
+        }
+    }
+    let mac = mac.filter(|_| bridged)?;
+    let permanent = matches!(
+        m.header.state,
+        NeighbourState::Permanent | NeighbourState::Noarp
+    );
+    Some((
+        m.header.ifindex,
+        Fdb {
+            mac,
+            vlan,
+            permanent,
+        },
+    ))
 }
 
 fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {

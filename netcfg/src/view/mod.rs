@@ -33,7 +33,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use model::{BridgePort, DenNetwork, Link, Namespace, Owner, Peer, Published, Route, Snapshot};
+pub use model::{
+    BridgePort, DenNetwork, Fdb, Link, Namespace, Owner, Peer, Published, Route, Snapshot,
+};
 
 use crate::netlink::{Cause, Netlink, NetlinkError};
 use enumerate::Found;

@@ -135,6 +135,18 @@ pub struct Link {
     pub addresses: Vec<String>,
     /// The other end of a veth (IFLA_LINK, plus IFLA_LINK_NETNSID when it is elsewhere).
     pub peer: Option<Peer>,
+    /// On a bridge port: the MAC addresses the bridge's forwarding database holds for this port
+    /// (`bridge fdb show br BRIDGE`, the entries with a master), learned ones and the port's own.
+    pub fdb: Vec<Fdb>,
+}
+
+/// One forwarding-database entry of a bridge port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fdb {
+    pub mac: String,
+    pub vlan: Option<u16>,
+    /// Permanent (the port's own address, or added by hand) rather than learned from traffic.
+    pub permanent: bool,
 }
 
 /// A bridge port's state (IFLA_BRPORT_STATE, IFLA_BRPORT_MODE).

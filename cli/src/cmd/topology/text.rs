@@ -99,6 +99,15 @@ fn link_line(snap: &Snapshot, l: &Link) -> String {
     if let Some(ns) = peer_ns(snap, l) {
         let _ = write!(s, "  net:[{}]", ns.inode);
     }
+    let learned: Vec<&str> = l
+        .fdb
+        .iter()
+        .filter(|e| !e.permanent)
+        .map(|e| e.mac.as_str())
+        .collect();
+    if !learned.is_empty() {
+        let _ = write!(s, "  learned {}", learned.join(" "));
+    }
     s
 }
 

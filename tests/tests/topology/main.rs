@@ -3,7 +3,11 @@
 //! `container:` container, a `--network host` one, a `--network none` one, a netns made by hand
 //! with a veth onto den0, and a process in a netns of its own (`unshare -n`).
 
+mod formats;
+mod kernel;
+
 use den_tests::{addr, fixtures, http_get, netns, wait_ok, Sandbox, HOST_ADDR, START_TIMEOUT};
+use kernel::{fdb_matches, kernel, matches_kernel};
 use serde_json::Value;
 
 fn img() -> &'static str {
@@ -13,7 +17,7 @@ fn img() -> &'static str {
 const WEB: &str = "mkdir -p /w && echo hi > /w/index.html && exec httpd -f -p 80 -h /w";
 
 /// A netns made with `ip netns add`, deleted on drop.
-struct HandMade(String);
+pub(crate) struct HandMade(pub(crate) String);
 
 impl Drop for HandMade {
     fn drop(&mut self) {
@@ -22,7 +26,7 @@ impl Drop for HandMade {
 }
 
 /// The whole setup: returns the hand-made netns guard and the `unshare -n` process's pid.
-fn build(sb: &Sandbox) -> (HandMade, den_tests::Proc) {
+pub(crate) fn build(sb: &Sandbox) -> (HandMade, den_tests::Proc) {
     sb.den(&["network", "create", "--subnet", "10.77.0.0/24", "lab"])
         .ok();
     sb.run_detached(&["--name", "web", "-p", "8080:80", img(), "sh", "-c", WEB]);
@@ -71,81 +75,8 @@ fn build(sb: &Sandbox) -> (HandMade, den_tests::Proc) {
     (hand, loner)
 }
 
-fn json(text: &str) -> Value {
+pub(crate) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e} in {text}"))
-}
-
-/// `ip -j link` and `ip -j addr` in the namespace `nsenter ARG` enters.
-fn kernel(sb: &Sandbox, enter: &str) -> (Value, Value) {
-    let link = sb.host(&format!("nsenter {enter} ip -j link")).ok();
-    let addr = sb.host(&format!("nsenter {enter} ip -j addr")).ok();
-    (json(&link.stdout), json(&addr.stdout))
-}
-
-/// Every link of `ns` (den's JSON) matches `ip -j link`/`ip -j addr` there, field by field.
-fn matches_kernel(ns: &Value, links: &Value, addrs: &Value) -> Result<(), String> {
-    let ours = ns["links"].as_array().unwrap();
-    let theirs = links.as_array().unwrap();
-    let same = |what: &str, a: &Value, b: &Value| {
-        if a == b {
-            Ok(())
-        } else {
-            Err(format!("{what}: den says {a}, ip says {b}"))
-        }
-    };
-    same(
-        &format!("number of links of {}", ns["owner"]),
-        &ours.len().into(),
-        &theirs.len().into(),
-    )?;
-    for k in theirs {
-        let index = k["ifindex"].as_u64().unwrap();
-        let l = ours
-            .iter()
-            .find(|l| l["index"].as_u64() == Some(index))
-            .ok_or_else(|| format!("no link {index} in {ns}"))?;
-        let what = format!("link {} of {}", k["ifname"], ns["owner"]);
-        same(&format!("{what} name"), &l["name"], &k["ifname"])?;
-        same(&format!("{what} mac"), &l["mac"], &k["address"])?;
-        same(&format!("{what} mtu"), &l["mtu"], &k["mtu"])?;
-        same(
-            &format!("{what} operstate"),
-            &l["operstate"],
-            &k["operstate"],
-        )?;
-        let master = k.get("master").cloned().unwrap_or(Value::Null);
-        same(&format!("{what} master"), &l["master"], &master)?;
-        if let Some(peer) = k.get("link_index") {
-            same(&format!("{what} peer index"), &l["peer"]["index"], peer)?;
-            same(
-                &format!("{what} netnsid"),
-                &l["peer"]["netnsid"],
-                &k["link_netnsid"],
-            )?;
-        }
-        let mut want: Vec<String> = addrs
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["ifindex"].as_u64() == Some(index))
-            .flat_map(|a| a["addr_info"].as_array().cloned().unwrap_or_default())
-            .map(|i| format!("{}/{}", i["local"].as_str().unwrap(), i["prefixlen"]))
-            .collect();
-        let mut got: Vec<String> = l["addresses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        got.sort();
-        want.sort();
-        if got != want {
-            return Err(format!(
-                "{what} addresses: den says {got:?}, ip says {want:?}"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn namespace_of(topo: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
@@ -180,6 +111,7 @@ fn topology_and_veth_match_the_kernel_in_every_namespace() {
             let host = &topo["namespaces"][0];
             let (l, a) = kernel(&sb, &format!("--net={}", sb.host_ns_path().display()));
             matches_kernel(host, &l, &a)?;
+            fdb_matches(host, &json(&sb.host("bridge -j fdb show").ok().stdout))?;
             for name in ["web", "db", "quiet"] {
                 let ns = namespace_of(&topo, den_owner(name));
                 let (l, a) = kernel(&sb, &format!("--net=/proc/{}/ns/net", pid_of(&sb, name)));
@@ -345,56 +277,4 @@ fn rules_count_the_connections_through_a_published_port() {
     assert!(text.contains("web ("), "{text}");
     assert!(text.contains("-p 8080:80/tcp"), "{text}");
     assert!(text.contains("@published"), "{text}");
-}
-
-#[test]
-fn json_validates_against_its_schema_and_the_svg_renders_naming_every_container() {
-    let sb = Sandbox::new();
-    let (hand, _loner) = build(&sb);
-    let dir = sb.scratch();
-    let (j, svg, png) = (dir.join("t.json"), dir.join("t.svg"), dir.join("t.png"));
-    let schema = den_tests::repo_root().join("docs/topology.schema.json");
-    sb.den(&["topology", "--format", "json", "-o", j.to_str().unwrap()])
-        .ok();
-    let check = format!(
-        "python3 -c 'import json, sys, jsonschema; \
-         jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' {} {}",
-        j.display(),
-        schema.display()
-    );
-    sb.host(&check).ok();
-
-    sb.den(&["topology", "--format", "svg", "-o", svg.to_str().unwrap()])
-        .ok();
-    // Well-formed XML, every <text> collected.
-    let texts = sb
-        .host(&format!(
-            "python3 -c 'import sys, xml.etree.ElementTree as E; \
-             print(\"\\n\".join(t.text or \"\" for t in E.parse(sys.argv[1]).iter(\"{{http://www.w3.org/2000/svg}}text\")))' {}",
-            svg.display()
-        ))
-        .ok()
-        .stdout;
-    for name in ["web", "db", "side", "hostnet", "quiet", "8080->80/tcp"] {
-        assert!(
-            texts.contains(name),
-            "the SVG does not name {name}:\n{texts}"
-        );
-    }
-    assert!(texts.contains(&format!("netns {}", hand.0)), "{texts}");
-    sb.host(&format!(
-        "rsvg-convert -o {} {}",
-        png.display(),
-        svg.display()
-    ))
-    .ok();
-    let size = std::fs::metadata(&png).unwrap().len();
-    assert!(size > 1000, "rsvg-convert made a {size}-byte PNG");
-
-    let dot = sb.den(&["topology", "--format", "dot"]).ok().stdout;
-    assert!(
-        dot.starts_with("graph den {") && dot.trim_end().ends_with('}'),
-        "{dot}"
-    );
-    assert!(dot.contains("den container web"), "{dot}");
 }
