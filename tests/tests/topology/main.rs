@@ -278,3 +278,47 @@ fn rules_count_the_connections_through_a_published_port() {
     assert!(text.contains("-p 8080:80/tcp"), "{text}");
     assert!(text.contains("@published"), "{text}");
 }
+
+#[test]
+fn a_table_from_before_counters_is_upgraded_keeping_its_elements() {
+    let sb = Sandbox::new();
+    // den's maps as they were declared before they carried counters, with one element.
+    let old = r#"add table ip den
+add map ip den published { type inet_proto . inet_service : ipv4_addr . inet_service; }
+add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+add chain ip den prerouting { type nat hook prerouting priority dstnat; policy accept; }
+add chain ip den output { type nat hook output priority -100; policy accept; }
+add rule ip den prerouting fib daddr type local dnat ip to meta l4proto . th dport map @published
+add element ip den published { tcp . 9999 comment "den: container old (0123456789ab) -p 9999:80/tcp" : 172.20.0.99 . 80 }
+"#;
+    sb.host(&format!("nft -f - <<'EOF'\n{old}EOF")).ok();
+    sb.run_detached(&["--name", "web", "-p", "8080:80", img(), "sh", "-c", WEB]);
+    let v = json(&sb.den(&["rules", "--format", "json"]).ok().stdout);
+    let els = v["elements"].as_array().unwrap();
+    let kept = els
+        .iter()
+        .find(|e| e["key"] == "tcp . 9999")
+        .expect("the old element");
+    assert!(
+        kept["comment"]
+            .as_str()
+            .unwrap()
+            .contains("old (0123456789ab)"),
+        "{kept}"
+    );
+    assert_eq!(kept["value"], "172.20.0.99 . 80");
+    for e in [
+        kept,
+        els.iter()
+            .find(|e| e["key"] == "tcp . 8080")
+            .expect("web's"),
+    ] {
+        assert_eq!(e["packets"], 0, "no counter on {e}");
+    }
+    let rules = v["rules"].as_array().unwrap();
+    let dnat = rules
+        .iter()
+        .filter(|r| r["text"].as_str().unwrap().contains("@published "))
+        .count();
+    assert_eq!(dnat, 2, "the DNAT rules exactly once each: {rules:?}");
+}
