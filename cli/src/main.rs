@@ -51,6 +51,14 @@ enum Command {
     Trace(cmd::trace::Args),
     /// Remove what killed den processes left behind.
     Gc(cmd::gc::Args),
+    /// Draw the network as the kernel sees it: namespaces, bridges, veth pairs, published ports.
+    Topology(cmd::topology::Args),
+    /// List every veth of the host and what it is paired with, in which container.
+    Veth(cmd::veth::Args),
+    /// Compare two processes' namespaces: which are shared, which are not.
+    Ns(cmd::ns::Args),
+    /// List den's nftables rules and map elements with their owners and counters.
+    Rules(cmd::rules::Args),
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
@@ -107,6 +115,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::main(&cli.root, args),
         Command::Demo(args) => cmd::demo::main(&cli.root, args),
         Command::Trace(args) => cmd::trace::main(&cli.root, args),
+        Command::Topology(args) => cmd::topology::main(&cli.root, args),
+        Command::Veth(args) => cmd::veth::main(&cli.root, args),
+        Command::Ns(args) => cmd::ns::main(&cli.root, args),
+        Command::Rules(args) => cmd::rules::main(&cli.root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

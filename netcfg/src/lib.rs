@@ -21,6 +21,7 @@ pub mod rt;
 pub mod sysctl;
 pub mod trace;
 pub mod trace_live;
+pub mod view;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
 pub use detach::{detach, loopback_only, DetachError};

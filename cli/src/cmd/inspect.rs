@@ -23,7 +23,9 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     let mut out = Vec::new();
     for key in &a.containers {
         let c = lifecycle::find(&store, key)?;
-        out.push(inspect(&c, &store));
+        let mut v = inspect(&c, &store);
+        v["Kernel"] = super::topology::kernel_view(&c);
+        out.push(v);
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(0)

@@ -102,7 +102,14 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 .map(|n| Network::load(root, n))
                 .collect::<Result<Vec<_>, _>>()?;
             let containers = Store::new(root).list()?;
-            let out: Vec<Value> = nets.iter().map(|n| inspect(n, &containers)).collect();
+            let out: Vec<Value> = nets
+                .iter()
+                .map(|n| {
+                    let mut v = inspect(n, &containers);
+                    v["Kernel"] = super::topology::kernel_bridge(n, &containers);
+                    v
+                })
+                .collect();
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(0)
         }

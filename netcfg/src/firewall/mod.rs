@@ -21,6 +21,7 @@
 
 mod error;
 pub(crate) mod listing;
+mod migrate;
 pub(crate) mod nft;
 pub mod rules;
 
@@ -33,7 +34,7 @@ pub use listing::ListingError;
 pub use nft::NftError;
 
 use crate::ports::PortMapping;
-use nft::Nft;
+pub(crate) use nft::Nft;
 use rules::Element;
 
 /// How often a teardown re-reads and retries when a concurrent teardown removed elements first.
@@ -85,10 +86,18 @@ impl Firewall {
         };
         check_bridge(bridge, op)?;
         let text = rules::ensure_network(network, bridge, subnet, masquerade);
-        self.nft
-            .run(&text)
-            .map_err(|source| FirewallError::Nft { op: op(), source })?;
-        Ok(())
+        let Err(source) = self.nft.run(&text) else {
+            return Ok(());
+        };
+        // A table from before the maps had counters: upgrade it in the same transaction.
+        match migrate::upgrade(&mut self.nft, &text) {
+            Ok(Some(upgrade)) => self
+                .nft
+                .run(&upgrade)
+                .map(drop)
+                .map_err(|source| FirewallError::Nft { op: op(), source }),
+            _ => Err(FirewallError::Nft { op: op(), source }),
+        }
     }
 
     /// Removes the network's elements (its subnet is no longer masqueraded or isolated); the

@@ -26,8 +26,8 @@ const COMMENT_MAX: usize = 128;
 /// Table, maps, sets and chains (created if missing, existing elements untouched) and the static
 /// rules (each chain flushed and re-stated, so running this twice leaves one copy).
 const BASE: &str = r#"add table ip den { comment "den: container networking; managed by den, do not edit"; }
-add map ip den published { type inet_proto . inet_service : ipv4_addr . inet_service; comment "den: -p HOST_PORT:PORT on all host addresses"; }
-add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; comment "den: -p HOST_IP:HOST_PORT:PORT"; }
+add map ip den published { type inet_proto . inet_service : ipv4_addr . inet_service; counter; comment "den: -p HOST_PORT:PORT on all host addresses"; }
+add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; counter; comment "den: -p HOST_IP:HOST_PORT:PORT"; }
 add set ip den networks { type ipv4_addr . ifname; flags interval; comment "den: each network's subnet . bridge"; }
 add set ip den masq_nets { type ipv4_addr; flags interval; comment "den: subnets masqueraded when leaving by another interface"; }
 add set ip den internal { type ifname; comment "den: bridges of --internal networks"; }

@@ -64,7 +64,7 @@ impl Netlink {
         Ok(Self::from_socket(&runtime, socket))
     }
 
-    /// The raw rtnetlink handle, for netcfg's read-only views (`explain`) that ask the kernel
+    /// The raw rtnetlink handle, for netcfg's read-only views (`view`, `explain`) that ask the kernel
     /// questions this module has no method for.
     pub(crate) fn handle(&self) -> &rtnetlink::Handle {
         &self.handle
