@@ -1,4 +1,4 @@
-//! Taking a container off its network: the undo of `attach`, and `--network none`'s loopback.
+//! Taking a container off its network (the undo of `attach`), and `--network none`'s loopback.
 
 use std::os::fd::BorrowedFd;
 use std::path::Path;
@@ -26,7 +26,7 @@ pub struct DetachError {
 /// elements after one, and closing the nft socket waits for that), several milliseconds each on a busy
 /// machine. So the veth is deleted on a thread of its own while the firewall, the port allocator and
 /// IPAM are updated here, and the nft context is closed last: the waits overlap instead of adding up.
-pub async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
+pub(crate) async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
     let mut errors = Vec::new();
     let veth_name = att.host_veth.clone();
     let veth = std::thread::spawn(move || delete_host_veth_blocking(&veth_name));
@@ -91,7 +91,7 @@ async fn delete_host_veth(name: &str) -> Result<(), AttachError> {
 
 /// `--network none`: the container's own netns with only `lo`, brought up (as docker does).
 /// Must run inside a tokio runtime.
-pub async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachError> {
+pub(crate) async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachError> {
     let nl = Netlink::open_in(netns)?;
     let lo = nl
         .link_index("lo")

@@ -336,3 +336,7 @@ mod tests {
         assert_eq!(hosts.next_free(None, |_| true), None);
     }
 }
+
+#[cfg(test)]
+#[path = "ipam_tests.rs"]
+mod on_disk;

@@ -49,7 +49,6 @@ fn container<'a>(name: &'a str, ip: &str, ports: &'a [PortMapping]) -> Container
         id: "0123456789abcdef",
         name,
         ip: ip.parse().unwrap(),
-        bridge: "den0",
         ports,
     }
 }
@@ -350,7 +349,6 @@ fn packets_reach_published_ports_and_nothing_else() {
         id: "0123456789abcdef",
         name: "web",
         ip: "172.30.0.2".parse().unwrap(),
-        bridge: "den-t0",
         ports: &ports,
     };
     let subnet = "172.30.0.0/16".parse().unwrap();

@@ -80,7 +80,6 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         network,
         ip: a.ip,
         publish,
-        verbose: a.verbose,
     };
     let detach = a.detach;
     let start = || match detach {

@@ -53,9 +53,6 @@ pub struct ContainerRules<'a> {
     pub name: &'a str,
     /// The container's address on its bridge.
     pub ip: Ipv4Addr,
-    /// The container's bridge. The map-based shape needs no per-container rule that names it;
-    /// it is validated and kept for `-v` output and future per-container rules.
-    pub bridge: &'a str,
     /// Concrete mappings, as returned by [`crate::ports::expand`].
     pub ports: &'a [PortMapping],
 }
@@ -191,27 +188,6 @@ impl Firewall {
         rules::add_elements(&rules::container_elements(c))
     }
 
-    /// The nft text [`Firewall::remove_container`] runs when all of the container's elements are
-    /// present.
-    pub fn render_remove_container(c: &ContainerRules<'_>) -> String {
-        rules::delete_elements(&rules::container_elements(c))
-    }
-
-    /// The nft text [`Firewall::ensure_network`] runs.
-    pub fn render_ensure_network(
-        network: &str,
-        bridge: &str,
-        subnet: Ipv4Net,
-        masquerade: bool,
-    ) -> String {
-        rules::ensure_network(network, bridge, subnet, masquerade)
-    }
-
-    /// The nft text [`Firewall::remove_network`] runs.
-    pub fn render_remove_network(bridge: &str, subnet: Ipv4Net) -> String {
-        rules::remove_network(bridge, subnet)
-    }
-
     fn elements(&mut self, op: impl Fn() -> Operation) -> Result<Vec<Element>, FirewallError> {
         let json = match self.nft.run_json(&format!("list table {}", rules::TABLE)) {
             Ok(json) => json,
@@ -238,7 +214,6 @@ fn check_container(
     c: &ContainerRules<'_>,
     op: impl Fn() -> Operation,
 ) -> Result<(), FirewallError> {
-    check_bridge(c.bridge, &op)?;
     if c.ip.is_unspecified() || c.ip.is_broadcast() || c.ip.is_loopback() || c.ip.is_multicast() {
         return Err(FirewallError::InvalidContainerIp { op: op(), ip: c.ip });
     }

@@ -35,11 +35,11 @@ use crate::network::{Network, NetworkError};
 use crate::portalloc::{self, PortAllocError};
 use crate::ports::PortMapping;
 
-pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners, VETH_ID_DIGITS};
+pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("listing networks in {path}: {source}")]
+    #[error("listing networks in {}", path.display())]
     ListNetworks {
         path: PathBuf,
         #[source]
@@ -59,7 +59,9 @@ pub enum SweepError {
     Firewall(#[from] FirewallError),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
-    #[error("removing {path}: {source}")]
+    #[error("starting a tokio runtime for netlink")]
+    Runtime(#[source] io::Error),
+    #[error("removing {}", path.display())]
     RemoveFile {
         path: PathBuf,
         #[source]
@@ -130,7 +132,7 @@ pub struct Sweep {
 /// [`Owners`]), then every host-port reservation and lease whose owner is not live (the records
 /// last, as `attach` makes them first), and the stale temp files of those records. Must run
 /// inside a tokio runtime, on the thread (netns) den's firewall lives in.
-pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
+pub(crate) async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
     let mut out = Sweep::default();
     let networks = networks(lock, &mut out);
     let mut owners = owners.clone();

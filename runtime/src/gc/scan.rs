@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use den_netcfg::gc::{IdSet, Owners};
+use den_netcfg::{IdSet, Owners};
 
 use super::procs;
 use super::GcError;

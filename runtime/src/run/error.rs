@@ -86,18 +86,11 @@ impl RunError {
     /// Did the start fail on something another container holds (a name, a host port, an address)?
     /// Such a holder may be a container a killed den left behind, which `gc` can free.
     pub fn is_conflict(&self) -> bool {
-        use den_netcfg::firewall::FirewallError;
-        use den_netcfg::ipam::IpamError;
-        use den_netcfg::ports::PortError;
-        matches!(
-            self,
-            RunError::State(StateError::NameInUse(_))
-                | RunError::Network(AttachError::Ports(PortError::AlreadyPublished { .. }))
-                | RunError::Network(AttachError::Ipam(
-                    IpamError::InUse { .. } | IpamError::Exhausted { .. }
-                ))
-                | RunError::Network(AttachError::Firewall(FirewallError::PortTaken { .. }))
-        )
+        match self {
+            RunError::State(StateError::NameInUse(_)) => true,
+            RunError::Network(e) => e.is_conflict(),
+            _ => false,
+        }
     }
 
     /// docker's convention: 125 when den itself failed, 126/127 when the command could not be run.

@@ -78,7 +78,6 @@ pub struct RunOptions {
     pub network: NetworkMode,
     pub ip: Option<Ipv4Addr>,
     pub publish: Vec<PortSpec>,
-    pub verbose: bool,
 }
 
 impl RunOptions {

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use den_netcfg::Networks;
+
 use super::launch::Started;
 use super::RunError;
 use crate::hosts;
@@ -21,8 +23,7 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Err(e) => return Err(e.into()),
     };
     let detached = match &record.network {
-        Some(att) => den_netcfg::rt::block_on(den_netcfg::detach(root, att))
-            .expect("a current-thread tokio runtime"),
+        Some(att) => Networks::new(root).detach(att),
         None => Ok(()),
     };
     // Its lease is gone: the other members of a user network stop listing it.

@@ -1,4 +1,4 @@
-//! IPAM on disk, in a temporary state root.
+//! IPAM on disk, in a temporary state root (inside the crate: leases and the lock are netcfg's own).
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use den_netcfg::ipam::{self, IpamError};
-use den_netcfg::lock::NetLock;
+use crate::ipam::{self, IpamError};
+use crate::lock::NetLock;
 use ipnet::Ipv4Net;
 
 /// A state root under the temp dir, removed on drop.
