@@ -76,21 +76,30 @@ fn main() -> ExitCode {
     if std::env::var_os("DEN_TRACE").is_some() {
         den_netcfg::trace::enable();
     }
+    // A relative --root means the same directory for every step, the supervisor's (which works
+    // from `/`) included.
+    let root = match std::path::absolute(&cli.root) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("den: resolving --root {}: {e}", cli.root.display());
+            return ExitCode::from(125);
+        }
+    };
     let status = match cli.command {
-        Command::Run(args) => cmd::run::main(&cli.root, *args),
-        Command::Ps(args) => cmd::ps::main(&cli.root, args),
-        Command::Exec(args) => cmd::exec::main(&cli.root, args),
-        Command::Rm(args) => cmd::rm::main(&cli.root, args),
-        Command::Stop(args) => cmd::stop::main(&cli.root, args),
-        Command::Kill(args) => cmd::kill::main(&cli.root, args),
-        Command::Start(args) => cmd::start::main(&cli.root, args),
-        Command::Logs(args) => cmd::logs::main(&cli.root, args),
-        Command::Top(args) => cmd::top::main(&cli.root, args),
-        Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
-        Command::Port(args) => cmd::inspect::port(&cli.root, args),
-        Command::Image(c) => cmd::image::main(&cli.root, c),
-        Command::Network(c) => cmd::network::main(&cli.root, c),
-        Command::Gc(args) => cmd::gc::main(&cli.root, args),
+        Command::Run(args) => cmd::run::main(&root, *args),
+        Command::Ps(args) => cmd::ps::main(&root, args),
+        Command::Exec(args) => cmd::exec::main(&root, args),
+        Command::Rm(args) => cmd::rm::main(&root, args),
+        Command::Stop(args) => cmd::stop::main(&root, args),
+        Command::Kill(args) => cmd::kill::main(&root, args),
+        Command::Start(args) => cmd::start::main(&root, args),
+        Command::Logs(args) => cmd::logs::main(&root, args),
+        Command::Top(args) => cmd::top::main(&root, args),
+        Command::Inspect(args) => cmd::inspect::main(&root, args),
+        Command::Port(args) => cmd::inspect::port(&root, args),
+        Command::Image(c) => cmd::image::main(&root, c),
+        Command::Network(c) => cmd::network::main(&root, c),
+        Command::Gc(args) => cmd::gc::main(&root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

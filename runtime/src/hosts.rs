@@ -45,28 +45,29 @@ pub fn refresh(root: &Path, network: &str) -> Result<(), HostsError> {
         return Ok(());
     }
     let store = Store::new(root);
-    Networks::new(root).members(network, |leases| {
-        let mut members = Vec::new();
-        for lease in leases {
-            match store.load_id(&lease.owner) {
-                Ok(c) => members.push(Member {
-                    ip: lease.ip,
-                    name: c.name,
-                    id: c.id,
-                }),
-                // A lease whose container is gone (a crash `den gc` has not collected yet).
-                Err(StateError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
+    Networks::new(root)
+        .members(network, |leases| {
+            let mut members = Vec::new();
+            for lease in leases {
+                match store.load_id(&lease.owner) {
+                    Ok(c) => members.push(Member {
+                        ip: lease.ip,
+                        name: c.name,
+                        id: c.id,
+                    }),
+                    // A lease whose container is gone (a crash `den gc` has not collected yet).
+                    Err(StateError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
-        }
-        let block = block(network, &members);
-        for m in &members {
-            let path = store.dir(&m.id).join("hosts");
-            rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
-        }
-        Ok(())
-    })
-    .map_err(|e| HostsError::Leases(Box::new(e)))?
+            let block = block(network, &members);
+            for m in &members {
+                let path = store.dir(&m.id).join("hosts");
+                rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
+            }
+            Ok(())
+        })
+        .map_err(|e| HostsError::Leases(Box::new(e)))?
 }
 
 /// One container on the network.

@@ -67,8 +67,11 @@ impl Validated {
         let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
         // Checked again, atomically, when the name is reserved; checked here too so `den run -d`
         // reports it from the command itself, typed (a dead container's name is collected then).
-        if opts.name.is_some() && crate::state::Store::new(&opts.root).name_taken(&name) {
-            return Err(crate::state::StateError::NameInUse(name).into());
+        if opts.name.is_some() {
+            state::validate_name(&name)?;
+            if Store::new(&opts.root).name_taken(&name) {
+                return Err(state::StateError::NameInUse(name).into());
+            }
         }
         let plan = plan(PlanInputs {
             root: &opts.root,

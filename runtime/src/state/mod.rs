@@ -247,7 +247,8 @@ impl Drop for Reservation {
     }
 }
 
-fn validate_name(name: &str) -> Result<(), StateError> {
+/// docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
+pub(crate) fn validate_name(name: &str) -> Result<(), StateError> {
     let mut chars = name.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
