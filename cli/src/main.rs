@@ -1,7 +1,6 @@
 //! `den`: parse the command line, call into the runtime, print. Nothing else lives here.
 
 mod cmd;
-mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +103,7 @@ fn main() -> ExitCode {
     match status {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("den: {}", report::one_line(e.chain()));
+            eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
             ExitCode::from(125)
         }
     }

@@ -12,7 +12,7 @@ use crate::portalloc;
 
 /// Everything a teardown could not do; teardown goes on past each failure.
 #[derive(Debug, thiserror::Error)]
-#[error("detaching {container} from network {network}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+#[error("detaching {container} from network {network}: {}", .errors.iter().map(|e| crate::one_line(e)).collect::<Vec<_>>().join("; "))]
 pub struct DetachError {
     pub container: String,
     pub network: String,

@@ -54,14 +54,14 @@ pub enum IpamError {
         owner: String,
         address: Ipv4Addr,
     },
-    #[error("read leases {path}: {source}")]
+    #[error("read leases {path}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("parse leases {path}: {source}")]
+    #[error("parse leases {path}")]
     Parse {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("write leases {path}: {source}")]
+    #[error("write leases {path}")]
     Write { path: PathBuf, source: io::Error },
 }
 

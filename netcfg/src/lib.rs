@@ -18,6 +18,7 @@ pub mod network;
 mod networks;
 mod portalloc;
 pub mod ports;
+mod report;
 mod rt;
 pub mod sysctl;
 pub mod trace;
@@ -28,3 +29,4 @@ pub use gc::{element_owner, host_veth_name, veth_owner, IdSet, Owners, Sweep, Sw
 pub use network::Network;
 pub use networks::{Collection, Member, Networks};
 pub use ports::{PortMapping, PortSpec, Proto};
+pub use report::one_line;

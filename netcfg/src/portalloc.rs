@@ -14,19 +14,19 @@ use crate::ports::PortMapping;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortAllocError {
-    #[error("read published ports {path}: {source}")]
+    #[error("read published ports {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("parse published ports {path}: {source}")]
+    #[error("parse published ports {path}")]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error("write published ports {path}: {source}")]
+    #[error("write published ports {path}")]
     Write {
         path: PathBuf,
         #[source]

@@ -234,10 +234,10 @@ fn missing_table_and_invalid_input() {
         let e = fw
             .add_container(&container("a", "172.30.0.2", &ports))
             .unwrap_err();
+        let line = den_netcfg::one_line(&e);
         assert!(
-            e.to_string()
-                .starts_with("publishing ports of container a: nft: "),
-            "{e}"
+            line.starts_with("publishing ports of container a: nft: "),
+            "{line}"
         );
 
         let e = fw

@@ -3,6 +3,7 @@
 //! `run` is `den run`'s step list; it calls `image` (resolve layers), `spec` (the OCI spec), `process`
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
+mod envflags;
 pub mod exec;
 pub mod fault;
 pub mod gc;

@@ -47,7 +47,7 @@ pub enum SweepError {
     },
     #[error(transparent)]
     Network(#[from] NetworkError),
-    #[error("network {network}: {source}")]
+    #[error("network {network}")]
     Ipam {
         network: String,
         #[source]

@@ -29,7 +29,6 @@
 mod files;
 mod procs;
 mod scan;
-mod sys;
 
 use std::fmt;
 use std::io;
@@ -53,26 +52,26 @@ pub enum GcError {
     Lock(#[from] AttachError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("listing {path}: {source}")]
+    #[error("listing {path}")]
     List {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("killing container {name} (pid {pid}): {source}")]
+    #[error("killing container {name} (pid {pid})")]
     Kill {
         name: String,
         pid: i32,
         #[source]
         source: Errno,
     },
-    #[error("unmounting {path}: {source}")]
+    #[error("unmounting {path}")]
     Unmount {
         path: PathBuf,
         #[source]
         source: Errno,
     },
-    #[error("removing {path}: {source}")]
+    #[error("removing {path}")]
     Remove {
         path: PathBuf,
         #[source]

@@ -24,14 +24,14 @@ pub enum StateError {
     NotFound(String),
     #[error("container name or id {0:?} is ambiguous")]
     Ambiguous(String),
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}")]
     Io {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("state file {path}: {source}")]
+    #[error("state file {path}")]
     Corrupt {
         path: PathBuf,
         #[source]
