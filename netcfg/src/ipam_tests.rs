@@ -300,7 +300,10 @@ fn a_corrupt_lease_file_is_an_error_naming_it() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("leases.json"), "{not json").unwrap();
     let err = alloc(&root, &lock, "a", None).unwrap_err();
-    assert!(matches!(err, IpamError::Parse { .. }));
+    assert!(matches!(
+        err,
+        IpamError::File(crate::jsonfile::JsonFileError::Parse { .. })
+    ));
     assert!(err.to_string().contains("leases.json"), "{err}");
 }
 

@@ -12,6 +12,7 @@ pub mod fault;
 pub mod firewall;
 mod gc;
 mod ipam;
+mod jsonfile;
 mod lock;
 pub mod netlink;
 pub mod network;
