@@ -54,8 +54,8 @@ enum Command {
 
 fn main() -> ExitCode {
     // A detached container's supervisor re-executes den under another name (see
-    // den_runtime::supervisor); that mode needs none of the rest.
-    if let Some(code) = den_runtime::supervisor::main_if_supervisor() {
+    // den_runtime::run::supervisor); that mode needs none of the rest.
+    if let Some(code) = den_runtime::run::supervisor::main_if_supervisor() {
         return ExitCode::from(code);
     }
     let cli = match Cli::try_parse() {

@@ -15,5 +15,4 @@ pub mod process;
 pub mod run;
 pub mod spec;
 pub mod state;
-pub mod supervisor;
 mod syscall;

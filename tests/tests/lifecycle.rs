@@ -1,4 +1,4 @@
-//! Issue A: what `--rm`, `den ps`, `den rm` and the image commands leave, and the three
+//! What `--rm`, `den ps`, `den rm` and the image commands leave, and the three
 //! image forms. `--network none` throughout.
 
 use std::fs;

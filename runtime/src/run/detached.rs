@@ -2,7 +2,7 @@
 //! init adopts it) BEFORE the container is cloned, while den has a single thread and no runtime.
 //! It leaves the terminal's session, runs steps 2-6 with the container's output going to its log
 //! file, and reports "started" or its error to the waiting `den` over a pipe. Then it re-executes
-//! itself as the small waiter of [`crate::supervisor`] (step 7), which keeps the container as its
+//! itself as the small waiter of [`super::supervisor`] (step 7), which keeps the container as its
 //! child across the exec.
 //!
 //! ```text
@@ -20,8 +20,8 @@ use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
 use super::launch::{launch, Output};
 use super::validate::Validated;
-use super::{one_line, teardown, RunError};
-use crate::{supervisor, syscall};
+use super::{one_line, supervisor, teardown, RunError};
+use crate::syscall;
 
 /// Fork the supervisor of the container `v` describes and wait until it reports that the container
 /// runs (returns its id) or that it failed (its error). `held`: a lock the caller holds until then,
