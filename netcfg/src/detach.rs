@@ -2,6 +2,7 @@
 
 use std::os::fd::BorrowedFd;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::attach::{AttachError, Attachment};
 use crate::firewall::Firewall;
@@ -19,17 +20,54 @@ pub struct DetachError {
     pub errors: Vec<AttachError>,
 }
 
+/// Who deletes the host veth while `detach` updates the firewall and the records.
+pub(crate) enum VethDeletion {
+    /// A thread of this process, joined before `detach` returns.
+    Thread,
+    /// Another process (see [`Unplug`]), already started: `detach` waits only until the link is no
+    /// longer listed, not for the kernel's RCU waits that follow.
+    Elsewhere,
+}
+
+/// The kernel's part of taking a container's host veth away, for the caller to run in a process
+/// of its own (netcfg never forks). RTM_DELLINK makes the link vanish from every listing early,
+/// then blocks its sender in the kernel's RCU waits (`synchronize_net`, `rcu_barrier`) for tens of
+/// milliseconds on a busy machine: a process that does not hold the user's terminal can wait them
+/// out. [`crate::Networks::detach_with`] returns only once the link is gone from listings.
+#[derive(Debug)]
+pub struct Unplug {
+    pub(crate) name: String,
+}
+
+impl Unplug {
+    /// Delete the host veth (gone already is fine). Blocks for the kernel's waits; must not be
+    /// called inside a tokio runtime.
+    pub fn run(self) -> Result<(), AttachError> {
+        delete_host_veth_blocking(&self.name)
+    }
+}
+
 /// Remove what `att` describes: firewall elements, host ports, lease, host veth (gone already if the
 /// netns died). Idempotent; goes on past each failure. Must run inside a tokio runtime.
 ///
 /// Both kernel-side deletions end in an RCU grace period (a veth's unregister; nftables frees deleted
 /// elements after one, and closing the nft socket waits for that), several milliseconds each on a busy
-/// machine. So the veth is deleted on a thread of its own while the firewall, the port allocator and
-/// IPAM are updated here, and the nft context is closed last: the waits overlap instead of adding up.
-pub(crate) async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachError> {
+/// machine. So the veth is deleted elsewhere (a thread, or another process: `veth`) while the
+/// firewall, the port allocator and IPAM are updated here, and the nft context is closed last: the
+/// waits overlap instead of adding up.
+pub(crate) async fn detach(
+    root: &Path,
+    att: &Attachment,
+    veth: VethDeletion,
+) -> Result<(), DetachError> {
     let mut errors = Vec::new();
     let veth_name = att.host_veth.clone();
-    let veth = std::thread::spawn(move || delete_host_veth_blocking(&veth_name));
+    let thread = match veth {
+        VethDeletion::Thread => Some(std::thread::spawn(move || {
+            delete_host_veth_blocking(&veth_name)
+        })),
+        VethDeletion::Elsewhere => None,
+    };
     let mut fw = None;
     match NetLock::acquire(root) {
         Ok(lock) => {
@@ -55,10 +93,12 @@ pub(crate) async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachEr
         }
         Err(e) => errors.push(e.into()),
     }
-    match veth.join() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => errors.push(e),
-        Err(_) => errors.push(AttachError::VethThread),
+    let deleted = match thread {
+        Some(t) => t.join().unwrap_or(Err(AttachError::VethThread)),
+        None => wait_unlisted(&att.host_veth).await,
+    };
+    if let Err(e) = deleted {
+        errors.push(e);
     }
     crate::trace::step(|| format!("ip link del {}", att.host_veth));
     drop(fw);
@@ -72,6 +112,23 @@ pub(crate) async fn detach(root: &Path, att: &Attachment) -> Result<(), DetachEr
             errors,
         })
     }
+}
+
+/// How long another process may take to make the host veth vanish before `detach` deletes it itself.
+const UNLIST_WAIT: Duration = Duration::from_secs(5);
+
+/// Wait until no link called `name` is listed (the deleting process got past the kernel's unlist);
+/// past [`UNLIST_WAIT`], delete it here.
+async fn wait_unlisted(name: &str) -> Result<(), AttachError> {
+    let nl = Netlink::open_current()?;
+    let deadline = Instant::now() + UNLIST_WAIT;
+    while nl.link_index(name).await?.is_some() {
+        if Instant::now() >= deadline {
+            return delete_host_veth(name).await;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    Ok(())
 }
 
 fn delete_host_veth_blocking(name: &str) -> Result<(), AttachError> {

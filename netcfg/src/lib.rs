@@ -25,7 +25,7 @@ pub mod sysctl;
 pub mod trace;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
-pub use detach::DetachError;
+pub use detach::{DetachError, Unplug};
 pub use gc::{element_owner, host_veth_name, veth_owner, IdSet, Owners, Sweep, SweepError, Swept};
 pub use network::Network;
 pub use networks::{Collection, Member, Networks};

@@ -33,7 +33,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use crate::attach::{AttachError, Attachment, Plan, Request};
-use crate::detach::DetachError;
+use crate::detach::{DetachError, Unplug, VethDeletion};
 use crate::gc::{Owners, Sweep, SweepError};
 use crate::ipam;
 use crate::lock::NetLock;
@@ -85,7 +85,31 @@ impl Networks {
 
     /// Remove what `att` describes; idempotent, goes on past each failure.
     pub fn detach(&self, att: &Attachment) -> Result<(), DetachError> {
-        block_on(crate::detach::detach(&self.root, att)).unwrap_or_else(|e| {
+        self.detach_by(att, VethDeletion::Thread)
+    }
+
+    /// [`Networks::detach`], with the host veth's deletion handed to `spawn`, which should start
+    /// [`Unplug::run`] in a process of its own and say whether it did (if not, netcfg deletes it
+    /// here). Returns once the firewall elements, host ports and lease are gone and the veth is no
+    /// longer listed; the kernel's RCU waits after that are the other process's. Call it before
+    /// any tokio runtime exists in this thread (a fork inside one would copy it).
+    pub fn detach_with(
+        &self,
+        att: &Attachment,
+        spawn: impl FnOnce(Unplug) -> bool,
+    ) -> Result<(), DetachError> {
+        let unplug = Unplug {
+            name: att.host_veth.clone(),
+        };
+        let how = match spawn(unplug) {
+            true => VethDeletion::Elsewhere,
+            false => VethDeletion::Thread,
+        };
+        self.detach_by(att, how)
+    }
+
+    fn detach_by(&self, att: &Attachment, how: VethDeletion) -> Result<(), DetachError> {
+        block_on(crate::detach::detach(&self.root, att, how)).unwrap_or_else(|e| {
             Err(DetachError {
                 container: att.container_name.clone(),
                 network: att.network.clone(),

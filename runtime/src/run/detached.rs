@@ -75,7 +75,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
 }
 
 /// Threads: `Threads:` of /proc/self/status.
-fn single_threaded() -> bool {
+pub(super) fn single_threaded() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -118,7 +118,7 @@ fn report(pipe: &OwnedFd, result: Result<(), (i32, String)>) {
 }
 
 /// stdin and stdout to /dev/null now; stderr (where `-v` and warnings go) once the report is sent.
-fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
+pub(super) fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
     let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
     dup2_stdin(&null)?;
     dup2_stdout(&null)?;

@@ -29,6 +29,7 @@ mod options;
 mod saved;
 pub mod supervisor;
 mod teardown;
+mod unplug;
 mod validate;
 
 use std::path::Path;

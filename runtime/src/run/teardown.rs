@@ -7,6 +7,7 @@ use std::path::Path;
 use den_netcfg::Networks;
 
 use super::launch::Started;
+use super::unplug;
 use super::RunError;
 use crate::hosts;
 use crate::process::Exit;
@@ -23,7 +24,7 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Err(e) => return Err(e.into()),
     };
     let detached = match &record.network {
-        Some(att) => Networks::new(root).detach(att),
+        Some(att) => Networks::new(root).detach_with(att, unplug::in_child),
         None => Ok(()),
     };
     // Its lease is gone: the other members of a user network stop listing it.
