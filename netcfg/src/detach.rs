@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::attach::{AttachError, Attachment};
-use crate::firewall::Firewall;
+use crate::firewall::{ContainerRules, Firewall};
 use crate::ipam;
 use crate::lock::NetLock;
 use crate::netlink::Netlink;
@@ -71,9 +71,33 @@ pub(crate) async fn detach(
     let mut fw = None;
     match NetLock::acquire(root) {
         Ok(lock) => {
+            // The host ports the allocator says were this container's are its elements' keys:
+            // deleted by key, with no listing of den's table; any other mapping it lists (its
+            // reservation lost) only where the element still leads to this container.
+            let owned = match portalloc::release(&lock, &att.container_id) {
+                Ok(owned) => owned,
+                Err(e) => {
+                    errors.push(e.into());
+                    Vec::new()
+                }
+            };
+            let (mine, unsure): (Vec<_>, Vec<_>) =
+                att.ports.iter().cloned().partition(|m| owned.contains(m));
             match Firewall::new() {
                 Ok(mut f) => {
-                    if let Err(e) = f.remove_container(&att.rules()) {
+                    let rules = att.rules();
+                    let removed = f
+                        .remove_owned(&ContainerRules {
+                            ports: &mine,
+                            ..rules
+                        })
+                        .and_then(|()| {
+                            f.remove_container(&ContainerRules {
+                                ports: &unsure,
+                                ..rules
+                            })
+                        });
+                    if let Err(e) = removed {
                         errors.push(e.into());
                     }
                     crate::trace::step(|| {
@@ -82,9 +106,6 @@ pub(crate) async fn detach(
                     fw = Some(f);
                 }
                 Err(e) => errors.push(e.into()),
-            }
-            if let Err(e) = portalloc::release(&lock, &att.container_id) {
-                errors.push(e.into());
             }
             if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
                 errors.push(e.into());
