@@ -20,7 +20,8 @@
 //! 4. records: a container that never started is removed (the rollback its `den run` could not
 //!    finish); one that ran is marked Exited — 137 if gc killed it, 255 (docker's "unknown") if
 //!    it had ended unobserved — or removed if it was `--rm`; unfinished dirs and dangling names
-//!    older than a grace period are removed; then stale temp files.
+//!    older than a grace period are removed, and `--rm` dirs left in the trash by a helper that
+//!    died; then stale temp files.
 //!
 //! [`collect_stale`] is what `den ps` calls first, and what `den run` calls only after a start
 //! failed on a held name, port or address (then it retries once): one read-only pass over the
@@ -190,6 +191,12 @@ fn collect_under(root: &Path, full: bool, net: &Collection<'_>) -> Result<GcRepo
     }
     match scan::orphan_names(&store) {
         Ok(links) => links.iter().for_each(|l| remove_name(l, &mut report)),
+        Err(e) => report.failed.push(e),
+    }
+    match scan::old_trash(&store) {
+        Ok(dirs) => dirs
+            .iter()
+            .for_each(|d| files::remove(d, &mut report.removed, &mut report.failed)),
         Err(e) => report.failed.push(e),
     }
     if full {

@@ -156,6 +156,17 @@ pub(super) fn orphan_names(store: &Store) -> Result<Vec<PathBuf>, GcError> {
     Ok(out)
 }
 
+/// Dirs under the trash (`--rm` containers renamed away) older than the grace: the helper that
+/// was to remove them died (a young one may be the helper's work in progress).
+pub(super) fn old_trash(store: &Store) -> Result<Vec<PathBuf>, GcError> {
+    let trash = store.trash();
+    Ok(list(&trash)?
+        .into_iter()
+        .map(|name| trash.join(name))
+        .filter(|p| old(p))
+        .collect())
+}
+
 fn verdict(c: &Container) -> Verdict {
     if c.status == Status::Exited {
         return Verdict::Exited;

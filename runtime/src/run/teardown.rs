@@ -23,10 +23,17 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Err(StateError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
+    let mut behind = None;
     let detached = match &record.network {
-        Some(att) => Networks::new(root).detach_with(att, unplug::in_child),
+        Some(att) => Networks::new(root).detach_with(att, |u| {
+            behind = unplug::start(Some(u));
+            behind.is_some()
+        }),
         None => Ok(()),
     };
+    if behind.is_none() && record.auto_remove {
+        behind = unplug::start(None);
+    }
     // Its lease is gone: the other members of a user network stop listing it.
     let names = match &record.network {
         Some(att) => hosts::refresh(root, &att.network),
@@ -39,7 +46,12 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}
-        _ if record.auto_remove => store.remove(&record)?,
+        _ if record.auto_remove => match behind {
+            // Out of `containers/` now (what `den ps` and a name look-up read); its files go
+            // in the child.
+            Some(b) => b.remove(&store.remove_later(&record)?),
+            None => store.remove(&record)?,
+        },
         _ => store.save(&record)?,
     }
     detached?;

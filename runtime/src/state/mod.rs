@@ -225,6 +225,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Where [`Store::remove_later`] puts container dirs whose files are still to be removed.
+    pub fn trash(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+
+    /// [`Store::remove`] in O(1): free the name and rename the container's dir out of
+    /// `containers/` into [`Store::trash`] (one rename); returns where it is now, for the caller to
+    /// remove off the hot path (`den gc` removes what is left there).
+    pub fn remove_later(&self, record: &Container) -> Result<PathBuf, StateError> {
+        let link = self.names().join(&record.name);
+        if fs::read_link(&link).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+            fs::remove_file(&link).map_err(io_err("removing", &link))?;
+        }
+        let trash = self.trash();
+        fs::create_dir_all(&trash).map_err(io_err("creating", &trash))?;
+        let to = trash.join(&record.id);
+        let dir = self.dir(&record.id);
+        fs::rename(&dir, &to).map_err(io_err("moving", &dir))?;
+        Ok(to)
+    }
+}
+
 /// A reserved name and a created container directory, undone on drop unless `commit`ted.
 pub struct Reservation {
     dir: PathBuf,
