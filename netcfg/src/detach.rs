@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::attach::{AttachError, Attachment};
-use crate::firewall::{ContainerRules, Firewall};
+use crate::firewall::{ContainerRules, Firewall, FirewallError};
 use crate::ipam;
 use crate::lock::NetLock;
 use crate::netlink::Netlink;
@@ -59,6 +59,7 @@ pub(crate) async fn detach(
     root: &Path,
     att: &Attachment,
     veth: VethDeletion,
+    fw: Result<Firewall, FirewallError>,
 ) -> Result<(), DetachError> {
     let mut errors = Vec::new();
     let veth_name = att.host_veth.clone();
@@ -68,7 +69,7 @@ pub(crate) async fn detach(
         })),
         VethDeletion::Elsewhere => None,
     };
-    let mut fw = None;
+    let mut fw = fw.map_err(|e| errors.push(e.into())).ok();
     match NetLock::acquire(root) {
         Ok(lock) => {
             // The host ports the allocator says were this container's are its elements' keys:
@@ -83,29 +84,25 @@ pub(crate) async fn detach(
             };
             let (mine, unsure): (Vec<_>, Vec<_>) =
                 att.ports.iter().cloned().partition(|m| owned.contains(m));
-            match Firewall::new() {
-                Ok(mut f) => {
-                    let rules = att.rules();
-                    let removed = f
-                        .remove_owned(&ContainerRules {
-                            ports: &mine,
+            if let Some(f) = fw.as_mut() {
+                let rules = att.rules();
+                let removed = f
+                    .remove_owned(&ContainerRules {
+                        ports: &mine,
+                        ..rules
+                    })
+                    .and_then(|()| {
+                        f.remove_container(&ContainerRules {
+                            ports: &unsure,
                             ..rules
                         })
-                        .and_then(|()| {
-                            f.remove_container(&ContainerRules {
-                                ports: &unsure,
-                                ..rules
-                            })
-                        });
-                    if let Err(e) = removed {
-                        errors.push(e.into());
-                    }
-                    crate::trace::step(|| {
-                        format!("nft delete element ... # ports of {}", att.container_name)
                     });
-                    fw = Some(f);
+                if let Err(e) = removed {
+                    errors.push(e.into());
                 }
-                Err(e) => errors.push(e.into()),
+                crate::trace::step(|| {
+                    format!("nft delete element ... # ports of {}", att.container_name)
+                });
             }
             if let Err(e) = ipam::release(&lock, root, &att.network, &att.container_id) {
                 errors.push(e.into());

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use crate::attach::{AttachError, Attachment, Plan, Request};
 use crate::detach::{DetachError, Unplug, VethDeletion};
+use crate::firewall::{Firewall, FirewallError};
 use crate::gc::{Owners, Sweep, SweepError};
 use crate::ipam;
 use crate::lock::NetLock;
@@ -85,12 +86,12 @@ impl Networks {
 
     /// Remove what `att` describes; idempotent, goes on past each failure.
     pub fn detach(&self, att: &Attachment) -> Result<(), DetachError> {
-        self.detach_by(att, VethDeletion::Thread)
+        self.detach_by(att, VethDeletion::Thread, Firewall::new())
     }
 
     /// [`Networks::detach`], with the host veth's deletion handed to `spawn`, which should start
     /// [`Unplug::run`] in a process of its own and say whether it did (if not, netcfg deletes it
-    /// here). Returns once the firewall elements, host ports and lease are gone and the veth is no
+    /// here). That process inherits den's nftables socket; it should keep its fds until it ends. Returns once the firewall elements, host ports and lease are gone and the veth is no
     /// longer listed; the kernel's RCU waits after that are the other process's. Call it before
     /// any tokio runtime exists in this thread (a fork inside one would copy it).
     pub fn detach_with(
@@ -101,15 +102,23 @@ impl Networks {
         let unplug = Unplug {
             name: att.host_veth.clone(),
         };
+        // Made before `spawn`: a process started there holds the context's socket too, so the
+        // close that waits for an RCU grace period (the last one) is that process's, not ours.
+        let fw = Firewall::new();
         let how = match spawn(unplug) {
             true => VethDeletion::Elsewhere,
             false => VethDeletion::Thread,
         };
-        self.detach_by(att, how)
+        self.detach_by(att, how, fw)
     }
 
-    fn detach_by(&self, att: &Attachment, how: VethDeletion) -> Result<(), DetachError> {
-        block_on(crate::detach::detach(&self.root, att, how)).unwrap_or_else(|e| {
+    fn detach_by(
+        &self,
+        att: &Attachment,
+        how: VethDeletion,
+        fw: Result<Firewall, FirewallError>,
+    ) -> Result<(), DetachError> {
+        block_on(crate::detach::detach(&self.root, att, how, fw)).unwrap_or_else(|e| {
             Err(DetachError {
                 container: att.container_name.clone(),
                 network: att.network.clone(),

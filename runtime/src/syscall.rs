@@ -160,18 +160,6 @@ pub(crate) fn cloexec_from(first: u32) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
-/// Close every fd from 3 up but `keep` (a forked helper that must hold nothing of den's). The
-/// objects that owned them are never used again: the caller exits without running destructors.
-pub(crate) fn close_fds_except(keep: libc::c_int) -> Result<(), Errno> {
-    let keep = keep as libc::c_uint;
-    if keep > 3 {
-        // SAFETY: close_range only closes fds; the caller uses none of them afterwards.
-        Errno::result(unsafe { libc::close_range(3, keep - 1, 0) })?;
-    }
-    // SAFETY: as above.
-    Errno::result(unsafe { libc::close_range(keep + 1, u32::MAX, 0) }).map(drop)
-}
-
 /// Reset every signal's disposition to the default (exec keeps "ignored"; den's runtime ignores
 /// SIGPIPE, which the container must not inherit).
 pub(crate) fn reset_signal_dispositions() -> Result<(), Errno> {

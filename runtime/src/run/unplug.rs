@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -36,10 +36,11 @@ pub(super) fn start(unplug: Option<Unplug>) -> Option<Behind> {
         Ok(Some(_child)) => Some(Behind { jobs: write }),
         Ok(None) => {
             drop(write);
-            // Holds nothing of den's: no terminal, no pipe of its caller, no lock.
+            // Not den's terminal nor its caller's pipes. Its other fds it keeps until it ends: den
+            // holds no lock when it forks here, and the nftables socket's last close (an RCU
+            // wait) is this process's then, not den's.
             let _ = setsid();
             let _ = null_stdio(true);
-            let _ = syscall::close_fds_except(read.as_raw_fd());
             let mut failed = unplug.is_some_and(|u| u.run().is_err());
             let mut path = Vec::new();
             if File::from(read).read_to_end(&mut path).is_ok() && !path.is_empty() {
