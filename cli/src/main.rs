@@ -1,7 +1,6 @@
 //! `den`: parse the command line, call into the runtime, print. Nothing else lives here.
 
 mod cmd;
-mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,8 +73,8 @@ enum Command {
 
 fn main() -> ExitCode {
     // A detached container's supervisor re-executes den under another name (see
-    // den_runtime::supervisor); that mode needs none of the rest.
-    if let Some(code) = den_runtime::supervisor::main_if_supervisor() {
+    // den_runtime::run::supervisor); that mode needs none of the rest.
+    if let Some(code) = den_runtime::run::supervisor::main_if_supervisor() {
         return ExitCode::from(code);
     }
     let cli = match Cli::try_parse() {
@@ -95,35 +94,44 @@ fn main() -> ExitCode {
     if std::env::var_os("DEN_TRACE").is_some() {
         den_netcfg::trace::enable();
     }
+    // A relative --root means the same directory for every step, the supervisor's (which works
+    // from `/`) included.
+    let root = match std::path::absolute(&cli.root) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("den: resolving --root {}: {e}", cli.root.display());
+            return ExitCode::from(125);
+        }
+    };
     let status = match cli.command {
-        Command::Run(args) => cmd::run::main(&cli.root, *args),
-        Command::Ps(args) => cmd::ps::main(&cli.root, args),
-        Command::Exec(args) => cmd::exec::main(&cli.root, args),
-        Command::Rm(args) => cmd::rm::main(&cli.root, args),
-        Command::Stop(args) => cmd::stop::main(&cli.root, args),
-        Command::Kill(args) => cmd::kill::main(&cli.root, args),
-        Command::Start(args) => cmd::start::main(&cli.root, args),
-        Command::Logs(args) => cmd::logs::main(&cli.root, args),
-        Command::Top(args) => cmd::top::main(&cli.root, args),
-        Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
-        Command::Port(args) => cmd::inspect::port(&cli.root, args),
-        Command::Image(c) => cmd::image::main(&cli.root, c),
-        Command::Network(c) => cmd::network::main(&cli.root, c),
-        Command::Volume(c) => cmd::volume::main(&cli.root, c),
-        Command::Cp(args) => cmd::cp::main(&cli.root, args),
-        Command::Gc(args) => cmd::gc::main(&cli.root, args),
-        Command::Explain(args) => cmd::explain::main(&cli.root, args),
-        Command::Demo(args) => cmd::demo::main(&cli.root, args),
-        Command::Trace(args) => cmd::trace::main(&cli.root, args),
-        Command::Topology(args) => cmd::topology::main(&cli.root, args),
-        Command::Veth(args) => cmd::veth::main(&cli.root, args),
-        Command::Ns(args) => cmd::ns::main(&cli.root, args),
-        Command::Rules(args) => cmd::rules::main(&cli.root, args),
+        Command::Run(args) => cmd::run::main(&root, *args),
+        Command::Ps(args) => cmd::ps::main(&root, args),
+        Command::Exec(args) => cmd::exec::main(&root, args),
+        Command::Rm(args) => cmd::rm::main(&root, args),
+        Command::Stop(args) => cmd::stop::main(&root, args),
+        Command::Kill(args) => cmd::kill::main(&root, args),
+        Command::Start(args) => cmd::start::main(&root, args),
+        Command::Logs(args) => cmd::logs::main(&root, args),
+        Command::Top(args) => cmd::top::main(&root, args),
+        Command::Inspect(args) => cmd::inspect::main(&root, args),
+        Command::Port(args) => cmd::inspect::port(&root, args),
+        Command::Image(c) => cmd::image::main(&root, c),
+        Command::Network(c) => cmd::network::main(&root, c),
+        Command::Volume(c) => cmd::volume::main(&root, c),
+        Command::Cp(args) => cmd::cp::main(&root, args),
+        Command::Gc(args) => cmd::gc::main(&root, args),
+        Command::Explain(args) => cmd::explain::main(&root, args),
+        Command::Demo(args) => cmd::demo::main(&root, args),
+        Command::Trace(args) => cmd::trace::main(&root, args),
+        Command::Topology(args) => cmd::topology::main(&root, args),
+        Command::Veth(args) => cmd::veth::main(&root, args),
+        Command::Ns(args) => cmd::ns::main(&root, args),
+        Command::Rules(args) => cmd::rules::main(&root, args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("den: {}", report::one_line(e.chain()));
+            eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
             ExitCode::from(125)
         }
     }

@@ -2,7 +2,8 @@
 //! point, so tests can prove that `den gc` cleans up after a den killed at any step of `den run`.
 //!
 //! Points (where they are): `after-state`, `after-clone`, `after-start` (runtime's `run`),
-//! `after-lease`, `after-veth`, `after-firewall` (netcfg's `attach`, under the network lock).
+//! `after-lease`, `after-veth`, `after-firewall` (netcfg's `attach`, under the network lock),
+//! `network-before-rename` (`den network create`, its directory made, `network.json` not yet).
 //! Without the variable, or when it names another point, [`point`] does nothing (one environment
 //! lookup). It lives here, in the lowest crate, so netcfg's points and the runtime's share it;
 //! `den_runtime::fault` re-exports it.

@@ -1,18 +1,18 @@
 //! IP address management: the leases of one network live in `<state root>/networks/<network>/leases.json`,
-//! read and rewritten (temp file + rename) under the [`NetLock`], which every function takes as proof.
+//! read and rewritten ([`crate::jsonfile`]) under the [`NetLock`], which every function takes as proof.
 //!
 //! Allocation is sequential like docker's: the lowest free address after the last one handed out, wrapping
 //! around, so an address just released is not handed out again at once. The network address, the gateway
 //! and the broadcast address are never leased.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+use crate::jsonfile::{self, JsonFileError};
 use crate::lock::NetLock;
 
 /// A failed IPAM operation.
@@ -54,15 +54,8 @@ pub enum IpamError {
         owner: String,
         address: Ipv4Addr,
     },
-    #[error("read leases {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("parse leases {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("write leases {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    File(#[from] JsonFileError),
 }
 
 /// The on-disk form: `{"last": "172.20.0.3", "leases": {"172.20.0.2": "<container id>", ...}}`.
@@ -271,35 +264,11 @@ fn leases_path(lock: &NetLock, state_root: &Path, network: &str) -> Result<PathB
 }
 
 fn load(path: &Path) -> Result<LeaseFile, IpamError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| IpamError::Parse {
-            path: path.into(),
-            source,
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(LeaseFile::default()),
-        Err(source) => Err(IpamError::Read {
-            path: path.into(),
-            source,
-        }),
-    }
+    Ok(jsonfile::load("leases", path)?)
 }
 
-/// Writes the file whole to a temporary name and renames it over the old one, so readers see the old or the
-/// new leases, never a torn file. (No fsync: leases only matter while their containers run, which a power
-/// loss ends anyway; this keeps `den run` fast.)
 fn save(path: &Path, file: &LeaseFile) -> Result<(), IpamError> {
-    let err = |source| IpamError::Write {
-        path: path.into(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let mut json = serde_json::to_vec_pretty(file).map_err(|e| err(e.into()))?;
-    json.push(b'\n');
-    let temp = path.with_extension("json.tmp");
-    std::fs::write(&temp, json).map_err(err)?;
-    std::fs::rename(&temp, path).map_err(err)
+    Ok(jsonfile::save("leases", path, file)?)
 }
 
 #[cfg(test)]
@@ -336,3 +305,7 @@ mod tests {
         assert_eq!(hosts.next_free(None, |_| true), None);
     }
 }
+
+#[cfg(test)]
+#[path = "ipam_tests.rs"]
+mod on_disk;

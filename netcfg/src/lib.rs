@@ -1,29 +1,37 @@
 //! den's networking: everything that touches links, addresses, routes and the firewall.
 //!
-//! `attach` is the one entry point of `den run`'s step 4; the modules below it are the kernel
-//! subsystems it drives: `netlink` (links, addresses, routes), `sysctl`, `ipam` (leases on disk under
-//! `lock`), `firewall` (den's nftables table) and `ports` (parsing and checking `-p`).
+//! [`Networks`] is the one front (plan, attach, detach, loopback_only, ip_free, members, collect);
+//! the modules below it are the kernel subsystems it drives: `netlink` (links, addresses, routes),
+//! `sysctl`, `firewall` (den's nftables table), `ports` (parsing and checking `-p`) and `network`
+//! (named networks), plus what is netcfg's alone: the leases (`ipam`), the host-port records
+//! (`portalloc`), the network lock (`lock`), the async runtime (`rt`) and gc's sweep (`gc`).
 
-pub mod attach;
-pub mod detach;
+mod attach;
+mod detach;
 pub mod explain;
 pub mod fault;
 pub mod firewall;
-pub mod gc;
-pub mod ipam;
+mod gc;
+mod ipam;
+mod jsonfile;
 pub mod lab;
-pub mod lock;
+mod lock;
 pub mod netlink;
 pub mod network;
-pub mod portalloc;
+mod networks;
+mod portalloc;
 pub mod ports;
-pub mod rt;
+mod report;
+mod rt;
 pub mod sysctl;
 pub mod trace;
 pub mod trace_live;
 pub mod view;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
-pub use detach::{detach, loopback_only, DetachError};
+pub use detach::{DetachError, Unplug};
+pub use gc::{element_owner, host_veth_name, veth_owner, IdSet, Owners, Sweep, SweepError, Swept};
 pub use network::Network;
+pub use networks::{Collection, Member, Networks};
 pub use ports::{PortMapping, PortSpec, Proto};
+pub use report::one_line;

@@ -13,11 +13,11 @@ use nix::fcntl::{Flock, FlockArg};
 /// A failure to take the network lock.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("create state directory {path}: {source}")]
+    #[error("create state directory {path}")]
     CreateRoot { path: PathBuf, source: io::Error },
-    #[error("open lock file {path}: {source}")]
+    #[error("open lock file {path}")]
     Open { path: PathBuf, source: io::Error },
-    #[error("lock {path}: {source}")]
+    #[error("lock {path}")]
     Lock { path: PathBuf, source: Errno },
 }
 

@@ -4,34 +4,18 @@
 //! `gc` can reconcile. Reading it is O(1) in the firewall's size, where listing nftables maps is not.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::jsonfile::{self, JsonFileError};
 use crate::lock::NetLock;
 use crate::ports::PortMapping;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortAllocError {
-    #[error("read published ports {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("parse published ports {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("write published ports {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] JsonFileError),
 }
 
 /// One published host port and the container (id) that holds it.
@@ -56,31 +40,11 @@ fn path(state_root: &Path) -> PathBuf {
 }
 
 fn load(path: &Path) -> Result<PortsFile, PortAllocError> {
-    match std::fs::read(path) {
-        Ok(body) => serde_json::from_slice(&body).map_err(|source| PortAllocError::Parse {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(PortsFile::default()),
-        Err(source) => Err(PortAllocError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    Ok(jsonfile::load("published ports", path)?)
 }
 
 fn save(path: &Path, file: &PortsFile) -> Result<(), PortAllocError> {
-    let werr = |source| PortAllocError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(werr)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let body = serde_json::to_vec_pretty(file).expect("ports serialise");
-    std::fs::write(&tmp, body).map_err(werr)?;
-    std::fs::rename(&tmp, path).map_err(werr)
+    Ok(jsonfile::save("published ports", path, file)?)
 }
 
 /// Everything published now. Without the lock this is a snapshot (the file is replaced atomically):

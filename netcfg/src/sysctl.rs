@@ -10,9 +10,9 @@ pub enum SysctlError {
     InvalidKey(String),
     #[error("invalid value {value:?} for sysctl {key}")]
     InvalidValue { key: String, value: String },
-    #[error("read sysctl {key}: {source}")]
+    #[error("read sysctl {key}")]
     Read { key: String, source: io::Error },
-    #[error("set sysctl {key}={value}: {source}")]
+    #[error("set sysctl {key}={value}")]
     Write {
         key: String,
         value: String,

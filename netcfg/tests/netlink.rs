@@ -67,10 +67,10 @@ fn bridge_creation_is_idempotent() {
     in_netns(|| async {
         let nl = Netlink::open_current().unwrap();
         assert_eq!(nl.link_index("den0").await.unwrap(), None);
-        let (index, created) = nl.ensure_bridge("den0", Some(1400)).await.unwrap();
+        let (index, created) = nl.ensure_bridge("den0", Some(1400), None).await.unwrap();
         assert!(created);
         assert_eq!(
-            nl.ensure_bridge("den0", Some(1400)).await.unwrap(),
+            nl.ensure_bridge("den0", Some(1400), None).await.unwrap(),
             (index, false)
         );
         assert_eq!(nl.link_index("den0").await.unwrap(), Some(index));
@@ -81,8 +81,8 @@ fn bridge_creation_is_idempotent() {
         assert_eq!(nl.link_mtu(index).await.unwrap(), 1400);
 
         // A second call with another MTU changes it, and without one leaves it.
-        nl.ensure_bridge("den0", Some(1300)).await.unwrap();
-        nl.ensure_bridge("den0", None).await.unwrap();
+        nl.ensure_bridge("den0", Some(1300), None).await.unwrap();
+        nl.ensure_bridge("den0", None, None).await.unwrap();
         assert_eq!(nl.link_mtu(index).await.unwrap(), 1300);
     });
 }
@@ -91,10 +91,10 @@ fn bridge_creation_is_idempotent() {
 fn a_non_bridge_link_is_not_taken_for_the_bridge() {
     in_netns(|| async {
         let nl = Netlink::open_current().unwrap();
-        let err = nl.ensure_bridge("lo", None).await.unwrap_err();
+        let err = nl.ensure_bridge("lo", None, None).await.unwrap_err();
         assert!(matches!(err, NetlinkError::NotABridge { .. }), "{err}");
         assert!(err.to_string().contains("lo"), "{err}");
-        let err = nl.ensure_bridge("a/b", None).await.unwrap_err();
+        let err = nl.ensure_bridge("a/b", None, None).await.unwrap_err();
         assert!(matches!(err, NetlinkError::InvalidName { .. }), "{err}");
     });
 }
@@ -145,7 +145,7 @@ fn open_in_does_not_move_the_calling_thread() {
         let inside = Netlink::open_in(container.as_fd()).unwrap();
         assert_eq!(netns_inode("/proc/thread-self/ns/net"), before);
         // The socket really is in the other netns: a bridge made through it is invisible here.
-        inside.ensure_bridge("onlythere", None).await.unwrap();
+        inside.ensure_bridge("onlythere", None, None).await.unwrap();
         let here = Netlink::open_current().unwrap();
         assert_eq!(here.link_index("onlythere").await.unwrap(), None);
     });
@@ -156,7 +156,7 @@ fn veth_is_enslaved_brought_up_and_hairpinned() {
     in_netns(|| async {
         let container = new_netns();
         let nl = Netlink::open_current().unwrap();
-        let (bridge, _) = nl.ensure_bridge("den0", None).await.unwrap();
+        let (bridge, _) = nl.ensure_bridge("den0", None, None).await.unwrap();
         let name = random_veth_name();
         let port = nl
             .create_veth(&name, "eth0", container.as_fd(), 1500, None)
@@ -194,7 +194,7 @@ fn addresses_and_default_route_inside_the_container() {
     in_netns(|| async {
         let container = new_netns();
         let nl = Netlink::open_current().unwrap();
-        let (bridge, _) = nl.ensure_bridge("den0", None).await.unwrap();
+        let (bridge, _) = nl.ensure_bridge("den0", None, None).await.unwrap();
         nl.add_address(bridge, net("172.20.0.1/16")).await.unwrap();
         assert_eq!(
             nl.addresses_v4(bridge).await.unwrap(),
@@ -297,7 +297,7 @@ fn sysctls_are_per_netns_and_idempotent() {
     let root_forwarding = sysctl::get("net.ipv4.ip_forward").unwrap();
     in_netns(|| async {
         let nl = Netlink::open_current().unwrap();
-        nl.ensure_bridge("den0", None).await.unwrap();
+        nl.ensure_bridge("den0", None, None).await.unwrap();
         sysctl::set("net.ipv4.ip_forward", "1").unwrap();
         sysctl::set("net.ipv4.ip_forward", "1").unwrap();
         assert_eq!(sysctl::get("net.ipv4.ip_forward").unwrap(), "1");

@@ -20,18 +20,15 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use den_netcfg::ipam::{self, IpamError};
-use den_netcfg::lock::{LockError, NetLock};
+use den_netcfg::{AttachError, Networks};
 
 use crate::state::{StateError, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostsError {
     #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error(transparent)]
-    Leases(#[from] IpamError),
-    #[error("updating the hosts file {path}: {source}")]
+    Leases(Box<AttachError>),
+    #[error("updating the hosts file {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
@@ -47,29 +44,30 @@ pub fn refresh(root: &Path, network: &str) -> Result<(), HostsError> {
     if network == den_netcfg::network::DEFAULT {
         return Ok(());
     }
-    let lock = NetLock::acquire(root)?;
-    let leases = ipam::leases(&lock, root, network)?;
     let store = Store::new(root);
-    let mut members = Vec::new();
-    for (ip, id) in &leases {
-        match store.load_id(id) {
-            Ok(c) => members.push(Member {
-                ip: *ip,
-                name: c.name,
-                id: c.id,
-            }),
-            // A lease whose container is gone (a crash `den gc` has not collected yet).
-            Err(StateError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let block = block(network, &members);
-    for m in &members {
-        let path = store.dir(&m.id).join("hosts");
-        rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
-    }
-    drop(lock);
-    Ok(())
+    Networks::new(root)
+        .members(network, |leases| {
+            let mut members = Vec::new();
+            for lease in leases {
+                match store.load_id(&lease.owner) {
+                    Ok(c) => members.push(Member {
+                        ip: lease.ip,
+                        name: c.name,
+                        id: c.id,
+                    }),
+                    // A lease whose container is gone (a crash `den gc` has not collected yet).
+                    Err(StateError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let block = block(network, &members);
+            for m in &members {
+                let path = store.dir(&m.id).join("hosts");
+                rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
+            }
+            Ok(())
+        })
+        .map_err(|e| HostsError::Leases(Box::new(e)))?
 }
 
 /// One container on the network.

@@ -3,6 +3,7 @@
 //! `run` is `den run`'s step list; it calls `image` (resolve layers), `spec` (the OCI spec), `process`
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
+mod envflags;
 pub mod exec;
 pub mod fault;
 pub mod gc;
@@ -14,6 +15,5 @@ pub mod process;
 pub mod run;
 pub mod spec;
 pub mod state;
-pub mod supervisor;
 mod syscall;
 pub mod volume;

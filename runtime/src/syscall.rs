@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 /// `struct clone_args` up to `tls` (CLONE_ARGS_SIZE_VER0, 64 bytes).
@@ -238,6 +239,22 @@ pub(crate) fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
     Errno::result(fd)?;
     // SAFETY: pidfd_open returned a new fd that nothing else owns (fds fit in an int).
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// `pidfd_send_signal(fd, sig, NULL, 0)`: a signal that can only reach the process the pidfd names,
+/// never one that reused its pid.
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<(), Errno> {
+    // SAFETY: the fd is open for the whole call, a NULL siginfo is allowed, flags are 0.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    Errno::result(r).map(drop)
 }
 
 /// `ioctl(master, TIOCSPTLCK, 0)`: unlock a pty master's slave (unlockpt(3) on an fd that nix

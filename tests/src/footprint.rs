@@ -114,8 +114,17 @@ impl Sandbox {
         }
     }
 
-    /// Takes the sandbox's footprint (see [`Footprint`]).
+    /// Takes the sandbox's footprint (see [`Footprint`]), once den's helper has emptied the trash
+    /// (`--rm` renames a container's dir there and removes its files after `den run` returned);
+    /// whatever is still there after [`SETTLE`] is counted.
     pub fn footprint(&self) -> Footprint {
+        let trash = self.root().join("trash");
+        let deadline = Instant::now() + SETTLE;
+        while fs::read_dir(&trash).is_ok_and(|mut d| d.next().is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let links = link_names(&self.host("ip -o link").ok().stdout);
         let nft = normalize_nft(&self.host("nft list ruleset").ok().stdout);
         let leases = fs::read_to_string(self.leases_path()).ok().map(|t| {

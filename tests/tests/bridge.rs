@@ -1,4 +1,4 @@
-//! Issue B: the default bridge network — published ports (DNAT from outside, from the host
+//! The default bridge network — published ports (DNAT from outside, from the host
 //! and hairpin), MASQUERADE, container-to-container traffic, and clean teardown.
 
 use std::collections::BTreeSet;

@@ -1,5 +1,5 @@
-//! Issue B: bad port and address input is rejected with exit 125 and one `den: ` line naming
-//! the culprit, and creates nothing (links, firewall entries, leases, containers, mounts).
+//! Bad port and address input is rejected with exit 125 and one `den: ` line naming the culprit,
+//! and creates nothing (links, firewall entries, leases, containers, mounts).
 
 use den_tests::{assert_rejected, fixtures, Footprint, Sandbox};
 
@@ -97,7 +97,60 @@ fn rejects_an_address_already_taken() {
     );
     let before = sb.footprint();
     assert_run_rejected(&sb, &before, &["--ip", "172.20.0.77"], &["172.20.0.77"]);
-    assert_run_rejected(&sb, &before, &["--ip", "172.20.0.1"], &["172.20.0.1"]);
+}
+
+/// The addresses of the subnet no container may hold are named for what they are.
+#[test]
+fn rejects_the_gateway_network_and_broadcast_addresses_saying_what_they_are() {
+    let (sb, before) = warmed_up();
+    for (ip, role) in [
+        ("172.20.0.1", "172.20.0.1 is network bridge's gateway"),
+        (
+            "172.20.0.0",
+            "172.20.0.0 is network bridge's network address",
+        ),
+        (
+            "172.20.255.255",
+            "172.20.255.255 is network bridge's broadcast address",
+        ),
+    ] {
+        assert_run_rejected(&sb, &before, &["--ip", ip], &[role]);
+        let out = sb.den(&["run", "--rm", "--ip", ip, img(), "true"]);
+        assert!(!out.stderr.contains("outside"), "{out}");
+    }
+}
+
+/// An internal network forwards nothing in or out, so a published port could only be reached
+/// through its gateway address from the host: refused, as netavark does, and nothing is made.
+#[test]
+fn rejects_publishing_a_port_on_an_internal_network() {
+    let (sb, _) = warmed_up();
+    sb.den(&["network", "create", "--internal", "back"]).ok();
+    let before = sb.footprint();
+    assert_run_rejected(
+        &sb,
+        &before,
+        &["--network", "back", "-p", "8080:80"],
+        &["internal"],
+    );
+    let out = sb.den(&[
+        "run",
+        "--rm",
+        "--network",
+        "back",
+        "-p",
+        "8080:80",
+        img(),
+        "true",
+    ]);
+    assert!(
+        out.stderr.contains("back"),
+        "the line names the network\n{out}"
+    );
+    assert!(
+        !sb.host("ip -o link").ok().stdout.contains("master br-"),
+        "a veth was made on the internal network"
+    );
 }
 
 #[test]

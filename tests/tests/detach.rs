@@ -1,4 +1,4 @@
-//! Issue 4: detached containers (`den run -d`), their supervisor, and the verbs on them: ps, logs,
+//! Detached containers (`den run -d`), their supervisor, and the verbs on them: ps, logs,
 //! stop, kill, start, rm, inspect, top.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! Issue 4: bad input to `den run -d` and the verbs on containers: one `den: ` line, a non-zero
+//! Bad input to `den run -d` and the verbs on containers: one `den: ` line, a non-zero
 //! exit, nothing created.
 
 use den_tests::{assert_rejected, fixtures, Output, Sandbox};

@@ -1,4 +1,4 @@
-//! Issue 4: `den exec` into a running container, and `--network container:NAME`.
+//! `den exec` into a running container, and `--network container:NAME`.
 //! Long-running containers are foreground `den run`s in the background (`den_spawn`).
 
 use std::path::Path;

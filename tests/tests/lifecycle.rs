@@ -1,11 +1,11 @@
-//! Issue A: what `--rm`, `den ps`, `den rm` and the image commands leave, and the three
+//! What `--rm`, `den ps`, `den rm` and the image commands leave, and the three
 //! image forms. `--network none` throughout.
 
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use den_tests::{assert_rejected, fixtures, Output, Sandbox, START_TIMEOUT};
+use den_tests::{assert_rejected, fixtures, wait_until, Output, Sandbox, START_TIMEOUT};
 
 const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -68,8 +68,19 @@ fn rm_removes_the_containers_files_and_state() {
     sb.write_in_container(pid, "/go", "");
     den.wait(EXIT_TIMEOUT).ok();
 
-    let left = traces(&sb, &id);
+    // At once: nothing of it where den looks (its dir and name); its files, renamed into the
+    // trash, are removed by den's helper process off the terminal's time.
+    let outside_trash = |sb: &Sandbox| -> Vec<String> {
+        traces(sb, &id)
+            .into_iter()
+            .filter(|p| !p.contains("/trash/"))
+            .collect()
+    };
+    let left = outside_trash(&sb);
     assert!(left.is_empty(), "--rm left: {left:?}");
+    wait_until(Duration::from_secs(10), "the trash to be emptied", || {
+        traces(&sb, &id).is_empty()
+    });
     assert!(
         sb.try_inspect("gone").is_none(),
         "den still knows the removed container"

@@ -1,4 +1,4 @@
-//! Issue 4: user-defined networks — create/ls/inspect/rm, `--network NAME`, isolation between
+//! User-defined networks — create/ls/inspect/rm, `--network NAME`, isolation between
 //! networks and from den0, `--internal`, and name resolution between members.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Issue A: the container's namespaces, exit status and signals under `den run`.
+//! The container's namespaces, exit status and signals under `den run`.
 //! Networking other than the mode under test is `--network none`, so these tests do not
 //! depend on the bridge.
 
@@ -222,4 +222,37 @@ fn sigkill_of_the_container_makes_den_exit_137() {
     });
     sb.kill_member(pid, SIGKILL);
     den.wait(EXIT_TIMEOUT).expect_code(137);
+}
+
+/// A relative `--root` names the same directory for every step: made absolute at the start, so
+/// the container runs and `--rm` leaves no tree behind in the current directory.
+#[test]
+fn a_relative_root_is_resolved_once_at_the_start() {
+    let sb = Sandbox::new();
+    let den = |args: &str| {
+        sb.host(&format!(
+            "cd {dir} && exec {den} --root rel {args}",
+            dir = sb.scratch().display(),
+            den = den_tests::den_bin().display(),
+        ))
+    };
+    let out = den(&format!("run --rm --network none {} echo hi", img())).ok();
+    assert_eq!(out.stdout, "hi\n", "{out}");
+    let root = sb.scratch().join("rel");
+    let left: Vec<_> = fs::read_dir(root.join("containers"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "--rm left {left:?} under {}",
+        root.display()
+    );
+    den(&format!(
+        "run -d --name w --network none {} sleep 30",
+        img()
+    ))
+    .ok();
+    let ps = den("ps").ok();
+    assert!(ps.stdout.contains(" w"), "{ps}");
+    den("rm -f w").ok();
 }

@@ -1,5 +1,5 @@
-//! Issue A: bad input to `den run` is rejected with exit 125 and one `den: ` line naming the
-//! culprit, and leaves nothing behind (no container, no link, no file, no mount).
+//! Bad input to `den run` is rejected with exit 125 and one `den: ` line naming the culprit, and
+//! leaves nothing behind (no container, no link, no file, no mount).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -208,4 +208,13 @@ fn rejects_an_env_without_a_key() {
         ],
         &["=v"],
     );
+}
+
+#[test]
+fn rejects_an_empty_name_as_invalid() {
+    let (sb, before) = warmed_up();
+    for args in [&["run", "--rm"][..], &["run", "-d"][..]] {
+        let args = [args, &["--name", "", "--network", "none", img(), "true"]].concat();
+        assert_rejected_cleanly(&sb, &before, &args, &["invalid container name \"\""]);
+    }
 }

@@ -12,7 +12,7 @@ pub fn each<E: Error + 'static>(
         match f(key) {
             Ok(name) => println!("{name}"),
             Err(e) => {
-                eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
+                eprintln!("den: {}", den_runtime::run::one_line(&e));
                 status = 1;
             }
         }

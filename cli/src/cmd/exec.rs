@@ -42,7 +42,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     match exec::exec(&opts) {
         Ok(status) => Ok(status),
         Err(e) => {
-            eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
+            eprintln!("den: {}", den_runtime::run::one_line(&e));
             Ok(e.exit_status())
         }
     }

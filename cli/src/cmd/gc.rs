@@ -27,10 +27,7 @@ pub fn implicit(root: &Path) -> bool {
             !report.removed.is_empty()
         }
         Err(e) => {
-            eprintln!(
-                "den: gc: {}",
-                crate::report::one_line(crate::report::chain(&e))
-            );
+            eprintln!("den: gc: {}", den_runtime::run::one_line(&e));
             false
         }
     }
@@ -38,10 +35,7 @@ pub fn implicit(root: &Path) -> bool {
 
 fn warn(report: &GcReport) -> i32 {
     for e in &report.failed {
-        eprintln!(
-            "den: gc: {}",
-            crate::report::one_line(crate::report::chain(e))
-        );
+        eprintln!("den: gc: {}", den_runtime::run::one_line(e));
     }
     i32::from(!report.failed.is_empty())
 }

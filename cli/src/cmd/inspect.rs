@@ -174,15 +174,3 @@ fn mount_point(p: &MountPoint) -> Value {
     }
     v
 }
-
-/// One line of `den ps --format json`.
-pub fn summary(c: &Container) -> Value {
-    json!({
-        "ID": c.short_id(), "Names": c.name, "Image": c.image,
-        "Command": c.command.join(" "), "Status": super::ps::status(c),
-        "State": c.status,
-        "IP": c.network.as_ref().map(|n| n.ip.to_string()).unwrap_or_default(),
-        "Ports": c.network.as_ref().map(|n| n.ports.iter().map(|p| p.to_string())
-            .collect::<Vec<_>>().join(", ")).unwrap_or_default(),
-    })
-}

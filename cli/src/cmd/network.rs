@@ -8,8 +8,6 @@ use den_netcfg::network::{self, CreateRequest, Ipv4Net, Network, NetworkError};
 use den_runtime::state::{Container, Status, Store};
 use serde_json::{json, Map, Value};
 
-use crate::report;
-
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create a bridge network.
@@ -125,7 +123,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                         eprintln!(
                             "den: {}",
                             in_use_by_name(root, &e)
-                                .unwrap_or_else(|| { report::one_line(report::chain(&e)) })
+                                .unwrap_or_else(|| { den_runtime::run::one_line(&e) })
                         );
                         status = 125;
                     }

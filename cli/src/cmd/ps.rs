@@ -3,6 +3,7 @@ use std::path::Path;
 use anyhow::Result;
 use den_runtime::lifecycle;
 use den_runtime::state::{human_duration, now_secs, Container, Status, Store};
+use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,7 +28,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         .collect();
     if a.format.as_deref() == Some("json") {
         for c in shown {
-            println!("{}", serde_json::to_string(&super::inspect::summary(c))?);
+            println!("{}", serde_json::to_string(&summary(c))?);
         }
         return Ok(0);
     }
@@ -105,4 +106,16 @@ pub fn status(c: &Container) -> String {
             human_duration(now - c.finished_at.unwrap_or(now))
         ),
     }
+}
+
+/// One line of `den ps --format json`.
+pub fn summary(c: &Container) -> Value {
+    json!({
+        "ID": c.short_id(), "Names": c.name, "Image": c.image,
+        "Command": c.command.join(" "), "Status": status(c),
+        "State": c.status,
+        "IP": c.network.as_ref().map(|n| n.ip.to_string()).unwrap_or_default(),
+        "Ports": c.network.as_ref().map(|n| n.ports.iter().map(|p| p.to_string())
+            .collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+    })
 }

@@ -60,9 +60,7 @@ fn of_den(table: &DenTable, id: &str) -> (Vec<Rule>, Vec<Element>) {
     let elements: Vec<Element> = table
         .elements
         .iter()
-        .filter(|e| {
-            e.comment.as_deref().and_then(den_netcfg::gc::element_owner) == Some(id12.as_str())
-        })
+        .filter(|e| e.comment.as_deref().and_then(den_netcfg::element_owner) == Some(id12.as_str()))
         .cloned()
         .collect();
     let rules = table

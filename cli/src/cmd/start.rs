@@ -21,7 +21,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         match run::start(root, key) {
             Ok(name) => println!("{name}"),
             Err(e) => {
-                eprintln!("den: {}", crate::report::one_line(crate::report::chain(&e)));
+                eprintln!("den: {}", den_runtime::run::one_line(&e));
                 // The container's command could not run (127, 126) or den failed (125).
                 status = e.exit_status();
             }

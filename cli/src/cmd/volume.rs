@@ -7,8 +7,6 @@ use den_runtime::state::rfc3339;
 use den_runtime::volume::{Volume, VolumeStore};
 use serde_json::{json, Value};
 
-use crate::report;
-
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create a volume (named with 64 random hex digits if no name is given).
@@ -78,7 +76,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 match store.remove(name, force) {
                     Ok(()) => println!("{name}"),
                     Err(e) => {
-                        eprintln!("den: {}", report::one_line(report::chain(&e)));
+                        eprintln!("den: {}", den_runtime::run::one_line(&e));
                         status = 125;
                     }
                 }

@@ -38,10 +38,10 @@ impl fmt::Display for Operation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
-    #[error("creating an nftables context: {0}")]
+    #[error("creating an nftables context")]
     Context(#[source] NftError),
     /// nft refused the operation's transaction; nothing of it was applied.
-    #[error("{op}: {source}")]
+    #[error("{op}")]
     Nft {
         op: Operation,
         #[source]
@@ -66,7 +66,7 @@ pub enum FirewallError {
         op: Operation,
         ip: std::net::Ipv4Addr,
     },
-    #[error("{op}: unexpected output of `nft -j list table ip den`: {source}")]
+    #[error("{op}: unexpected output of `nft -j list table ip den`")]
     Listing {
         op: Operation,
         #[source]

@@ -13,7 +13,7 @@ use crate::ports::{PortMapping, Proto};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
-    #[error("not JSON: {0}")]
+    #[error("not JSON")]
     Json(#[source] serde_json::Error),
     #[error("an element of map {map} has an unexpected shape: {element}")]
     Element { map: String, element: String },

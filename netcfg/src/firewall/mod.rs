@@ -54,9 +54,6 @@ pub struct ContainerRules<'a> {
     pub name: &'a str,
     /// The container's address on its bridge.
     pub ip: Ipv4Addr,
-    /// The container's bridge. The map-based shape needs no per-container rule that names it;
-    /// it is validated and kept for `-v` output and future per-container rules.
-    pub bridge: &'a str,
     /// Concrete mappings, as returned by [`crate::ports::expand`].
     pub ports: &'a [PortMapping],
 }
@@ -162,6 +159,9 @@ impl Firewall {
             container: c.name.to_string(),
         };
         let wanted = rules::container_elements(c);
+        if wanted.is_empty() {
+            return Ok(());
+        }
         for attempt in 1..=REMOVE_ATTEMPTS {
             let present: Vec<Element> = self
                 .elements(op)?
@@ -185,6 +185,29 @@ impl Firewall {
         unreachable!("the last attempt returns")
     }
 
+    /// Removes this container's map elements in ONE exchange with the kernel, without listing
+    /// den's table first: for a caller that knows they are the container's (the port allocator
+    /// said so under the network lock, and every element is added under it). If some are gone
+    /// already (the whole transaction is refused then), falls back to [`Firewall::remove_container`].
+    pub fn remove_owned(&mut self, c: &ContainerRules<'_>) -> Result<(), FirewallError> {
+        if c.ports.is_empty() {
+            return Ok(());
+        }
+        match self
+            .nft
+            .run(&rules::delete_elements(&rules::container_elements(c)))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => self.remove_container(c),
+            Err(source) => Err(FirewallError::Nft {
+                op: Operation::Unpublish {
+                    container: c.name.to_string(),
+                },
+                source,
+            }),
+        }
+    }
+
     /// Every mapping in den's maps, with the container address it leads to and its comment.
     /// Empty if den's table does not exist.
     pub fn published(&mut self) -> Result<Vec<(PortMapping, Ipv4Addr, String)>, FirewallError> {
@@ -198,27 +221,6 @@ impl Firewall {
     /// The nft text [`Firewall::add_container`] runs.
     pub fn render_add_container(c: &ContainerRules<'_>) -> String {
         rules::add_elements(&rules::container_elements(c))
-    }
-
-    /// The nft text [`Firewall::remove_container`] runs when all of the container's elements are
-    /// present.
-    pub fn render_remove_container(c: &ContainerRules<'_>) -> String {
-        rules::delete_elements(&rules::container_elements(c))
-    }
-
-    /// The nft text [`Firewall::ensure_network`] runs.
-    pub fn render_ensure_network(
-        network: &str,
-        bridge: &str,
-        subnet: Ipv4Net,
-        masquerade: bool,
-    ) -> String {
-        rules::ensure_network(network, bridge, subnet, masquerade)
-    }
-
-    /// The nft text [`Firewall::remove_network`] runs.
-    pub fn render_remove_network(bridge: &str, subnet: Ipv4Net) -> String {
-        rules::remove_network(bridge, subnet)
     }
 
     fn elements(&mut self, op: impl Fn() -> Operation) -> Result<Vec<Element>, FirewallError> {
@@ -247,7 +249,6 @@ fn check_container(
     c: &ContainerRules<'_>,
     op: impl Fn() -> Operation,
 ) -> Result<(), FirewallError> {
-    check_bridge(c.bridge, &op)?;
     if c.ip.is_unspecified() || c.ip.is_broadcast() || c.ip.is_loopback() || c.ip.is_multicast() {
         return Err(FirewallError::InvalidContainerIp { op: op(), ip: c.ip });
     }

@@ -15,7 +15,6 @@ fn web<'a>(ports: &'a [PortMapping]) -> ContainerRules<'a> {
         id: "0123456789abcdef0123",
         name: "web",
         ip: "172.30.0.2".parse().unwrap(),
-        bridge: "den0",
         ports,
     }
 }

@@ -27,21 +27,21 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::firewall::FirewallError;
 use crate::ipam::{self, IpamError};
 use crate::lock::NetLock;
 use crate::netlink::NetlinkError;
-use crate::network::{Network, NetworkError};
+use crate::network::{Network, NetworkError, DEFAULT};
 use crate::portalloc::{self, PortAllocError};
 use crate::ports::PortMapping;
 
-pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners, VETH_ID_DIGITS};
+pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("listing networks in {path}: {source}")]
+    #[error("listing networks in {}", path.display())]
     ListNetworks {
         path: PathBuf,
         #[source]
@@ -49,7 +49,7 @@ pub enum SweepError {
     },
     #[error(transparent)]
     Network(#[from] NetworkError),
-    #[error("network {network}: {source}")]
+    #[error("network {network}")]
     Ipam {
         network: String,
         #[source]
@@ -61,9 +61,11 @@ pub enum SweepError {
     Firewall(#[from] FirewallError),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
-    #[error("removing den trace tables: {0}")]
+    #[error("removing den trace tables")]
     TraceTables(#[source] crate::firewall::NftError),
-    #[error("removing {path}: {source}")]
+    #[error("starting a tokio runtime for netlink")]
+    Runtime(#[source] io::Error),
+    #[error("removing {}", path.display())]
     RemoveFile {
         path: PathBuf,
         #[source]
@@ -95,6 +97,7 @@ pub enum Swept {
     TempFile(PathBuf),
     /// A `den trace` table whose den process is gone.
     TraceTable(String),
+    HalfCreatedNetwork(PathBuf),
 }
 
 impl fmt::Display for Swept {
@@ -122,6 +125,9 @@ impl fmt::Display for Swept {
             }
             Swept::TempFile(path) => write!(f, "removed {}", path.display()),
             Swept::TraceTable(t) => write!(f, "removed nft table ip {t} (a killed den trace)"),
+            Swept::HalfCreatedNetwork(path) => {
+                write!(f, "removed half-created network {}", path.display())
+            }
         }
     }
 }
@@ -137,7 +143,7 @@ pub struct Sweep {
 /// [`Owners`]), then every host-port reservation and lease whose owner is not live (the records
 /// last, as `attach` makes them first), and the stale temp files of those records. Must run
 /// inside a tokio runtime, on the thread (netns) den's firewall lives in.
-pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
+pub(crate) async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
     let mut out = Sweep::default();
     let networks = networks(lock, &mut out);
     let mut owners = owners.clone();
@@ -173,10 +179,11 @@ pub async fn sweep(lock: &NetLock, owners: &Owners) -> Sweep {
     out
 }
 
-/// den's networks: the default one and each one with a directory under `<root>/networks`.
+/// den's networks: the default one and each one with a directory under `<root>/networks` (a
+/// half-created one's directory is removed).
 fn networks(lock: &NetLock, out: &mut Sweep) -> Vec<Network> {
     let root = lock.state_root();
-    let mut names = BTreeSet::from(["bridge".to_string()]);
+    let mut names = BTreeSet::from([DEFAULT.to_string()]);
     let dir = root.join("networks");
     match fs::read_dir(&dir) {
         Ok(entries) => names.extend(
@@ -186,18 +193,45 @@ fn networks(lock: &NetLock, out: &mut Sweep) -> Vec<Network> {
                 .map(|e| e.file_name().to_string_lossy().into_owned()),
         ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => out
-            .failed
-            .push(SweepError::ListNetworks { path: dir, source }),
+        Err(source) => out.failed.push(SweepError::ListNetworks {
+            path: dir.clone(),
+            source,
+        }),
     }
     let mut nets = Vec::new();
     for name in names {
         match Network::load(root, &name) {
             Ok(net) => nets.push(net),
-            // A directory being created by `den network create` right now, or removed.
+            Err(NetworkError::NotFound(_)) if name != DEFAULT => {
+                remove_half_created(&dir.join(&name), out)
+            }
             Err(NetworkError::NotFound(_)) => {}
             Err(e) => out.failed.push(e.into()),
         }
     }
     nets
+}
+
+/// A network directory with no `network.json`: a `den network create` killed before its rename
+/// (it makes the directory and the file under the network lock, which we hold, so it is not
+/// running now). Removed if it holds nothing but that create's temp file; anything else in it is
+/// not den's to judge and is left alone.
+fn remove_half_created(dir: &Path, out: &mut Sweep) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+    if !names.iter().all(|n| n == ".network.json.tmp") {
+        return;
+    }
+    match fs::remove_dir_all(dir) {
+        Ok(()) => out
+            .removed
+            .push(Swept::HalfCreatedNetwork(dir.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => out.failed.push(SweepError::RemoveFile {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
 }

@@ -38,7 +38,6 @@ pub(super) fn sweep_elements(owners: &Owners, out: &mut Sweep) {
             id: &owner,
             name: &owner,
             ip,
-            bridge: "",
             ports: &ports,
         };
         match fw.remove_container(&rules) {

@@ -55,6 +55,12 @@ pub enum LabError {
         #[source]
         source: io::Error,
     },
+    #[error("opening the network namespace {}", path.display())]
+    Netns {
+        path: std::path::PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("--network isolated: checking for the dummy link type in a scratch namespace: {0}")]
     Scratch(#[source] io::Error),
 }

@@ -113,9 +113,9 @@ async fn move_over(s: &Saved) -> Result<(), LabError> {
             name: s.uplink.clone(),
             source: Cause::Missing("the uplink"),
         })?;
-    let (bridge, _) = nl
-        .ensure_bridge(&s.bridge, nl.link(uplink).await?.mtu)
-        .await?;
+    // The bridge takes the uplink's MAC: the LAN keeps seeing the host at the address it knew.
+    let up = nl.link(uplink).await?;
+    let (bridge, _) = nl.ensure_bridge(&s.bridge, up.mtu, up.mac).await?;
     nl.set_master(uplink, bridge).await?;
     for a in decode::<AddressMessage>(&s.addrs) {
         nl.handle()

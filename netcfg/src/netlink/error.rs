@@ -44,59 +44,59 @@ impl From<rtnetlink::Error> for Cause {
 pub enum NetlinkError {
     #[error("netlink needs a tokio runtime on the calling thread")]
     NoRuntime,
-    #[error("open a netlink socket: {0}")]
+    #[error("open a netlink socket")]
     Socket(#[source] io::Error),
-    #[error("start a thread to enter the network namespace: {0}")]
+    #[error("start a thread to enter the network namespace")]
     Thread(#[source] io::Error),
     #[error("the thread entering the network namespace panicked")]
     ThreadPanicked,
-    #[error("enter the network namespace: {0}")]
+    #[error("enter the network namespace")]
     EnterNetns(#[source] nix::Error),
     #[error("invalid interface name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
-    #[error("look up link {name}: {source}")]
+    #[error("look up link {name}")]
     LookupName { name: String, source: Cause },
-    #[error("read link {index}: {source}")]
+    #[error("read link {index}")]
     GetLink { index: u32, source: Cause },
-    #[error("list links: {0}")]
+    #[error("list links")]
     ListLinks(#[source] Cause),
     #[error("link {name} exists but is not a bridge (it is a {})", .kind.as_deref().unwrap_or("device"))]
     NotABridge { name: String, kind: Option<String> },
-    #[error("create bridge {name}: {source}")]
+    #[error("create bridge {name}")]
     CreateBridge { name: String, source: Cause },
-    #[error("set MTU {mtu} on link {index}: {source}")]
+    #[error("set MTU {mtu} on link {index}")]
     SetMtu { index: u32, mtu: u32, source: Cause },
-    #[error("create veth pair {host} / {peer}: {source}")]
+    #[error("create veth pair {host} / {peer}")]
     CreateVeth {
         host: String,
         peer: String,
         source: Cause,
     },
-    #[error("attach link {index} to bridge {master}: {source}")]
+    #[error("attach link {index} to bridge {master}")]
     SetMaster {
         index: u32,
         master: u32,
         source: Cause,
     },
-    #[error("bring link {index} up: {source}")]
+    #[error("bring link {index} up")]
     SetUp { index: u32, source: Cause },
-    #[error("set hairpin mode {} on bridge port {index}: {source}", if *.on { "on" } else { "off" })]
+    #[error("set hairpin mode {} on bridge port {index}", if *.on { "on" } else { "off" })]
     SetHairpin { index: u32, on: bool, source: Cause },
-    #[error("read bridge port {index}: {source}")]
+    #[error("read bridge port {index}")]
     GetBridgePort { index: u32, source: Cause },
-    #[error("add address {addr} to link {index}: {source}")]
+    #[error("add address {addr} to link {index}")]
     AddAddress {
         index: u32,
         addr: Ipv4Net,
         source: Cause,
     },
-    #[error("list addresses of link {index}: {source}")]
+    #[error("list addresses of link {index}")]
     ListAddresses { index: u32, source: Cause },
-    #[error("add default route via {gateway}: {source}")]
+    #[error("add default route via {gateway}")]
     AddDefaultRoute { gateway: Ipv4Addr, source: Cause },
-    #[error("list IPv4 routes: {0}")]
+    #[error("list IPv4 routes")]
     ListRoutes(#[source] Cause),
-    #[error("delete link {index}: {source}")]
+    #[error("delete link {index}")]
     DeleteLink { index: u32, source: Cause },
 }
 

@@ -41,11 +41,14 @@ impl Netlink {
     }
 
     /// Creates bridge `name` if missing and brings it up; sets its MTU when `mtu` is given and differs.
+    /// A bridge it creates gets `mac` as its own address, if given: without one the kernel gives it the
+    /// lowest of its ports' MACs (none with no port), which changes as ports come and go.
     /// Returns the bridge's index and whether this call created it. A non-bridge link of that name is an error.
     pub async fn ensure_bridge(
         &self,
         name: &str,
         mtu: Option<u32>,
+        mac: Option<[u8; 6]>,
     ) -> Result<(u32, bool), NetlinkError> {
         let (link, created) = match self.link_by_name(name).await? {
             Some(link) => (link, false),
@@ -53,6 +56,9 @@ impl Netlink {
                 let mut builder = LinkBridge::new(name);
                 if let Some(mtu) = mtu {
                     builder = builder.mtu(mtu);
+                }
+                if let Some(mac) = mac {
+                    builder = builder.address(mac.to_vec());
                 }
                 let added = self
                     .handle

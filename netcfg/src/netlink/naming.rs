@@ -26,6 +26,11 @@ pub fn mac_from_ip(ip: Ipv4Addr) -> [u8; 6] {
     [0x02, 0x42, a, b, c, d]
 }
 
+/// `02:42:ac:14:00:02`, as `ip link` prints a MAC.
+pub fn mac_string(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
+
 /// Checks an interface name the way the kernel will (`dev_valid_name`), so the error names the culprit.
 pub(super) fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {

@@ -221,6 +221,7 @@ fn save_new(root: &Path, net: &Network) -> Result<(), NetworkError> {
     body.push(b'\n');
     undo.tmp = Some(tmp.clone());
     fs::write(&tmp, body).map_err(NetworkError::io("writing", &tmp))?;
+    crate::fault::point("network-before-rename");
     fs::rename(&tmp, &path).map_err(NetworkError::io("renaming", &path))?;
     undo.tmp = None;
     undo.dir = None;

@@ -68,7 +68,7 @@ pub enum NetworkError {
         network: String,
         containers: Vec<String>,
     },
-    #[error("network {network}: {source}")]
+    #[error("network {network}")]
     Netlink {
         network: String,
         #[source]
@@ -80,7 +80,7 @@ pub enum NetworkError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Ipam(#[from] IpamError),
-    #[error("network {network}: {source}")]
+    #[error("network {network}")]
     Uplink {
         network: String,
         #[source]
@@ -88,27 +88,27 @@ pub enum NetworkError {
     },
     #[error("network {0}: --subnet and --gateway cannot be given with --uplink: the network takes the uplink's subnet and the host's address on it")]
     UplinkSubnet(String),
-    #[error("network {network}: starting a tokio runtime: {source}")]
+    #[error("network {network}: starting a tokio runtime")]
     Runtime {
         network: String,
         #[source]
         source: io::Error,
     },
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}")]
     Io {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("network file {path}: {source}")]
+    #[error("network file {path}")]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
     /// What `remove` could not undo; the network's directory is kept so that it can be retried.
-    #[error("removing network {network}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("removing network {network}: {}", .errors.iter().map(|e| crate::one_line(e)).collect::<Vec<_>>().join("; "))]
     Remove {
         network: String,
         errors: Vec<NetworkError>,

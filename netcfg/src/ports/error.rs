@@ -52,7 +52,7 @@ pub enum PortError {
         proto: Proto,
         listener: IpAddr,
     },
-    #[error("checking host port {host_ip}:{port}/{proto}: {source}")]
+    #[error("checking host port {host_ip}:{port}/{proto}")]
     Probe {
         host_ip: Ipv4Addr,
         port: u16,
@@ -68,7 +68,7 @@ pub enum PortError {
         first: u16,
         last: u16,
     },
-    #[error("reading {}: {source}", .path.display())]
+    #[error("reading {}", .path.display())]
     Read {
         path: PathBuf,
         #[source]

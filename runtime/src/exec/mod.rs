@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use nix::fcntl::OFlag;
 
+use crate::envflags::{self, FlagError};
 use crate::process::{self as proc, Enter, Paused, ProcessError};
 use crate::spec::SpecError;
 use crate::state::Store;
@@ -48,10 +49,8 @@ pub struct ExecOptions {
 pub enum ExecError {
     #[error("no command specified")]
     NoCommand,
-    #[error("invalid environment variable {0:?}: the name is empty")]
-    EmptyEnvKey(String),
-    #[error("working directory {0:?} is not an absolute path")]
-    RelativeWorkdir(String),
+    #[error(transparent)]
+    Flag(#[from] FlagError),
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
@@ -79,13 +78,7 @@ impl ExecOptions {
         if self.cmd.first().is_none_or(|c| c.is_empty()) {
             return Err(ExecError::NoCommand);
         }
-        if let Some(e) = self.env.iter().find(|e| e.split('=').next() == Some("")) {
-            return Err(ExecError::EmptyEnvKey(e.clone()));
-        }
-        if let Some(w) = self.workdir.as_ref().filter(|w| !w.starts_with('/')) {
-            return Err(ExecError::RelativeWorkdir(w.clone()));
-        }
-        Ok(())
+        Ok(envflags::check(&self.env, self.workdir.as_ref())?)
     }
 }
 

@@ -7,23 +7,9 @@ use std::path::Path;
 use oci_spec::runtime::{Process, Spec};
 
 use super::{ExecError, ExecOptions};
+use crate::envflags::{self, has};
 use crate::spec::resolve_user;
 use crate::state::Container;
-
-/// Set `KEY=value`, replacing an entry with the same key.
-fn set_env(env: &mut Vec<String>, entry: String) {
-    let key = entry.split('=').next().unwrap_or("");
-    let prefix = format!("{key}=");
-    match env.iter_mut().find(|e| e.starts_with(&prefix)) {
-        Some(existing) => *existing = entry,
-        None => env.push(entry),
-    }
-}
-
-fn has(env: &[String], key: &str) -> bool {
-    let prefix = format!("{key}=");
-    env.iter().any(|e| e.starts_with(&prefix))
-}
 
 /// The process to start in `record`'s container, whose root directory is `root` (a path den
 /// can open, e.g. `/proc/self/fd/N` of an `O_PATH` fd; `-u` names are looked up in its
@@ -52,19 +38,13 @@ pub fn exec_process(
         // HOME came from the run user's passwd entry unless the container set it: follow the
         // exec user then (what runc does when HOME is unset).
         if !has(&record.env, "HOME") {
-            set_env(&mut env, format!("HOME={}", resolved.home));
+            envflags::set(&mut env, format!("HOME={}", resolved.home));
         }
     }
     if opts.tty && !has(&env, "TERM") {
         env.push("TERM=xterm".to_owned());
     }
-    for e in &opts.env {
-        if e.contains('=') {
-            set_env(&mut env, e.clone());
-        } else if let Ok(v) = std::env::var(e) {
-            set_env(&mut env, format!("{e}={v}"));
-        }
-    }
+    envflags::apply(&mut env, &opts.env);
     process.set_env(Some(env));
     process.set_args(Some(opts.cmd.clone()));
     process.set_terminal(Some(opts.tty));

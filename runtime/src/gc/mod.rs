@@ -6,7 +6,7 @@
 //! record (`state.json`, with the supervisor's pid and start time) is written before anything
 //! else; the container's pid right after it starts (before that, a paused child dies by itself
 //! when den does: it waits on a socket from den); leases, host-port reservations, published-map
-//! elements and host veths carry the container id (see `den_netcfg::gc`); the overlay is mounted
+//! elements and host veths carry the container id (see `den_netcfg::Owners`); the overlay is mounted
 //! only inside the container's mount namespace and vanishes with it; the locks are flocks, which
 //! the kernel drops with their holder.
 //!
@@ -20,22 +20,22 @@
 //! 4. records: a container that never started is removed (the rollback its `den run` could not
 //!    finish); one that ran is marked Exited — 137 if gc killed it, 255 (docker's "unknown") if
 //!    it had ended unobserved — or removed if it was `--rm`; unfinished dirs and dangling names
-//!    older than a grace period are removed; then stale temp files.
+//!    older than a grace period are removed, and `--rm` dirs left in the trash by a helper that
+//!    died; then stale temp files.
 //!
-//! [`collect_stale`] is what `den run` and `den ps` call first: one read-only pass over the
+//! [`collect_stale`] is what `den ps` calls first, and what `den run` calls only after a start
+//! failed on a held name, port or address (then it retries once): one read-only pass over the
 //! records, and a collection only if some container is stale.
 
 mod files;
 mod procs;
 mod scan;
-mod sys;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use den_netcfg::gc::{Sweep, SweepError, Swept};
-use den_netcfg::lock::{LockError, NetLock};
+use den_netcfg::{AttachError, Collection, Networks, Sweep, SweepError, Swept};
 use nix::errno::Errno;
 
 use crate::state::{self, Container, StateError, Status, Store};
@@ -50,29 +50,29 @@ pub const UNKNOWN_EXIT: i32 = 255;
 #[derive(Debug, thiserror::Error)]
 pub enum GcError {
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(#[from] AttachError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("listing {path}: {source}")]
+    #[error("listing {path}")]
     List {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("killing container {name} (pid {pid}): {source}")]
+    #[error("killing container {name} (pid {pid})")]
     Kill {
         name: String,
         pid: i32,
         #[source]
         source: Errno,
     },
-    #[error("unmounting {path}: {source}")]
+    #[error("unmounting {path}")]
     Unmount {
         path: PathBuf,
         #[source]
         source: Errno,
     },
-    #[error("removing {path}: {source}")]
+    #[error("removing {path}")]
     Remove {
         path: PathBuf,
         #[source]
@@ -132,7 +132,7 @@ pub fn collect(root: &Path) -> Result<GcReport, GcError> {
     collect_locked(root, true)
 }
 
-/// What `den run` and `den ps` call first: returns at once (one read-only pass over the records,
+/// What `den ps` calls first, and `den run` after a conflict: returns at once (one read-only pass over the records,
 /// no lock) unless some container's supervisor is gone, and then collects.
 pub fn collect_stale(root: &Path) -> Result<GcReport, GcError> {
     if !scan::any_stale(&Store::new(root))? {
@@ -142,9 +142,12 @@ pub fn collect_stale(root: &Path) -> Result<GcReport, GcError> {
 }
 
 fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
+    Networks::new(root).collect(|net| collect_under(root, full, net))?
+}
+
+fn collect_under(root: &Path, full: bool, net: &Collection<'_>) -> Result<GcReport, GcError> {
     let store = Store::new(root);
-    let lock = NetLock::acquire(root)?;
-    // Under the lock: any container that made a network object is in this scan.
+    // Under the network lock: any container that made a network object is in this scan.
     let mut scan = Scan::take(&store)?;
     let mut report = GcReport::default();
     report.failed.extend(
@@ -176,8 +179,7 @@ fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
         }
     }
     let owners = scan.owners(survivors);
-    let Sweep { removed, failed } = den_netcfg::rt::block_on(den_netcfg::gc::sweep(&lock, &owners))
-        .expect("a current-thread tokio runtime");
+    let Sweep { removed, failed } = net.sweep(&owners);
     report.removed.extend(removed.into_iter().map(Removed::Net));
     // A record is what makes its network objects this root's: keep it until they are all gone.
     let net_clean = failed.is_empty();
@@ -193,6 +195,12 @@ fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
         Ok(links) => links.iter().for_each(|l| remove_name(l, &mut report)),
         Err(e) => report.failed.push(e),
     }
+    match scan::old_trash(&store) {
+        Ok(dirs) => dirs
+            .iter()
+            .for_each(|d| files::remove(d, &mut report.removed, &mut report.failed)),
+        Err(e) => report.failed.push(e),
+    }
     if full {
         for c in scan.exited() {
             let tmp = store.dir(&c.id).join(".state.json.tmp");
@@ -200,7 +208,6 @@ fn collect_locked(root: &Path, full: bool) -> Result<GcReport, GcError> {
         }
         files::sweep_image_temps(root, &mut report.removed, &mut report.failed);
     }
-    drop(lock);
     Ok(report)
 }
 

@@ -4,13 +4,15 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
-use super::sys;
+use crate::syscall::{pidfd_open, pidfd_send_signal};
 
 /// How long a SIGKILLed container may take to go (an uninterruptible sleep can delay it).
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -67,7 +69,7 @@ pub(super) enum Killed {
 /// SIGKILL the process (pid, start) through a pidfd and wait until it has exited. Its PID
 /// namespace, and with it every process of the container, goes with it.
 pub(super) fn kill(pid: i32, start: u64) -> Result<Killed, Errno> {
-    let pidfd = match sys::pidfd_open(pid) {
+    let pidfd = match pidfd_open(pid) {
         Ok(fd) => fd,
         Err(Errno::ESRCH) => return Ok(Killed::WasGone),
         Err(e) => return Err(e),
@@ -76,15 +78,29 @@ pub(super) fn kill(pid: i32, start: u64) -> Result<Killed, Errno> {
     if !alive(pid, start) {
         return Ok(Killed::WasGone);
     }
-    match sys::pidfd_send_signal(&pidfd, Signal::SIGKILL) {
+    match pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL) {
         Ok(()) => {}
         Err(Errno::ESRCH) => return Ok(Killed::WasGone),
         Err(e) => return Err(e),
     }
-    if sys::wait_exited(&pidfd, KILL_WAIT)? {
+    if wait_exited(&pidfd, KILL_WAIT)? {
         Ok(Killed::Yes)
     } else {
         Err(Errno::ETIMEDOUT)
+    }
+}
+
+/// Wait until the process of `pidfd` has exited (the fd polls readable), at most `timeout`.
+/// Returns whether it exited.
+fn wait_exited(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Errno> {
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) => return Ok(n > 0),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 

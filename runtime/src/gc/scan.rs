@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use den_netcfg::gc::{IdSet, Owners};
+use den_netcfg::{IdSet, Owners};
 
 use super::procs;
 use super::GcError;
@@ -154,6 +154,17 @@ pub(super) fn orphan_names(store: &Store) -> Result<Vec<PathBuf>, GcError> {
         }
     }
     Ok(out)
+}
+
+/// Dirs under the trash (`--rm` containers renamed away) older than the grace: the helper that
+/// was to remove them died (a young one may be the helper's work in progress).
+pub(super) fn old_trash(store: &Store) -> Result<Vec<PathBuf>, GcError> {
+    let trash = store.trash();
+    Ok(list(&trash)?
+        .into_iter()
+        .map(|name| trash.join(name))
+        .filter(|p| old(p))
+        .collect())
 }
 
 fn verdict(c: &Container) -> Verdict {

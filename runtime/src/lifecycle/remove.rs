@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use den_netcfg::Networks;
 use nix::sys::signal::Signal;
 
 use super::signal::send;
@@ -37,8 +38,7 @@ pub fn remove(
         return Ok(c.name);
     };
     if let Some(att) = &c.network {
-        den_netcfg::rt::block_on(den_netcfg::detach(root, att))
-            .expect("a current-thread tokio runtime")?;
+        Networks::new(root).detach(att)?;
         crate::hosts::refresh(root, &att.network)?;
     }
     if volumes {

@@ -2,7 +2,7 @@
 //! init adopts it) BEFORE the container is cloned, while den has a single thread and no runtime.
 //! It leaves the terminal's session, runs steps 2-6 with the container's output going to its log
 //! file, and reports "started" or its error to the waiting `den` over a pipe. Then it re-executes
-//! itself as the small waiter of [`crate::supervisor`] (step 7), which keeps the container as its
+//! itself as the small waiter of [`super::supervisor`] (step 7), which keeps the container as its
 //! child across the exec.
 //!
 //! ```text
@@ -20,8 +20,8 @@ use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
 use super::launch::{launch, Output};
 use super::validate::Validated;
-use super::{one_line, teardown, RunError};
-use crate::{supervisor, syscall};
+use super::{one_line, supervisor, teardown, RunError};
+use crate::syscall;
 
 /// Fork the supervisor of the container `v` describes and wait until it reports that the container
 /// runs (returns its id) or that it failed (its error). `held`: a lock the caller holds until then,
@@ -75,7 +75,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
 }
 
 /// Threads: `Threads:` of /proc/self/status.
-fn single_threaded() -> bool {
+pub(super) fn single_threaded() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -118,7 +118,7 @@ fn report(pipe: &OwnedFd, result: Result<(), (i32, String)>) {
 }
 
 /// stdin and stdout to /dev/null now; stderr (where `-v` and warnings go) once the report is sent.
-fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
+pub(super) fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
     let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
     dup2_stdin(&null)?;
     dup2_stdout(&null)?;

@@ -3,10 +3,12 @@
 use std::io;
 use std::path::PathBuf;
 
+pub use den_netcfg::one_line;
 use den_netcfg::{AttachError, DetachError};
 use nix::errno::Errno;
 
 use super::netjoin::JoinError;
+use crate::envflags::FlagError;
 use crate::hosts::HostsError;
 use crate::image::ImageError;
 use crate::process::ProcessError;
@@ -16,10 +18,8 @@ use crate::volume::VolumeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("invalid environment variable {0:?}: the name is empty")]
-    EmptyEnvKey(String),
-    #[error("working directory {0:?} is not an absolute path")]
-    RelativeWorkdir(String),
+    #[error(transparent)]
+    Flag(#[from] FlagError),
     #[error("--ip needs a bridge network, not --network {0}")]
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]
@@ -78,7 +78,7 @@ pub enum RunError {
     Supervisor { message: String, status: i32 },
     #[error("the supervisor of container {id} ended before reporting whether it started")]
     SupervisorLost { id: String },
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}")]
     Io {
         what: &'static str,
         path: PathBuf,
@@ -91,18 +91,11 @@ impl RunError {
     /// Did the start fail on something another container holds (a name, a host port, an address)?
     /// Such a holder may be a container a killed den left behind, which `gc` can free.
     pub fn is_conflict(&self) -> bool {
-        use den_netcfg::firewall::FirewallError;
-        use den_netcfg::ipam::IpamError;
-        use den_netcfg::ports::PortError;
-        matches!(
-            self,
-            RunError::State(StateError::NameInUse(_))
-                | RunError::Network(AttachError::Ports(PortError::AlreadyPublished { .. }))
-                | RunError::Network(AttachError::Ipam(
-                    IpamError::InUse { .. } | IpamError::Exhausted { .. }
-                ))
-                | RunError::Network(AttachError::Firewall(FirewallError::PortTaken { .. }))
-        )
+        match self {
+            RunError::State(StateError::NameInUse(_)) => true,
+            RunError::Network(e) => e.is_conflict(),
+            _ => false,
+        }
     }
 
     /// docker's convention: 125 when den itself failed, 126/127 when the command could not be run.
@@ -117,22 +110,4 @@ impl RunError {
     pub(crate) fn io(what: &'static str, path: PathBuf) -> impl FnOnce(io::Error) -> RunError {
         move |source| RunError::Io { what, path, source }
     }
-}
-
-/// An error and its causes as one line: each cause the line does not already say, after ": "
-/// (what `den: ` prints; the supervisor sends it to the waiting `den run -d`).
-pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = String::new();
-    let mut next = Some(e);
-    while let Some(err) = next {
-        let text = err.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-        next = err.source();
-    }
-    line.replace('\n', " ")
 }

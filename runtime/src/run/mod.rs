@@ -1,4 +1,5 @@
-//! `den run`: the design's step list, in the same order.
+//! `den run`, step by step. This list is the one reference for the step numbers that comments
+//! elsewhere ("step 4") use, and the code below follows it in the same order.
 //!
 //! 1. validate everything (options, image, network plan) before anything is created;
 //! 2. reserve the name, create the state dir and the overlay's upper/work dirs;
@@ -27,7 +28,9 @@ mod netjoin;
 mod options;
 mod saved;
 mod storage;
+pub mod supervisor;
 mod teardown;
+mod unplug;
 mod validate;
 
 use std::path::Path;

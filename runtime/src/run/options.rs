@@ -9,6 +9,7 @@ use den_netcfg::PortSpec;
 
 use super::netjoin::JoinedNet;
 use super::RunError;
+use crate::envflags;
 use crate::image::ImageConfig;
 use crate::spec::NetNs;
 
@@ -105,16 +106,7 @@ impl RunOptions {
         if matches!(self.network, NetworkMode::Container(_)) {
             JoinedNet::check_options(!self.publish.is_empty(), self.hostname.is_some())?;
         }
-        if let Some(e) = self
-            .env
-            .iter()
-            .find(|e| e.split('=').next().unwrap_or("").is_empty())
-        {
-            return Err(RunError::EmptyEnvKey(e.clone()));
-        }
-        if let Some(w) = self.workdir.as_ref().filter(|w| !w.starts_with('/')) {
-            return Err(RunError::RelativeWorkdir(w.clone()));
-        }
+        envflags::check(&self.env, self.workdir.as_ref())?;
         if self.ip.is_some() && !matches!(self.network, NetworkMode::Bridge(_)) {
             return Err(RunError::IpWithoutBridge(self.network.to_string()));
         }
@@ -149,26 +141,17 @@ impl RunOptions {
     /// The image's Env, then `-e` (`-e K` takes K from den's own environment, as docker does); later wins.
     pub fn env(&self, img: &ImageConfig, hostname: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let mut set = |kv: String| {
-            let key = kv.split('=').next().unwrap_or("").to_string();
-            out.retain(|e| e.split('=').next() != Some(key.as_str()));
-            out.push(kv);
-        };
-        if !img.env.iter().any(|e| e.starts_with("PATH=")) {
-            set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        if !envflags::has(&img.env, "PATH") {
+            out.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
         }
-        img.env.iter().cloned().for_each(&mut set);
-        for e in &self.env {
-            if e.contains('=') {
-                set(e.clone());
-            } else if let Ok(v) = std::env::var(e) {
-                set(format!("{e}={v}"));
-            }
+        for e in &img.env {
+            envflags::set(&mut out, e.clone());
         }
-        if !out.iter().any(|e| e.starts_with("HOSTNAME=")) {
+        envflags::apply(&mut out, &self.env);
+        if !envflags::has(&out, "HOSTNAME") {
             out.push(format!("HOSTNAME={hostname}"));
         }
-        if self.tty && !out.iter().any(|e| e.starts_with("TERM=")) {
+        if self.tty && !envflags::has(&out, "TERM") {
             out.push("TERM=xterm".into());
         }
         out

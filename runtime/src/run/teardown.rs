@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
+use den_netcfg::Networks;
+
 use super::launch::Started;
+use super::unplug;
 use super::RunError;
 use crate::hosts;
 use crate::process::Exit;
@@ -20,11 +23,17 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         Err(StateError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
+    let mut behind = None;
     let detached = match &record.network {
-        Some(att) => den_netcfg::rt::block_on(den_netcfg::detach(root, att))
-            .expect("a current-thread tokio runtime"),
+        Some(att) => Networks::new(root).detach_with(att, |u| {
+            behind = unplug::start(Some(u));
+            behind.is_some()
+        }),
         None => Ok(()),
     };
+    if behind.is_none() && record.auto_remove {
+        behind = unplug::start(None);
+    }
     // Its lease is gone: the other members of a user network stop listing it.
     let names = match &record.network {
         Some(att) => hosts::refresh(root, &att.network),
@@ -40,7 +49,12 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
         _ if record.auto_remove => {
             // docker's `--rm` takes the container's anonymous volumes with it.
             let volumes = crate::volume::VolumeStore::new(root).remove_anonymous(&store.dir(id));
-            store.remove(&record)?;
+            match behind {
+                // Out of `containers/` now (what `den ps` and a name look-up read); its files go
+                // in the child.
+                Some(b) => b.remove(&store.remove_later(&record)?),
+                None => store.remove(&record)?,
+            }
             volumes?;
         }
         _ => store.save(&record)?,

@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use den_netcfg::{ipam, lock::NetLock, Plan, PortSpec};
+use den_netcfg::{Networks, Plan, PortSpec, Request};
 
 use super::netjoin::JoinedNet;
 use super::saved::Saved;
@@ -44,21 +44,18 @@ struct PlanInputs<'a> {
     name: &'a str,
     ip: Option<Ipv4Addr>,
     publish: &'a [PortSpec],
-    verbose: bool,
 }
 
 fn plan(p: PlanInputs<'_>) -> Result<Option<Plan>, RunError> {
     let NetworkMode::Bridge(net) = p.network else {
         return Ok(None);
     };
-    Ok(Some(Plan::new(&den_netcfg::Request {
-        root: p.root,
+    Ok(Some(Networks::new(p.root).plan(&Request {
         network: net,
         container_id: p.id,
         container_name: p.name,
         ip: p.ip,
         publish: p.publish,
-        verbose: p.verbose,
     })?))
 }
 
@@ -75,8 +72,11 @@ impl Validated {
         let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
         // Checked again, atomically, when the name is reserved; checked here too so `den run -d`
         // reports it from the command itself, typed (a dead container's name is collected then).
-        if opts.name.is_some() && crate::state::Store::new(&opts.root).name_taken(&name) {
-            return Err(crate::state::StateError::NameInUse(name).into());
+        if opts.name.is_some() {
+            state::validate_name(&name)?;
+            if Store::new(&opts.root).name_taken(&name) {
+                return Err(state::StateError::NameInUse(name).into());
+            }
         }
         let plan = plan(PlanInputs {
             root: &opts.root,
@@ -85,7 +85,6 @@ impl Validated {
             name: &name,
             ip: opts.ip,
             publish: &opts.publish,
-            verbose: den_netcfg::trace::enabled(),
         })?;
         let joined = joined(&opts.root, &opts.network)?;
         let mounts = super::storage::plan(&opts.root, &opts.storage, &image.config.volumes)?;
@@ -144,7 +143,6 @@ impl Validated {
             name: &c.name,
             ip,
             publish: &publish,
-            verbose: den_netcfg::trace::enabled(),
         })?;
         Ok(Validated {
             root: root.to_path_buf(),
@@ -202,10 +200,6 @@ fn still_free(
     ip: Ipv4Addr,
     id: &str,
 ) -> Result<Option<Ipv4Addr>, RunError> {
-    let lock = NetLock::acquire(root).map_err(den_netcfg::AttachError::from)?;
-    let leases = ipam::leases(&lock, root, network).map_err(den_netcfg::AttachError::from)?;
-    Ok(match leases.get(&ip) {
-        Some(owner) if owner != id => None,
-        _ => Some(ip),
-    })
+    let free = Networks::new(root).ip_free(network, ip, id)?;
+    Ok(free.then_some(ip))
 }

@@ -24,14 +24,14 @@ pub enum StateError {
     NotFound(String),
     #[error("container name or id {0:?} is ambiguous")]
     Ambiguous(String),
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}")]
     Io {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("state file {path}: {source}")]
+    #[error("state file {path}")]
     Corrupt {
         path: PathBuf,
         #[source]
@@ -225,6 +225,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Where [`Store::remove_later`] puts container dirs whose files are still to be removed.
+    pub fn trash(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+
+    /// [`Store::remove`] in O(1): free the name and rename the container's dir out of
+    /// `containers/` into [`Store::trash`] (one rename); returns where it is now, for the caller to
+    /// remove off the hot path (`den gc` removes what is left there).
+    pub fn remove_later(&self, record: &Container) -> Result<PathBuf, StateError> {
+        let link = self.names().join(&record.name);
+        if fs::read_link(&link).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+            fs::remove_file(&link).map_err(io_err("removing", &link))?;
+        }
+        let trash = self.trash();
+        fs::create_dir_all(&trash).map_err(io_err("creating", &trash))?;
+        let to = trash.join(&record.id);
+        let dir = self.dir(&record.id);
+        fs::rename(&dir, &to).map_err(io_err("moving", &dir))?;
+        Ok(to)
+    }
+}
+
 /// A reserved name and a created container directory, undone on drop unless `commit`ted.
 pub struct Reservation {
     dir: PathBuf,
@@ -247,7 +270,8 @@ impl Drop for Reservation {
     }
 }
 
-fn validate_name(name: &str) -> Result<(), StateError> {
+/// docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most 128 bytes.
+pub(crate) fn validate_name(name: &str) -> Result<(), StateError> {
     let mut chars = name.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))

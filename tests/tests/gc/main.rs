@@ -1,13 +1,15 @@
-//! Issue 4, crash safety: `den run` SIGKILLed at each step of its setup (the `DEN_FAULT` test
-//! hook), then `den gc` leaves the sandbox exactly as it was: no veth, nft element, lease, state
-//! dir, name, mount or process of the dead run. Also: a dead lock holder blocks nobody, the next
-//! `den run` and `den ps` collect by themselves, and gc touches nothing that is still owned.
+//! Crash safety: `den run` SIGKILLed at each step of its setup (the `DEN_FAULT` test hook), then
+//! `den gc` leaves the sandbox exactly as it was: no veth, nft element, lease, state dir, name,
+//! mount or process of the dead run. Also: a `den network create` killed half-way, a dead lock
+//! holder blocks nobody, the next `den run` and `den ps` collect by themselves, and gc touches
+//! nothing that is still owned.
 
 mod ownership;
 mod support;
 
 use std::time::{Duration, Instant};
 
+use den_tests::den_bin;
 use support::{
     assert_left_behind, assert_no_processes, gc, img, published_map, reserved_ports, run_killed_at,
     warmed_up,
@@ -156,4 +158,29 @@ fn den_ps_collects_a_container_whose_den_run_died() {
     assert!(all.stdout.contains("Exited (137)"), "{all}");
     assert_no_processes(&sb, "the container to be gone");
     assert!(!published_map(&sb).contains("8080"), "the element stayed");
+}
+
+/// `den network create` killed after making the network's directory and before `network.json`
+/// exists: `network rm` cannot find it; `den gc` removes the directory, and the name is free again.
+#[test]
+fn a_network_create_killed_half_way_is_collected() {
+    let (sb, before) = warmed_up();
+    let script = format!(
+        "DEN_FAULT=network-before-rename exec {den} --root {root} network create half",
+        den = den_bin().display(),
+        root = sb.root().display(),
+    );
+    sb.host(&script).expect_code(137);
+    let dir = sb.root().join("networks/half");
+    assert!(
+        dir.is_dir(),
+        "the killed create left no directory to collect"
+    );
+    assert!(!dir.join("network.json").exists());
+    let out = gc(&sb);
+    assert!(out.contains("removed half-created network"), "{out}");
+    assert!(!dir.exists(), "gc left {}", dir.display());
+    sb.assert_footprint(&before, "network create killed half-way, then den gc");
+    sb.den(&["network", "create", "half"]).ok();
+    sb.den(&["network", "rm", "half"]).ok();
 }

@@ -20,8 +20,8 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{execv, Pid};
 
+use super::{one_line, record_exit, RunError};
 use crate::process::FORWARDED_SIGNALS;
-use crate::run::{one_line, record_exit, RunError};
 use crate::state::Store;
 use crate::syscall;
 

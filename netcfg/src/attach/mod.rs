@@ -1,8 +1,11 @@
-//! Attaching a container's network namespace to a bridge network, and detaching it.
+//! Attaching a container's network namespace to a bridge network (step 4 of `den run`, see
+//! `runtime/src/run/mod.rs`).
 //!
-//! `Plan::new` validates everything (the only way to get a `Plan`), `Plan::apply` makes the changes in the
-//! order of the design's step 4, registering the undo of each as it is made, and `detach` removes what an
-//! `Attachment` describes, collecting errors instead of stopping at the first.
+//! `Plan::new` validates everything (the only way to get a `Plan`), `Plan::apply` makes the changes:
+//! bridge, lease, host ports, veth, addresses and routes inside, firewall — registering the undo of
+//! each as it is made. Both are reached through [`crate::Networks`].
+
+mod error;
 
 use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
@@ -10,52 +13,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::firewall::{ContainerRules, Firewall, FirewallError};
-use crate::ipam::{self, IpamError};
-use crate::lock::{LockError, NetLock};
-use crate::netlink::{mac_from_ip, Netlink, NetlinkError};
-use crate::network::{Network, NetworkError};
+use crate::firewall::{ContainerRules, Firewall};
+use crate::ipam;
+use crate::lock::NetLock;
+use crate::netlink::{mac_from_ip, mac_string, Netlink, NetlinkError};
+use crate::network::Network;
 use crate::portalloc::{self, PortAllocError};
-use crate::ports::{self, PortError, PortMapping, PortSpec};
-use crate::sysctl::{self, SysctlError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AttachError {
-    #[error(transparent)]
-    Network(#[from] NetworkError),
-    #[error(transparent)]
-    Netlink(#[from] NetlinkError),
-    #[error(transparent)]
-    Firewall(#[from] FirewallError),
-    #[error(transparent)]
-    Ipam(#[from] IpamError),
-    #[error(transparent)]
-    Ports(#[from] PortError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error(transparent)]
-    PortAlloc(#[from] PortAllocError),
-    #[error(transparent)]
-    Sysctl(#[from] SysctlError),
-    #[error("opening the container's network namespace {path}: {source}")]
-    Netns {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("starting a tokio runtime for netlink: {0}")]
-    Runtime(#[source] std::io::Error),
-    #[error("the thread deleting the host veth panicked")]
-    VethThread,
-    #[error("the container's network namespace has no {0} link")]
-    MissingLink(&'static str),
-    #[error("--ip {ip} is outside network {network}'s subnet {subnet}")]
-    IpOutside {
-        ip: Ipv4Addr,
-        network: String,
-        subnet: ipnet::Ipv4Net,
-    },
-}
+use crate::ports::{self, PortMapping, PortSpec};
+use crate::sysctl;
+use crate::trace;
+pub use error::{AttachError, Reserved};
 
 /// What a container got from its network: stored in its state, enough to tear it down again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +46,6 @@ impl Attachment {
             id: &self.container_id,
             name: &self.container_name,
             ip: self.ip,
-            bridge: &self.bridge,
             ports: &self.ports,
         }
     }
@@ -87,13 +53,11 @@ impl Attachment {
 
 /// What `den run --network NET [--ip IP] [-p ...]` asks for.
 pub struct Request<'a> {
-    pub root: &'a Path,
     pub network: &'a str,
     pub container_id: &'a str,
     pub container_name: &'a str,
     pub ip: Option<Ipv4Addr>,
     pub publish: &'a [PortSpec],
-    pub verbose: bool,
 }
 
 /// A validated request: network found and sane, `--ip` inside the subnet, published host ports free right now.
@@ -105,53 +69,36 @@ pub struct Plan {
     container_name: String,
     ip: Option<Ipv4Addr>,
     publish: Vec<PortSpec>,
-    verbose: bool,
 }
 
 impl Plan {
     /// Validate before anything is created. Port conflicts are checked again under the lock in `apply`.
-    pub fn new(req: &Request<'_>) -> Result<Plan, AttachError> {
-        let network = Network::load(req.root, req.network)?;
+    pub(crate) fn new(root: &Path, req: &Request<'_>) -> Result<Plan, AttachError> {
+        let network = Network::load(root, req.network)?;
         if let Some(ip) = req.ip {
-            let s = network.subnet;
-            if !s.contains(&ip) || ip == s.network() || ip == s.broadcast() || ip == network.gateway
-            {
-                return Err(AttachError::IpOutside {
-                    ip,
-                    network: network.name.clone(),
-                    subnet: s,
-                });
-            }
+            check_ip(&network, ip)?;
         }
         if !req.publish.is_empty() {
-            ports::expand(req.publish, &published(req.root)?)?;
+            if network.internal {
+                return Err(AttachError::PublishInternal(network.name));
+            }
+            ports::expand(req.publish, &published(root)?)?;
         }
         Ok(Plan {
-            root: req.root.to_path_buf(),
+            root: root.to_path_buf(),
             network,
             container_id: req.container_id.to_string(),
             container_name: req.container_name.to_string(),
             ip: req.ip,
             publish: req.publish.to_vec(),
-            verbose: req.verbose,
         })
     }
 
-    pub fn network(&self) -> &Network {
-        &self.network
-    }
-
-    fn say(&self, line: impl FnOnce() -> String) {
-        if self.verbose {
-            crate::trace::step(line);
-        }
-    }
-
-    /// Step 4 of `den run`: bridge, veth, lease, addresses and routes, firewall — under the network lock.
-    /// Must run inside a tokio runtime (current-thread is enough). On error everything made so far is undone.
-    pub async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
+    /// Bridge, veth, lease, addresses and routes, firewall — under the network lock. Must run inside a
+    /// tokio runtime (current-thread is enough). On error everything made so far is undone.
+    pub(crate) async fn apply(self, netns: BorrowedFd<'_>) -> Result<Attachment, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
-        self.say(|| "# network lock taken (net.lock)".into());
+        trace::step(|| "# network lock taken (net.lock)".into());
         // `den network rm` may have removed the network since `Plan::new`: look again under the lock.
         Network::load(&self.root, &self.network.name)?;
         let host = Netlink::open_current()?;
@@ -188,23 +135,27 @@ impl Plan {
             return Ok(index);
         }
         net.check_overlap(&nl.routes_v4(None).await?)?;
-        self.say(|| {
+        trace::step(|| {
             format!(
                 "ip link add {} type bridge && ip link set {0} up",
                 net.bridge
             )
         });
-        let (index, _) = nl.ensure_bridge(&net.bridge, None).await?;
-        self.say(|| format!("ip addr add {} dev {}", net.gateway_net(), net.bridge));
+        // The bridge's own MAC, from its gateway address (never a container's: the gateway is never
+        // leased), so it stays the same as containers come and go.
+        let (index, _) = nl
+            .ensure_bridge(&net.bridge, None, Some(mac_from_ip(net.gateway)))
+            .await?;
+        trace::step(|| format!("ip addr add {} dev {}", net.gateway_net(), net.bridge));
         match nl.add_address(index, net.gateway_net()).await {
             Err(e) if e.errno() == Some(libc::EEXIST) => {}
             r => r?,
         }
-        self.say(|| "sysctl net.ipv4.ip_forward=1".into());
+        trace::step(|| "sysctl net.ipv4.ip_forward=1".into());
         sysctl::set("net.ipv4.ip_forward", "1")?;
-        self.say(|| format!("sysctl net.ipv4.conf.{}.route_localnet=1", net.bridge));
+        trace::step(|| format!("sysctl net.ipv4.conf.{}.route_localnet=1", net.bridge));
         sysctl::set(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")?;
-        self.say(|| {
+        trace::step(|| {
             format!(
                 "nft add rule ip den ... # masquerade {} (network {})",
                 net.subnet, net.name
@@ -234,7 +185,7 @@ impl Plan {
         .map_err(|e| (e.into(), None))?;
         undo.lease = true;
         crate::fault::point("after-lease");
-        self.say(|| {
+        trace::step(|| {
             format!(
                 "# IPAM: lease {ip} on {} to {} (networks/{}/leases.json)",
                 net.subnet, self.container_name, net.name
@@ -250,7 +201,7 @@ impl Plan {
             undo.ports = true;
             ports
         };
-        self.say(|| {
+        trace::step(|| {
             format!(
                 "# host ports checked: {}",
                 ports
@@ -268,7 +219,9 @@ impl Plan {
             .map_err(|e| (e, None))?;
         crate::fault::point("after-veth");
         let inside = |e: NetlinkError| (AttachError::from(e), Some(index));
-        self.say(|| format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge));
+        trace::step(|| {
+            format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge)
+        });
         host.set_master(index, bridge).await.map_err(inside)?;
         host.set_hairpin(index, true).await.map_err(inside)?;
         host.set_up(index).await.map_err(inside)?;
@@ -281,18 +234,14 @@ impl Plan {
             ip,
             prefix_len: net.subnet.prefix_len(),
             gateway: net.gateway,
-            mac: mac
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":"),
+            mac: mac_string(mac),
             host_veth: veth,
             ports,
             container_id: self.container_id.clone(),
             container_name: self.container_name.clone(),
             internal: net.internal,
         };
-        self.say(|| {
+        trace::step(|| {
             Firewall::render_add_container(&att.rules())
                 .trim_end()
                 .replace('\n', "\n+ ")
@@ -315,8 +264,12 @@ impl Plan {
         mac: [u8; 6],
     ) -> Result<(String, u32), AttachError> {
         let name = crate::gc::host_veth_name(&self.container_id);
-        self.say(|| format!("ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
-            mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")));
+        trace::step(|| {
+            format!(
+                "ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
+                mac_string(mac)
+            )
+        });
         let index = host
             .create_veth(&name, "eth0", netns, mtu, Some(mac))
             .await?;
@@ -337,18 +290,43 @@ impl Plan {
                 .await?
                 .ok_or(AttachError::MissingLink(name))?;
             if name == "eth0" {
-                self.say(|| format!("ip -n <container> addr add {addr} dev eth0"));
+                trace::step(|| format!("ip -n <container> addr add {addr} dev eth0"));
                 nl.add_address(index, addr).await?;
             }
-            self.say(|| format!("ip -n <container> link set {name} up"));
+            trace::step(|| format!("ip -n <container> link set {name} up"));
             nl.set_up(index).await?;
         }
         if !net.internal {
-            self.say(|| format!("ip -n <container> route add default via {}", net.gateway));
+            trace::step(|| format!("ip -n <container> route add default via {}", net.gateway));
             nl.add_default_route(net.gateway).await?;
         }
         Ok(())
     }
+}
+
+/// `--ip` must be an address of the network's subnet that a container may hold.
+fn check_ip(network: &Network, ip: Ipv4Addr) -> Result<(), AttachError> {
+    let s = network.subnet;
+    let role = if !s.contains(&ip) {
+        return Err(AttachError::IpOutside {
+            ip,
+            network: network.name.clone(),
+            subnet: s,
+        });
+    } else if ip == network.gateway {
+        Reserved::Gateway
+    } else if ip == s.network() {
+        Reserved::NetworkAddress
+    } else if ip == s.broadcast() {
+        Reserved::Broadcast
+    } else {
+        return Ok(());
+    };
+    Err(AttachError::IpReserved {
+        ip,
+        network: network.name.clone(),
+        role,
+    })
 }
 
 /// The host ports den has published so far (its port allocator's record), for conflict checks.
