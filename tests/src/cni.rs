@@ -1,0 +1,203 @@
+//! A CNI protocol driver (the spec's conventions: `CNI_*` in the environment, the configuration
+//! on stdin, a result or an error JSON on stdout), container network namespaces to attach, and
+//! checks of the spec's JSON shapes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+use crate::bin::den_cni_bin;
+use crate::exec::{self, Output, CMD_TIMEOUT};
+use crate::netns;
+use crate::sandbox::Sandbox;
+
+/// The reference plugins' directory (Debian's containernetworking-plugins).
+pub const CNI_PATH: &str = "/usr/lib/cni";
+
+static NS_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A plugin's answer: its exit code and its stdout as JSON (`Null` if it printed nothing).
+#[derive(Debug)]
+pub struct CniReply {
+    pub output: Output,
+    pub json: Value,
+}
+
+impl CniReply {
+    /// Panics with the output unless the plugin succeeded.
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(self.output.success(), "CNI call failed\n{}", self.output);
+        self.json
+    }
+
+    /// Panics unless the plugin failed with the spec's error JSON carrying `code`; returns `msg`.
+    #[track_caller]
+    pub fn error(self, code: u64) -> String {
+        assert!(
+            !self.output.success(),
+            "CNI call succeeded\n{}",
+            self.output
+        );
+        assert_error_shape(&self.json);
+        assert_eq!(self.json["code"], code, "error code\n{}", self.output);
+        self.json["msg"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// One CNI call: which command, for which container and interface, in which netns.
+pub struct CniCall<'a> {
+    pub plugin: &'a Path,
+    pub command: &'a str,
+    pub container_id: &'a str,
+    pub ifname: &'a str,
+    /// `None`: CNI_NETNS unset.
+    pub netns: Option<&'a Path>,
+}
+
+impl Sandbox {
+    /// Runs `call` in the host netns with `conf` on stdin.
+    pub fn cni(&self, call: &CniCall<'_>, conf: &Value) -> CniReply {
+        self.cni_raw(call, &conf.to_string())
+    }
+
+    /// Runs `call` with `stdin` as it is (for configurations that are not JSON).
+    pub fn cni_raw(&self, call: &CniCall<'_>, stdin: &str) -> CniReply {
+        let capture = self.capture(&format!("cni-{}", call.command.to_lowercase()));
+        let input = self.scratch().join(format!(
+            "cni-in-{}.json",
+            NS_COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::write(&input, stdin).unwrap_or_else(|e| panic!("write {}: {e}", input.display()));
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.host_ns_path().display()))
+            .args(["--", "sh", "-c", "exec \"$0\" < \"$1\""])
+            .arg(call.plugin)
+            .arg(&input)
+            .env("CNI_COMMAND", call.command)
+            .env("CNI_CONTAINERID", call.container_id)
+            .env("CNI_IFNAME", call.ifname)
+            .env("CNI_PATH", CNI_PATH)
+            .env_remove("CNI_NETNS");
+        if let Some(ns) = call.netns {
+            cmd.env("CNI_NETNS", ns);
+        }
+        let output = exec::run(&mut cmd, &capture, CMD_TIMEOUT);
+        let json = match output.out() {
+            "" => Value::Null,
+            text => serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("plugin stdout is not JSON ({e})\n{output}")),
+        };
+        CniReply { output, json }
+    }
+
+    /// A CNI call of den-cni.
+    pub fn den_cni<'a>(
+        &self,
+        command: &'a str,
+        container_id: &'a str,
+        ifname: &'a str,
+        netns: Option<&'a Path>,
+    ) -> CniCall<'a> {
+        CniCall {
+            plugin: den_cni_path(),
+            command,
+            container_id,
+            ifname,
+            netns,
+        }
+    }
+}
+
+fn den_cni_path() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(den_cni_bin)
+}
+
+/// A container's network namespace, `ip netns add`ed with the sandbox's name (so a crashed
+/// run's is swept) and deleted on drop.
+pub struct ContainerNs {
+    name: String,
+}
+
+impl ContainerNs {
+    pub fn new(sb: &Sandbox) -> ContainerNs {
+        let n = NS_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{}-c{n}", sb.name());
+        netns::add(&name).unwrap_or_else(|e| panic!("{e}"));
+        ContainerNs { name }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        netns::path(&self.name)
+    }
+}
+
+impl Drop for ContainerNs {
+    fn drop(&mut self) {
+        if let Err(e) = netns::delete(&self.name) {
+            eprintln!("den-tests: deleting netns {}: {e}", self.name);
+        }
+    }
+}
+
+/// An ADD result per the spec for `version`: interfaces with names (and a sandbox for the
+/// container's), ips whose `interface` indexes them (with `version` "4" before 1.0.0), routes.
+#[track_caller]
+pub fn assert_result_shape(v: &Value, version: &str) {
+    assert_eq!(v["cniVersion"], version, "cniVersion of {v:#}");
+    let ifs = v["interfaces"].as_array().expect("interfaces array");
+    for i in ifs {
+        assert!(i["name"].is_string(), "interface without a name: {v:#}");
+        if let Some(mac) = i.get("mac") {
+            let m = mac.as_str().expect("mac is a string");
+            assert_eq!(m.split(':').count(), 6, "mac {m}");
+        }
+    }
+    let ips = v["ips"].as_array().expect("ips array");
+    assert!(!ips.is_empty(), "no ips: {v:#}");
+    for ip in ips {
+        let address = ip["address"].as_str().expect("ips[].address");
+        let (a, p) = address.split_once('/').expect("address in CIDR form");
+        a.parse::<std::net::Ipv4Addr>().expect("an IPv4 address");
+        p.parse::<u8>().expect("a prefix length");
+        ip["gateway"]
+            .as_str()
+            .expect("ips[].gateway")
+            .parse::<std::net::Ipv4Addr>()
+            .expect("gateway is IPv4");
+        let at = ip["interface"].as_u64().expect("ips[].interface") as usize;
+        assert!(
+            ifs[at]["sandbox"].is_string(),
+            "ips[].interface {at} is not the container's"
+        );
+        match version.starts_with("0.") {
+            true => assert_eq!(ip["version"], "4", "ips[].version before 1.0.0"),
+            false => assert!(ip.get("version").is_none(), "no ips[].version from 1.0.0"),
+        }
+    }
+    for r in v["routes"].as_array().expect("routes array") {
+        assert!(r["dst"].is_string(), "route without dst: {v:#}");
+    }
+    assert!(v["dns"].is_object(), "dns object: {v:#}");
+}
+
+/// The spec's error JSON: `cniVersion`, a numeric `code`, a `msg`, maybe `details`.
+#[track_caller]
+pub fn assert_error_shape(v: &Value) {
+    assert!(
+        v["cniVersion"].is_string(),
+        "error without cniVersion: {v:#}"
+    );
+    assert!(v["code"].is_u64(), "error without a numeric code: {v:#}");
+    assert!(
+        v["msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "error without msg: {v:#}"
+    );
+    if let Some(d) = v.get("details") {
+        assert!(d.is_string(), "details is a string: {v:#}");
+    }
+}
