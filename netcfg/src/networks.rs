@@ -118,6 +118,12 @@ impl Networks {
         })
     }
 
+    /// Is `path` a network namespace `attach` could open? (For a caller that must refuse a bad
+    /// path before it makes anything, as a CNI plugin must.)
+    pub fn check_netns(&self, path: &Path) -> Result<(), AttachError> {
+        open_netns(path).map(drop)
+    }
+
     /// Is `att` (its interface called `ifname` in the netns at `netns`) still as attached? The
     /// first difference found is [`AttachError::CheckFailed`].
     pub fn check(&self, att: &Attachment, netns: &Path, ifname: &str) -> Result<(), AttachError> {

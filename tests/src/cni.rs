@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::bin::den_cni_bin;
 use crate::exec::{self, Output, CMD_TIMEOUT};
@@ -56,6 +56,8 @@ pub struct CniCall<'a> {
     pub ifname: &'a str,
     /// `None`: CNI_NETNS unset.
     pub netns: Option<&'a Path>,
+    /// `DEN_FAULT` for the plugin: the point of netcfg's attach where it kills itself.
+    pub fault: Option<&'a str>,
 }
 
 impl Sandbox {
@@ -81,7 +83,11 @@ impl Sandbox {
             .env("CNI_CONTAINERID", call.container_id)
             .env("CNI_IFNAME", call.ifname)
             .env("CNI_PATH", CNI_PATH)
-            .env_remove("CNI_NETNS");
+            .env_remove("CNI_NETNS")
+            .env_remove("DEN_FAULT");
+        if let Some(point) = call.fault {
+            cmd.env("DEN_FAULT", point);
+        }
         if let Some(ns) = call.netns {
             cmd.env("CNI_NETNS", ns);
         }
@@ -108,6 +114,7 @@ impl Sandbox {
             container_id,
             ifname,
             netns,
+            fault: None,
         }
     }
 }
@@ -200,4 +207,40 @@ pub fn assert_error_shape(v: &Value) {
     if let Some(d) = v.get("details") {
         assert!(d.is_string(), "details is a string: {v:#}");
     }
+}
+
+/// A conflist-style plugin configuration for network `denbr` on `cni0`, 10.88.0.0/16.
+pub fn den_cni_conf(data_dir: &Path, version: &str) -> Value {
+    json!({
+        "cniVersion": version,
+        "name": "denbr",
+        "type": "den-cni",
+        "bridge": "cni0",
+        "isGateway": true,
+        "ipMasq": true,
+        "hairpinMode": true,
+        "ipam": {
+            "type": "den",
+            "ranges": [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]],
+            "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": data_dir,
+        },
+        "capabilities": {"portMappings": true},
+    })
+}
+
+/// `conf` with `runtimeConfig.portMappings` of `(hostPort, containerPort)` over tcp.
+pub fn with_ports(mut conf: Value, ports: &[(u16, u16)]) -> Value {
+    let maps: Vec<Value> = ports
+        .iter()
+        .map(|(h, c)| json!({"hostPort": h, "containerPort": c, "protocol": "tcp"}))
+        .collect();
+    conf["runtimeConfig"] = json!({ "portMappings": maps });
+    conf
+}
+
+/// `conf` with `prevResult` set (CHECK, DEL and chained plugins get one).
+pub fn with_prev(mut conf: Value, prev: &Value) -> Value {
+    conf["prevResult"] = prev.clone();
+    conf
 }

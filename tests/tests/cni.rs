@@ -6,44 +6,15 @@ use std::fs;
 use std::path::Path;
 
 use den_tests::{
-    addr, assert_result_shape, http_get, wait_ok, ContainerNs, PeerServer, Sandbox, START_TIMEOUT,
+    addr, assert_result_shape, den_cni_conf, http_get, wait_ok, with_ports, with_prev, ContainerNs,
+    PeerServer, Sandbox, START_TIMEOUT,
 };
 use serde_json::{json, Value};
 
 const PAGE: &str = "hello-den-cni\n";
 
-/// A conflist-style plugin configuration for network `denbr` on `cni0`, 10.88.0.0/16.
 fn conf(sb: &Sandbox, version: &str) -> Value {
-    json!({
-        "cniVersion": version,
-        "name": "denbr",
-        "type": "den-cni",
-        "bridge": "cni0",
-        "isGateway": true,
-        "ipMasq": true,
-        "hairpinMode": true,
-        "ipam": {
-            "type": "den",
-            "ranges": [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]],
-            "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": sb.root(),
-        },
-        "capabilities": {"portMappings": true},
-    })
-}
-
-fn with_ports(mut conf: Value, ports: &[(u16, u16)]) -> Value {
-    let maps: Vec<Value> = ports
-        .iter()
-        .map(|(h, c)| json!({"hostPort": h, "containerPort": c, "protocol": "tcp"}))
-        .collect();
-    conf["runtimeConfig"] = json!({ "portMappings": maps });
-    conf
-}
-
-fn with_prev(mut conf: Value, prev: &Value) -> Value {
-    conf["prevResult"] = prev.clone();
-    conf
+    den_cni_conf(sb.root(), version)
 }
 
 /// busybox httpd serving [`PAGE`] on port 80 inside `ns`, started from the sandbox's host netns.
@@ -254,4 +225,87 @@ fn gc_releases_only_attachments_not_listed_and_status_reports_ready() {
     sb.cni(&gc, &conf11).ok();
     let links = sb.host("ip -o link").ok();
     assert!(!links.stdout.contains("veth"), "{links}");
+}
+
+#[test]
+fn add_or_del_after_a_killed_add_leaves_nothing() {
+    let sb = Sandbox::new();
+    let before = warmed(&sb);
+    let published = with_ports(conf(&sb, "1.1.0"), &[(8080, 80)]);
+    for (point, then) in [
+        ("after-lease", "ADD"),
+        ("after-veth", "ADD"),
+        ("after-firewall", "ADD"),
+        ("after-firewall", "DEL"),
+    ] {
+        let c = ContainerNs::new(&sb);
+        let ns = c.path();
+        let mut killed = sb.den_cni("ADD", "crash", "eth0", Some(&ns));
+        killed.fault = Some(point);
+        let out = sb.cni(&killed, &published).output;
+        assert_eq!(
+            out.code(),
+            128 + den_tests::SIGKILL,
+            "killed at {point}\n{out}"
+        );
+        let again = sb.den_cni(then, "crash", "eth0", Some(&ns));
+        sb.cni(&again, &published).ok();
+        if then == "ADD" {
+            sb.cni(&sb.den_cni("DEL", "crash", "eth0", Some(&ns)), &published)
+                .ok();
+        }
+        sb.den(&["network", "rm", "denbr"]).ok();
+        sb.assert_footprint(&before, &format!("after a kill at {point} and {then}"));
+    }
+}
+
+/// den-cni first in a conflist, Debian's reference `portmap` after it with den-cni's result as
+/// its prevResult: portmap's DNAT reaches the attachment through den's forward rules.
+#[test]
+fn reference_portmap_chained_after_den_cni() {
+    let sb = Sandbox::new();
+    let c = ContainerNs::new(&sb);
+    let ns = c.path();
+    let mut den = conf(&sb, "1.0.0");
+    den.as_object_mut().unwrap().remove("capabilities");
+    let add = sb.den_cni("ADD", "chained", "eth0", Some(&ns));
+    let result = sb.cni(&add, &den).ok();
+    assert_result_shape(&result, "1.0.0");
+    let portmap = Path::new(den_tests::CNI_PATH).join("portmap");
+    let pm_conf = with_prev(
+        with_ports(
+            json!({"cniVersion": "1.0.0", "name": "denbr", "type": "portmap",
+                   "capabilities": {"portMappings": true}}),
+            &[(8081, 80)],
+        ),
+        &result,
+    );
+    let call = |command| den_tests::CniCall {
+        plugin: &portmap,
+        command,
+        container_id: "chained",
+        ifname: "eth0",
+        netns: Some(&ns),
+        fault: None,
+    };
+    let chained = sb.cni(&call("ADD"), &pm_conf).ok();
+    assert_eq!(
+        chained["ips"], result["ips"],
+        "portmap passes den-cni's result on"
+    );
+    serve(&sb, &c);
+    let page = wait_ok(START_TIMEOUT, "portmap's host port from outside", || {
+        http_get(&sb.out_ns_path(), addr("10.250.0.1:8081"))
+    });
+    assert_eq!(page, PAGE);
+    sb.cni(&call("DEL"), &pm_conf).ok();
+    sb.cni(
+        &sb.den_cni("DEL", "chained", "eth0", Some(&ns)),
+        &with_prev(den, &chained),
+    )
+    .ok();
+    let nat = sb.host("iptables -t nat -S").ok().stdout;
+    assert!(!nat.contains("8081"), "portmap left its DNAT\n{nat}");
+    let links = sb.host("ip -o link").ok().stdout;
+    assert!(!links.contains("veth"), "{links}");
 }

@@ -53,7 +53,17 @@ pub fn add(env: &Env, conf: &NetConf) -> Result<Value, CniError> {
     let netns = required(&env.netns, "CNI_NETNS")?;
     let ifname = required(&env.ifname, "CNI_IFNAME")?;
     let nets = Networks::new(&conf.data_dir);
-    let owner = store::owner(cid, ifname);
+    // Bad environment first, so that refusing it leaves nothing (not even a new network).
+    den_netcfg::netlink::check_ifname(ifname).map_err(|reason| {
+        CniError::new(Code::InvalidEnv, format!("CNI_IFNAME {ifname:?} {reason}"))
+    })?;
+    nets.check_netns(Path::new(netns)).map_err(|e| {
+        CniError::new(
+            Code::InvalidEnv,
+            format!("CNI_NETNS: {}", den_netcfg::one_line(&e)),
+        )
+    })?;
+    let owner = store::owner(&conf.network, cid, ifname);
     if let Some(old) = store::load(&conf.data_dir, &owner)? {
         // An ADD with no DEL since (the runtime crashed, or this plugin did): start afresh.
         undo(&nets, &conf.data_dir, &old)?;
@@ -181,7 +191,7 @@ fn undo(nets: &Networks, data_dir: &Path, rec: &Record) -> Result<(), CniError> 
 pub fn del(env: &Env, conf: &NetConf) -> Result<(), CniError> {
     let cid = required(&env.container_id, "CNI_CONTAINERID")?;
     let ifname = required(&env.ifname, "CNI_IFNAME")?;
-    let owner = store::owner(cid, ifname);
+    let owner = store::owner(&conf.network, cid, ifname);
     match store::load(&conf.data_dir, &owner)? {
         Some(rec) => undo(&Networks::new(&conf.data_dir), &conf.data_dir, &rec),
         None => Ok(()),
@@ -202,7 +212,7 @@ pub fn check(env: &Env, conf: &NetConf) -> Result<(), CniError> {
             ),
         )
     };
-    let rec = store::load(&conf.data_dir, &store::owner(cid, ifname))?
+    let rec = store::load(&conf.data_dir, &store::owner(&conf.network, cid, ifname))?
         .filter(|r| r.complete && r.attachment.network == conf.network)
         .ok_or_else(unknown)?;
     let att = &rec.attachment;

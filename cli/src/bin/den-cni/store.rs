@@ -1,6 +1,7 @@
 //! den-cni's record of each attachment, `<dataDir>/cni/<owner>.json`: what DEL, CHECK and GC need
 //! when the runtime gives only the container id and interface name. The owner is a 64-hex id made
-//! from both, so the veth name, the lease and the firewall comments name it as den's own do.
+//! from those and the network, so the veth name, the lease and the firewall comments name it as
+//! den's own do.
 
 use std::fs;
 use std::io;
@@ -25,9 +26,10 @@ pub struct Record {
     pub attachment: Attachment,
 }
 
-/// The den owner id of the attachment of interface `ifname` of container `container_id`.
-pub fn owner(container_id: &str, ifname: &str) -> String {
-    let digest = Sha256::digest(format!("{container_id}\n{ifname}"));
+/// The den owner id of the attachment of interface `ifname` of container `container_id` to
+/// `network`.
+pub fn owner(network: &str, container_id: &str, ifname: &str) -> String {
+    let digest = Sha256::digest(format!("{network}\n{container_id}\n{ifname}"));
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
