@@ -244,3 +244,16 @@ pub fn with_prev(mut conf: Value, prev: &Value) -> Value {
     conf["prevResult"] = prev.clone();
     conf
 }
+
+/// busybox httpd serving `page` as `/index.html` on port 80 inside the netns at `ns`, started
+/// from the sandbox's host netns (and ended with the sandbox).
+pub fn serve_page(sb: &Sandbox, ns: &Path, page: &str) {
+    let www = sb.scratch().join("www");
+    fs::create_dir_all(&www).unwrap_or_else(|e| panic!("create {}: {e}", www.display()));
+    fs::write(www.join("index.html"), page).unwrap_or_else(|e| panic!("write index.html: {e}"));
+    sb.host_spawn(&format!(
+        "exec nsenter --net={} busybox httpd -f -p 80 -h {}",
+        ns.display(),
+        www.display()
+    ));
+}

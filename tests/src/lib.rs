@@ -55,8 +55,8 @@ mod wait;
 
 pub use bin::{den_bin, den_cni_bin, profile_dir_of, repo_root, target_dir};
 pub use cni::{
-    assert_error_shape, assert_result_shape, den_cni_conf, with_ports, with_prev, CniCall,
-    CniReply, ContainerNs, CNI_PATH,
+    assert_error_shape, assert_result_shape, den_cni_conf, serve_page, with_ports, with_prev,
+    CniCall, CniReply, ContainerNs, CNI_PATH,
 };
 pub use den::{assert_rejected, text, Inspect, PortMap, USAGE_EXIT};
 pub use detached::EXIT_TIMEOUT;

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::Path;
 
 use den_tests::{
-    addr, assert_result_shape, den_cni_conf, http_get, wait_ok, with_ports, with_prev, ContainerNs,
-    PeerServer, Sandbox, START_TIMEOUT,
+    addr, assert_result_shape, den_cni_conf, http_get, serve_page, wait_ok, with_ports, with_prev,
+    ContainerNs, PeerServer, Sandbox, START_TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -15,18 +15,6 @@ const PAGE: &str = "hello-den-cni\n";
 
 fn conf(sb: &Sandbox, version: &str) -> Value {
     den_cni_conf(sb.root(), version)
-}
-
-/// busybox httpd serving [`PAGE`] on port 80 inside `ns`, started from the sandbox's host netns.
-fn serve(sb: &Sandbox, ns: &ContainerNs) {
-    let www = sb.scratch().join("www");
-    fs::create_dir_all(&www).unwrap();
-    fs::write(www.join("index.html"), PAGE).unwrap();
-    sb.host_spawn(&format!(
-        "exec nsenter --net={} busybox httpd -f -p 80 -h {}",
-        ns.path().display(),
-        www.display()
-    ));
 }
 
 fn address(result: &Value) -> String {
@@ -80,7 +68,7 @@ fn attachment_is_reachable_masqueraded_and_removed_without_trace() {
     let map = sb.host("nft list map ip den published").ok();
     assert!(map.stdout.contains("den: container cni-pod-one"), "{map}");
 
-    serve(&sb, &c);
+    serve_page(&sb, &c.path(), PAGE);
     let page = wait_ok(START_TIMEOUT, "the published port from outside", || {
         http_get(&sb.out_ns_path(), addr("10.250.0.1:8080"))
     });
@@ -151,8 +139,13 @@ fn every_version_gets_its_result_shape() {
         let ns = nss[i].path();
         let ifname = format!("net{i}");
         let add = sb.den_cni("ADD", "multi", &ifname, Some(&ns));
-        let result = sb.cni(&add, &conf(&sb, v)).ok();
+        let mut asked = conf(&sb, v);
+        // runtimeConfig.ips, as a runtime passes it for the `ips` capability.
+        asked["capabilities"]["ips"] = true.into();
+        asked["runtimeConfig"] = json!({"ips": [format!("10.88.5.{}/16", 10 + i)]});
+        let result = sb.cni(&add, &asked).ok();
         assert_result_shape(&result, v);
+        assert_eq!(address(&result), format!("10.88.5.{}", 10 + i));
         assert_eq!(result["interfaces"][2]["name"], ifname.as_str());
         let check = sb.den_cni("CHECK", "multi", &ifname, Some(&ns));
         let checked = sb.cni(&check, &with_prev(conf(&sb, v), &result));
@@ -293,7 +286,7 @@ fn reference_portmap_chained_after_den_cni() {
         chained["ips"], result["ips"],
         "portmap passes den-cni's result on"
     );
-    serve(&sb, &c);
+    serve_page(&sb, &c.path(), PAGE);
     let page = wait_ok(START_TIMEOUT, "portmap's host port from outside", || {
         http_get(&sb.out_ns_path(), addr("10.250.0.1:8081"))
     });
