@@ -59,6 +59,8 @@ fn attachment_is_reachable_masqueraded_and_removed_without_trace() {
     let ip = address(&result);
     assert_eq!(result["ips"][0]["gateway"], "10.88.0.1");
     assert_eq!(result["interfaces"][0]["name"], "cni0");
+    assert_eq!(result["interfaces"][2]["sandbox"], ns.to_str().unwrap());
+    assert_eq!(result["ips"][0]["interface"], 2);
     let inside = sb
         .host(&format!("ip -n {} -o addr show eth0", c_name(&ns)))
         .ok();
@@ -146,6 +148,22 @@ fn every_version_gets_its_result_shape() {
         let result = sb.cni(&add, &asked).ok();
         assert_result_shape(&result, v);
         assert_eq!(address(&result), format!("10.88.5.{}", 10 + i));
+        if i == 4 {
+            // Not first in a chain: the earlier plugins' result comes back with ours added.
+            let prev = json!({"cniVersion": v, "interfaces": [{"name": "earlier"}],
+                              "ips": [{"address": "192.0.2.7/24", "interface": 0}], "dns": {}});
+            let chained = with_prev(conf(&sb, v), &prev);
+            let second = ContainerNs::new(&sb);
+            let ns2 = second.path();
+            let add2 = sb.den_cni("ADD", "chain", "eth0", Some(&ns2));
+            let merged = sb.cni(&add2, &chained).ok();
+            assert_result_shape(&merged, v);
+            assert_eq!(merged["interfaces"][0]["name"], "earlier");
+            assert_eq!(merged["ips"][0]["address"], "192.0.2.7/24");
+            assert_eq!(merged["ips"][1]["interface"], 3, "{merged:#}");
+            sb.cni(&sb.den_cni("DEL", "chain", "eth0", Some(&ns2)), &chained)
+                .ok();
+        }
         assert_eq!(result["interfaces"][2]["name"], ifname.as_str());
         let check = sb.den_cni("CHECK", "multi", &ifname, Some(&ns));
         let checked = sb.cni(&check, &with_prev(conf(&sb, v), &result));

@@ -49,8 +49,34 @@ fn podman(sb: &Sandbox) -> String {
     )
 }
 
+/// podman 4.3's libcni caches results under /var/lib/cni with no option to move it: if this test
+/// makes that directory, it removes it again (only while empty: never what others put there).
+struct CniCache {
+    made: bool,
+}
+
+const CACHE: &str = "/var/lib/cni";
+
+impl CniCache {
+    fn new() -> CniCache {
+        CniCache {
+            made: !std::path::Path::new(CACHE).exists(),
+        }
+    }
+}
+
+impl Drop for CniCache {
+    fn drop(&mut self) {
+        if self.made {
+            let _ = fs::remove_dir(format!("{CACHE}/results"));
+            let _ = fs::remove_dir(CACHE);
+        }
+    }
+}
+
 #[test]
 fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
+    let _cache = CniCache::new();
     let sb = Sandbox::new();
     let p = podman(&sb);
     let rootfs = fixtures().dir_arg();

@@ -74,7 +74,11 @@ pub fn add(env: &Env, conf: &NetConf) -> Result<Value, CniError> {
         let _ = network::remove(&conf.data_dir, &net.name);
     }
     let att = added?;
-    Ok(reply::result(&conf.cni_version, &att, ifname, netns))
+    let ours = reply::result(&conf.cni_version, &att, ifname, netns);
+    Ok(match &conf.prev_result {
+        Some(prev) => reply::merge(prev, ours),
+        None => ours,
+    })
 }
 
 fn attach(

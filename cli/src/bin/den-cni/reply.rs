@@ -108,6 +108,31 @@ pub fn result(version: &str, att: &Attachment, ifname: &str, netns: &str) -> Val
     })
 }
 
+/// den-cni after another plugin in a chain: the earlier plugins' result with ours added
+/// (interfaces appended, so our ips' `interface` indexes shift by the interfaces already there).
+pub fn merge(prev: &Value, mut ours: Value) -> Value {
+    let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+    let mut interfaces = list(prev, "interfaces");
+    let shift = interfaces.len() as u64;
+    let mut ips = list(prev, "ips");
+    for mut ip in list(&ours, "ips") {
+        if let Some(i) = ip["interface"].as_u64() {
+            ip["interface"] = (i + shift).into();
+        }
+        ips.push(ip);
+    }
+    interfaces.extend(list(&ours, "interfaces"));
+    let mut routes = list(prev, "routes");
+    routes.extend(list(&ours, "routes"));
+    ours["interfaces"] = interfaces.into();
+    ours["ips"] = ips.into();
+    ours["routes"] = routes.into();
+    if prev["dns"].is_object() {
+        ours["dns"] = prev["dns"].clone();
+    }
+    ours
+}
+
 /// VERSION's answer.
 pub fn versions(version: &str) -> Value {
     json!({"cniVersion": version, "supportedVersions": SUPPORTED})
