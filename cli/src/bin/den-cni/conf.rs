@@ -273,3 +273,85 @@ fn decode(e: serde_json::Error) -> CniError {
 fn invalid(msg: String) -> CniError {
     CniError::new(Code::InvalidConfig, msg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_json(v: Value) -> Result<NetConf, CniError> {
+        parse(v.to_string().as_bytes())
+    }
+
+    fn base() -> Value {
+        json!({"cniVersion": "1.0.0", "name": "n", "type": "den-cni"})
+    }
+
+    #[test]
+    fn reference_keys_become_a_den_request() {
+        let mut v = base();
+        v["ipam"] = json!({"type": "den", "ranges": [[{"subnet": "10.9.0.0/24",
+                           "gateway": "10.9.0.254"}]], "dataDir": "/d"});
+        v["capabilities"] = json!({"portMappings": true, "ips": true});
+        v["runtimeConfig"] = json!({
+            "portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "udp",
+                              "hostIP": "127.0.0.1"}],
+            "ips": ["10.9.0.7/24"],
+        });
+        let c = parse_json(v).unwrap();
+        assert_eq!(c.subnet, Some("10.9.0.0/24".parse().unwrap()));
+        assert_eq!(c.gateway, Some(Ipv4Addr::new(10, 9, 0, 254)));
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert_eq!(c.ip, Some(Ipv4Addr::new(10, 9, 0, 7)));
+        assert_eq!(
+            c.publish,
+            vec![PortSpec {
+                host_ip: Some(Ipv4Addr::LOCALHOST),
+                host_ports: Some((8080, 8080)),
+                container_ports: (80, 80),
+                proto: Proto::Udp,
+            }]
+        );
+    }
+
+    #[test]
+    fn runtime_config_needs_its_capability() {
+        let mut v = base();
+        v["runtimeConfig"] = json!({"portMappings": [{"hostPort": 1, "containerPort": 2}],
+                                    "ips": ["10.0.0.2"]});
+        let c = parse_json(v).unwrap();
+        assert!(c.publish.is_empty() && c.ip.is_none());
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn what_den_does_not_do_is_refused_with_its_code() {
+        let cases = [
+            (json!({"isGateway": false}), Code::UnsupportedField),
+            (json!({"ipMasq": false}), Code::UnsupportedField),
+            (json!({"hairpinMode": false}), Code::UnsupportedField),
+            (json!({"mtu": 1400}), Code::UnsupportedField),
+            (
+                json!({"capabilities": {"mac": true}}),
+                Code::UnsupportedField,
+            ),
+            (json!({"type": "bridge"}), Code::InvalidConfig),
+            (json!({"ipam": {"type": "host-local"}}), Code::InvalidConfig),
+            (
+                json!({"ipam": {"type": "den", "routes": [{"dst": "10.0.0.0/8"}]}}),
+                Code::InvalidConfig,
+            ),
+            (json!({"cniVersion": "0.2.0"}), Code::IncompatibleVersion),
+            (json!({"name": 5}), Code::Decode),
+        ];
+        for (extra, code) in cases {
+            let mut v = base();
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            let e = parse_json(v.clone()).expect_err(&v.to_string());
+            assert_eq!(e.code, code, "{v}: {}", e.msg);
+        }
+        assert_eq!(parse(b"{").unwrap_err().code, Code::Decode);
+    }
+}

@@ -137,3 +137,62 @@ pub fn merge(prev: &Value, mut ours: Value) -> Value {
 pub fn versions(version: &str) -> Value {
     json!({"cniVersion": version, "supportedVersions": SUPPORTED})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn att() -> Attachment {
+        Attachment {
+            network: "n".into(),
+            bridge: "cni0".into(),
+            ip: "10.9.0.2".parse().unwrap(),
+            prefix_len: 24,
+            gateway: "10.9.0.1".parse().unwrap(),
+            mac: "02:42:0a:09:00:02".into(),
+            host_veth: "veth0123456789a".into(),
+            ports: Vec::new(),
+            container_id: "0".repeat(64),
+            container_name: "cni-x".into(),
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn ips_carry_a_version_only_before_1_0_0() {
+        for (v, with) in [
+            ("0.3.1", true),
+            ("0.4.0", true),
+            ("1.0.0", false),
+            ("1.1.0", false),
+        ] {
+            let r = result(v, &att(), "eth0", "/run/netns/x");
+            assert_eq!(r["cniVersion"], v);
+            assert_eq!(r["ips"][0].get("version").is_some(), with, "{v}");
+            assert_eq!(r["ips"][0]["address"], "10.9.0.2/24");
+            assert_eq!(r["interfaces"][2]["sandbox"], "/run/netns/x");
+        }
+    }
+
+    #[test]
+    fn errors_are_the_spec_json() {
+        let e = CniError::new(Code::InvalidEnv, "CNI_NETNS is not set".into());
+        assert_eq!(
+            e.to_json("1.1.0"),
+            json!({"cniVersion": "1.1.0", "code": 4, "msg": "CNI_NETNS is not set"})
+        );
+    }
+
+    #[test]
+    fn merge_appends_and_reindexes() {
+        let prev = json!({"interfaces": [{"name": "a"}, {"name": "b"}],
+                          "ips": [{"address": "192.0.2.1/24", "interface": 1}],
+                          "routes": [{"dst": "192.0.2.0/24"}], "dns": {"nameservers": ["1.1.1.1"]}});
+        let m = merge(&prev, result("1.0.0", &att(), "eth0", "/ns"));
+        assert_eq!(m["interfaces"].as_array().unwrap().len(), 5);
+        assert_eq!(m["ips"][0]["interface"], 1);
+        assert_eq!(m["ips"][1]["interface"], 4);
+        assert_eq!(m["routes"].as_array().unwrap().len(), 2);
+        assert_eq!(m["dns"]["nameservers"][0], "1.1.1.1");
+    }
+}
