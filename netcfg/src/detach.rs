@@ -171,6 +171,6 @@ pub(crate) async fn loopback_only(netns: BorrowedFd<'_>) -> Result<(), AttachErr
     let lo = nl
         .link_index("lo")
         .await?
-        .ok_or(AttachError::MissingLink("lo"))?;
+        .ok_or_else(|| AttachError::MissingLink("lo".into()))?;
     Ok(nl.set_up(lo).await?)
 }

@@ -1,12 +1,13 @@
 //! den's networking: everything that touches links, addresses, routes and the firewall.
 //!
-//! [`Networks`] is the one front (plan, attach, detach, loopback_only, ip_free, members, collect);
+//! [`Networks`] is the one front (plan, attach, check, detach, loopback_only, ip_free, members, collect);
 //! the modules below it are the kernel subsystems it drives: `netlink` (links, addresses, routes),
 //! `sysctl`, `firewall` (den's nftables table), `ports` (parsing and checking `-p`) and `network`
 //! (named networks), plus what is netcfg's alone: the leases (`ipam`), the host-port records
 //! (`portalloc`), the network lock (`lock`), the async runtime (`rt`) and gc's sweep (`gc`).
 
 mod attach;
+mod check;
 mod detach;
 pub mod explain;
 pub mod fault;

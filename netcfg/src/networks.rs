@@ -2,8 +2,8 @@
 //! holds a network namespace by its path (`den run` has `/proc/PID/ns/net`, a CNI plugin
 //! `CNI_NETNS`).
 //!
-//! `plan` validates a request before anything exists, `attach` applies a plan to a netns, `detach`
-//! undoes an attachment, `loopback_only` is `--network none`, `ip_free` and `members` read the
+//! `plan` validates a request before anything exists, `attach` applies a plan to a netns, `check`
+//! compares an attachment with the kernel, `detach` undoes an attachment, `loopback_only` is `--network none`, `ip_free` and `members` read the
 //! leases, `collect` is gc's network sweep. Each call takes the network lock and runs its netlink
 //! work on a current-thread runtime of its own, both inside netcfg: callers see neither (threads
 //! are safe by the time anyone calls: `den run` clones the container first).
@@ -127,6 +127,19 @@ impl Networks {
         })
     }
 
+    /// Is `path` a network namespace `attach` could open? (For a caller that must refuse a bad
+    /// path before it makes anything, as a CNI plugin must.)
+    pub fn check_netns(&self, path: &Path) -> Result<(), AttachError> {
+        open_netns(path).map(drop)
+    }
+
+    /// Is `att` (its interface called `ifname` in the netns at `netns`) still as attached? The
+    /// first difference found is [`AttachError::CheckFailed`].
+    pub fn check(&self, att: &Attachment, netns: &Path, ifname: &str) -> Result<(), AttachError> {
+        let ns = open_netns(netns)?;
+        block_on(crate::check::check(&self.root, att, ns.as_fd(), ifname))?
+    }
+
     /// `--network none`: only `lo` in the netns at `netns`, brought up.
     pub fn loopback_only(&self, netns: &Path) -> Result<(), AttachError> {
         let ns = open_netns(netns)?;
@@ -194,11 +207,20 @@ impl Collection<'_> {
     }
 }
 
+/// Open `path`, which must be a network namespace (nsfs: `/proc/PID/ns/net`, `/run/netns/NAME`).
 fn open_netns(path: &Path) -> Result<File, AttachError> {
-    File::open(path).map_err(|source| AttachError::Netns {
+    let err = |source| AttachError::Netns {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = File::open(path).map_err(err)?;
+    let fs = nix::sys::statfs::fstatfs(&file).map_err(|e| err(e.into()))?;
+    if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
+        return Err(AttachError::NotNetns {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 fn block_on<F: Future>(f: F) -> Result<F::Output, AttachError> {

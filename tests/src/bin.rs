@@ -49,3 +49,17 @@ pub fn repo_root() -> PathBuf {
         .expect("tests/ has a parent")
         .to_path_buf()
 }
+
+/// The den-cni plugin: `$DEN_CNI_BIN` if set, else `den-cni` next to the den binary.
+pub fn den_cni_bin() -> PathBuf {
+    let bin = match env::var_os("DEN_CNI_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => den_bin().with_file_name("den-cni"),
+    };
+    assert!(
+        bin.is_file(),
+        "den-cni not found at {}: build it first: cargo build -p den-cli (or set DEN_CNI_BIN)",
+        bin.display()
+    );
+    bin
+}

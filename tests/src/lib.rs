@@ -27,6 +27,8 @@
 //! - the sandbox: [`Sandbox::host`] / [`Sandbox::outside`] (shell commands in either netns),
 //!   `*_spawn` variants, [`Sandbox::members`], [`Sandbox::kill_member`],
 //!   [`Sandbox::write_in_container`] (via `/proc/PID/root`, refusing the machine's `/`).
+//! - CNI: [`Sandbox::cni`] / [`Sandbox::den_cni`] (a CNI protocol driver), [`ContainerNs`] (a
+//!   container netns to attach), [`assert_result_shape`] / [`assert_error_shape`].
 //! - traffic: [`http_get`], [`udp_request`], [`PeerServer`] (reports the source address it
 //!   sees), [`UdpEcho`]; each makes its sockets inside a chosen netns.
 //! - waiting: [`wait_until`], [`wait_for`], [`wait_ok`]: bounded polls that panic naming what
@@ -36,6 +38,7 @@
 //! that is the failure report.
 
 mod bin;
+mod cni;
 mod den;
 mod detached;
 mod exec;
@@ -50,7 +53,11 @@ mod syscall;
 mod teardown;
 mod wait;
 
-pub use bin::{den_bin, profile_dir_of, repo_root, target_dir};
+pub use bin::{den_bin, den_cni_bin, profile_dir_of, repo_root, target_dir};
+pub use cni::{
+    assert_error_shape, assert_result_shape, den_cni_conf, serve_page, with_ports, with_prev,
+    CniCall, CniReply, ContainerNs, CNI_PATH,
+};
 pub use den::{assert_rejected, text, Inspect, PortMap, USAGE_EXIT};
 pub use detached::EXIT_TIMEOUT;
 pub use exec::{Output, CMD_TIMEOUT};

@@ -134,7 +134,7 @@ impl Sandbox {
         &self.scratch
     }
 
-    fn capture(&self, stem: &str) -> Capture {
+    pub(crate) fn capture(&self, stem: &str) -> Capture {
         let n = self.seq.fetch_add(1, Ordering::SeqCst);
         Capture::new(&self.scratch, &format!("{n:03}-{stem}"))
     }

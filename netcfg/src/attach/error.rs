@@ -41,7 +41,13 @@ pub enum AttachError {
     #[error("the thread deleting the host veth panicked")]
     VethThread,
     #[error("the container's network namespace has no {0} link")]
-    MissingLink(&'static str),
+    MissingLink(String),
+    #[error("{} is not a network namespace", path.display())]
+    NotNetns { path: PathBuf },
+    #[error("interface name {name:?} {reason}")]
+    InvalidIfname { name: String, reason: &'static str },
+    #[error("{0}")]
+    CheckFailed(String),
     #[error("--ip {ip} is outside network {network}'s subnet {subnet}")]
     IpOutside {
         ip: Ipv4Addr,

@@ -69,6 +69,8 @@ pub struct Plan {
     container_name: String,
     ip: Option<Ipv4Addr>,
     publish: Vec<PortSpec>,
+    /// The interface's name inside the netns (`eth0` unless [`Plan::with_ifname`] says otherwise).
+    ifname: String,
 }
 
 impl Plan {
@@ -91,7 +93,24 @@ impl Plan {
             container_name: req.container_name.to_string(),
             ip: req.ip,
             publish: req.publish.to_vec(),
+            ifname: "eth0".into(),
         })
+    }
+
+    /// Name the interface inside the netns `name` instead of `eth0` (a CNI plugin's `CNI_IFNAME`).
+    pub fn with_ifname(mut self, name: &str) -> Result<Plan, AttachError> {
+        crate::netlink::check_ifname(name).map_err(|reason| AttachError::InvalidIfname {
+            name: name.into(),
+            reason,
+        })?;
+        self.ifname = name.into();
+        Ok(self)
+    }
+
+    /// The host ports this plan publishes, as they will be reserved (for a record made before
+    /// `apply`, so that an interrupted attach can be undone).
+    pub fn host_ports(&self) -> Result<Vec<PortMapping>, AttachError> {
+        Ok(ports::expand(&self.publish, &published(&self.root)?)?)
     }
 
     /// Bridge, veth, lease, addresses and routes, firewall — under the network lock. Must run inside a
@@ -266,12 +285,13 @@ impl Plan {
         let name = crate::gc::host_veth_name(&self.container_id);
         trace::step(|| {
             format!(
-                "ip link add {name} mtu {mtu} type veth peer name eth0 netns <container> address {}",
+                "ip link add {name} mtu {mtu} type veth peer name {} netns <container> address {}",
+                self.ifname,
                 mac_string(mac)
             )
         });
         let index = host
-            .create_veth(&name, "eth0", netns, mtu, Some(mac))
+            .create_veth(&name, &self.ifname, netns, mtu, Some(mac))
             .await?;
         Ok((name, index))
     }
@@ -284,13 +304,13 @@ impl Plan {
         let net = &self.network;
         let nl = Netlink::open_in(netns)?;
         let addr = ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).expect("valid prefix");
-        for name in ["lo", "eth0"] {
+        for name in ["lo", self.ifname.as_str()] {
             let index = nl
                 .link_index(name)
                 .await?
-                .ok_or(AttachError::MissingLink(name))?;
-            if name == "eth0" {
-                trace::step(|| format!("ip -n <container> addr add {addr} dev eth0"));
+                .ok_or_else(|| AttachError::MissingLink(name.into()))?;
+            if name == self.ifname {
+                trace::step(|| format!("ip -n <container> addr add {addr} dev {name}"));
                 nl.add_address(index, addr).await?;
             }
             trace::step(|| format!("ip -n <container> link set {name} up"));

@@ -20,7 +20,7 @@ use futures::TryStreamExt;
 use rtnetlink::sys::{protocols::NETLINK_ROUTE, AsyncSocket, TokioSocket};
 
 pub use self::error::{Cause, NetlinkError};
-pub use self::naming::{mac_from_ip, mac_string, random_veth_name};
+pub use self::naming::{check_name as check_ifname, mac_from_ip, mac_string, random_veth_name};
 
 /// One link as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,7 @@ pub fn mac_string(mac: [u8; 6]) -> String {
 }
 
 /// Checks an interface name the way the kernel will (`dev_valid_name`), so the error names the culprit.
-pub(super) fn check_name(name: &str) -> Result<(), &'static str> {
+pub fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("empty");
     }
