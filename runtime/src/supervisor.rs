@@ -96,7 +96,7 @@ fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorErro
     } else {
         libc::WEXITSTATUS(status)
     };
-    record_exit(root, id, status)?;
+    record_exit(root, id, status, false)?;
     Ok(())
 }
 

@@ -36,6 +36,7 @@
 //! that is the failure report.
 
 mod bin;
+pub mod cgroups;
 mod den;
 mod detached;
 mod exec;

@@ -247,7 +247,13 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
 }
 
 /// Drop to the process's ids and capabilities, set no_new_privs, chdir, umask, signals, fds.
+/// The seccomp filter goes last, right before exec, when no_new_privs is set; without it the
+/// kernel requires CAP_SYS_ADMIN, so it goes before the capabilities are dropped (runc's order).
 fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
+    let seccomp = plan.seccomp.as_ref();
+    if let Some(bpf) = seccomp.filter(|_| !plan.no_new_privs) {
+        syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
+    }
     caps::apply(&plan.ids, &plan.caps)?;
     if plan.no_new_privs {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
@@ -257,7 +263,11 @@ fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
     syscall::reset_signal_dispositions().map_err(at(Step::Signals))?;
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(at(Step::Signals))?;
-    syscall::cloexec_from(3).map_err(at(Step::CloseFds))
+    syscall::cloexec_from(3).map_err(at(Step::CloseFds))?;
+    if let Some(bpf) = seccomp.filter(|_| plan.no_new_privs) {
+        syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
+    }
+    Ok(())
 }
 
 /// execve each candidate like execvpe: skip missing ones, remember EACCES, stop at other errors.

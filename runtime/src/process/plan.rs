@@ -15,6 +15,7 @@ use super::paths::InRoot;
 use super::proc_plan::{c, unsupported, ProcPlan};
 use super::sync::{Failure, Step};
 use super::{Launch, Overlay, ProcessError};
+use crate::seccomp::compile;
 
 /// A namespace to join by path (setns in the child before it reports Ready).
 pub struct Join {
@@ -55,7 +56,8 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
     let linux = spec.linux().as_ref().ok_or(ProcessError::MissingField {
         field: "linux section",
     })?;
-    let process_plan = ProcPlan::new(process)?;
+    let mut process_plan = ProcPlan::new(process)?;
+    process_plan.seccomp = linux.seccomp().as_ref().map(compile).transpose()?;
     if !root.path().is_absolute() {
         return Err(ProcessError::Invalid {
             what: "root path",
@@ -139,9 +141,6 @@ impl ChildPlan {
 /// process's own part is checked by [`ProcPlan::new`]).
 fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
     if let Some(linux) = spec.linux() {
-        if linux.seccomp().is_some() {
-            return Err(unsupported("a seccomp profile"));
-        }
         if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
             || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         {

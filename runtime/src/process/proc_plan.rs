@@ -12,6 +12,7 @@ use oci_spec::runtime::Process;
 use super::caps::{bounding_name, CapsPlan, IdsPlan};
 use super::sync::{Failure, Step};
 use super::ProcessError;
+use crate::seccomp::Bpf;
 use crate::spec::DEFAULT_PATH;
 use crate::syscall::ExecArgs;
 
@@ -25,6 +26,8 @@ pub struct ProcPlan {
     pub cmd: String,
     pub candidates: Vec<CString>,
     pub exec: ExecArgs,
+    /// The compiled seccomp filter (`plan` sets it from `linux.seccomp`).
+    pub seccomp: Option<Bpf>,
 }
 
 pub fn c(what: &'static str, s: impl AsRef<[u8]>) -> Result<CString, ProcessError> {
@@ -73,6 +76,7 @@ impl ProcPlan {
             candidates: exec_candidates(&cmd, &env)?,
             cmd,
             exec: ExecArgs::new(argv, envp),
+            seccomp: None,
         })
     }
 

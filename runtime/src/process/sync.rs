@@ -48,6 +48,7 @@ pub enum Step {
     Setuid,
     Capabilities,
     NoNewPrivs,
+    Seccomp,
     Chdir,
     Signals,
     CloseFds,
@@ -55,7 +56,7 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 29] = [
+const STEPS: [Step; 30] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::Stdio,
@@ -80,6 +81,7 @@ const STEPS: [Step; 29] = [
     Step::Setuid,
     Step::Capabilities,
     Step::NoNewPrivs,
+    Step::Seccomp,
     Step::Chdir,
     Step::Signals,
     Step::CloseFds,
@@ -118,6 +120,7 @@ impl Step {
             Step::Setuid => "setuid",
             Step::Capabilities => "set capabilities",
             Step::NoNewPrivs => "set no_new_privs",
+            Step::Seccomp => "install the seccomp filter",
             Step::Chdir => "chdir",
             Step::Signals => "reset signals",
             Step::CloseFds => "close inherited fds",

@@ -47,6 +47,10 @@ pub enum RunError {
     Join(#[from] JoinError),
     #[error(transparent)]
     Hosts(#[from] HostsError),
+    #[error(transparent)]
+    HostConfig(#[from] crate::hostconfig::HostConfigError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("cannot fork the supervisor of container {id}")]
     Fork {
         id: String,

@@ -10,6 +10,7 @@ use super::netguard::NetGuard;
 use super::netjoin::JoinedNet;
 use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
+use crate::cgroups;
 use crate::hosts;
 use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
@@ -31,6 +32,7 @@ pub(crate) struct Started {
     pub record: Container,
     pub running: Running,
     pub net: NetGuard,
+    pub cgroup: cgroups::Cgroup,
 }
 
 /// This process, as the one that waits for the container and tears it down.
@@ -56,6 +58,7 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
         pid_start: None,
         supervisor: supervisor_of_this_process(),
         exit_code: None,
+        oom_killed: false,
         started_at: None,
         finished_at: None,
         auto_remove: v.auto_remove,
@@ -80,6 +83,7 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>) {
     record.pid_start = None;
     record.supervisor = supervisor_of_this_process();
     record.exit_code = None;
+    record.oom_killed = false;
     record.started_at = None;
     record.finished_at = None;
     record.network = None;
@@ -114,6 +118,8 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     etc::prepare(&dir, &record.hostname)
         .map_err(RunError::io("writing /etc files in", dir.clone()))?;
     crate::fault::point("after-state");
+    let cgroups_path = cgroups_path(&v.saved.host.cgroup_parent, &v.id);
+    let planned_cgroup = cgroups::Planned::new(&cgroups::Layout::detect()?, &cgroups_path)?;
     let spec = spec::build(&SpecInputs {
         rootfs: dir.join("rootfs"),
         args: v.args.clone(),
@@ -131,7 +137,16 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             .as_ref()
             .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
         lower_layers: v.image.layers.clone(),
+        security: spec::Security {
+            host: v.saved.host.clone(),
+            cgroups_path: Some(cgroups_path),
+            device_control: planned_cgroup.devices.is_some(),
+        },
     })?;
+    // The cgroup (its dirs listed first, for gc), with its limits and device rules.
+    planned_cgroup.save(&dir)?;
+    let cgroup =
+        planned_cgroup.create(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
         .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
@@ -159,6 +174,8 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     record.pid = Some(child.pid());
     record.pid_start = state::start_time(child.pid());
     store.save(&record)?;
+    // Into its cgroup before it can exec (or fork).
+    cgroup.add(child.pid())?;
     crate::fault::point("after-clone");
 
     den_netcfg::trace::step(|| {
@@ -213,5 +230,13 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         record,
         running,
         net,
+        cgroup,
     })
+}
+
+/// The container's cgroup below `parent` (`--cgroup-parent`; den's default `den`, relative to
+/// den's own cgroup), named for its owner.
+fn cgroups_path(parent: &str, id: &str) -> String {
+    let parent = if parent.is_empty() { "den" } else { parent };
+    format!("{}/{}", parent.trim_end_matches('/'), cgroups::dir_name(id))
 }

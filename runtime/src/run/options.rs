@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub ip: Option<Ipv4Addr>,
     pub publish: Vec<PortSpec>,
     pub verbose: bool,
+    /// The security and resource flags, as typed (parsed in step 1).
+    pub security: crate::hostconfig::Flags,
 }
 
 impl RunOptions {

@@ -16,6 +16,9 @@ pub(crate) struct Saved {
     pub cwd: String,
     /// `-u` or the image's user.
     pub user: Option<String>,
+    /// The security and resource flags (`hostconfig`).
+    #[serde(default)]
+    pub host: crate::hostconfig::HostConfig,
 }
 
 const FILE: &str = "run.json";

@@ -92,6 +92,7 @@ impl Validated {
             saved: Saved {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
+                host: crate::hostconfig::HostConfig::parse(&opts.security)?,
             },
             hostname,
             id,
