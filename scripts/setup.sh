@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc pkg-config libseccomp-dev)
+packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc libc6-dev pkg-config libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -76,6 +76,7 @@ fn inspect(c: &Container, store: &Store) -> Value {
             "Running": running,
             "Pid": c.pid.filter(|_| running).unwrap_or(0),
             "ExitCode": c.exit_code.unwrap_or(0),
+            "OOMKilled": c.oom_killed,
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
         },
@@ -83,7 +84,7 @@ fn inspect(c: &Container, store: &Store) -> Value {
         "LogPath": logs::path(&store.dir(&c.id)),
         "Supervisor": c.supervisor.map(|(pid, _)| pid).filter(|_| running).unwrap_or(0),
         "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
-        "HostConfig": {"NetworkMode": c.network_mode, "AutoRemove": c.auto_remove},
+        "HostConfig": host_config(c, store),
         "NetworkSettings": {
             "IPAddress": net.map(|n| n.ip.to_string()).unwrap_or_default(),
             "IPPrefixLen": net.map(|n| n.prefix_len).unwrap_or(0),
@@ -96,6 +97,27 @@ fn inspect(c: &Container, store: &Store) -> Value {
             "Ports": ports,
             "Networks": networks,
         },
+    })
+}
+
+/// docker's HostConfig keys for what den run was given.
+fn host_config(c: &Container, store: &Store) -> Value {
+    let h = den_runtime::run::host_config(&store.dir(&c.id));
+    let devices: Vec<Value> = h
+        .devices
+        .iter()
+        .map(|d| {
+            json!({"PathOnHost": d.path_on_host, "PathInContainer": d.path_in_container,
+                   "CgroupPermissions": d.cgroup_permissions})
+        })
+        .collect();
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    json!({
+        "NetworkMode": c.network_mode, "AutoRemove": c.auto_remove,
+        "Memory": h.memory, "MemorySwap": h.memory_swap, "NanoCpus": h.nano_cpus,
+        "CpuShares": h.cpu_shares, "CpusetCpus": h.cpuset_cpus, "PidsLimit": h.pids_limit,
+        "CgroupParent": h.cgroup_parent, "CapAdd": list(&h.cap_add), "CapDrop": list(&h.cap_drop),
+        "Privileged": h.privileged, "SecurityOpt": list(&h.security_opt), "Devices": devices,
     })
 }
 

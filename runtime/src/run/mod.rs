@@ -36,6 +36,7 @@ use crate::state::{StateError, Status, Store};
 pub use error::{one_line, RunError};
 pub use netjoin::JoinError;
 pub use options::{NetworkMode, RunOptions};
+pub use saved::host_config;
 pub(crate) use teardown::record_exit;
 use validate::Validated;
 

@@ -41,6 +41,12 @@ impl Saved {
     }
 }
 
+/// The security and resource settings container dir `dir` was created with (docker's defaults
+/// for a container made before den had them).
+pub fn host_config(dir: &Path) -> crate::hostconfig::HostConfig {
+    Saved::load(dir).map(|s| s.host).unwrap_or_default()
+}
+
 /// A `-p` spec that asks for exactly the mapping the container had (its host port included, also
 /// when that was picked at random), so `den start` publishes the same ports again.
 pub(crate) fn exact_spec(m: &PortMapping) -> PortSpec {
