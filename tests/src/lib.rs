@@ -44,6 +44,7 @@ mod fixtures;
 mod footprint;
 mod net;
 pub mod netns;
+pub mod probe;
 pub mod procs;
 mod sandbox;
 mod spawn;

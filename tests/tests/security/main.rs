@@ -9,6 +9,7 @@ mod reject;
 
 use std::process::Command;
 
+use den_tests::probe::rootfs_copy;
 use den_tests::{fixtures, Output, Sandbox};
 
 fn img() -> &'static str {
@@ -39,20 +40,6 @@ fn status_field(sb: &Sandbox, flags: &[&str], field: &str) -> String {
         .split_once(':')
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_else(|| panic!("no {field} in\n{out}"))
-}
-
-/// A copy of the fixture rootfs the test may change (e.g. add a device node or a program).
-fn rootfs_copy(sb: &Sandbox, name: &str) -> String {
-    let dest = sb.scratch().join(name);
-    let ok = Command::new("cp")
-        .arg("-a")
-        .arg(&fixtures().dir)
-        .arg(&dest)
-        .status()
-        .expect("cp")
-        .success();
-    assert!(ok, "copying the fixture rootfs");
-    dest.display().to_string()
 }
 
 #[test]

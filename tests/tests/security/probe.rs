@@ -1,11 +1,9 @@
 //! Escape probes a shell cannot make (busybox has no keyctl): a tiny static C program, built
 //! with the machine's gcc into a copy of the fixture rootfs.
 
-use std::process::Command;
+use den_tests::{probe, Sandbox};
 
-use den_tests::Sandbox;
-
-use super::{img, rootfs_copy, run_sh};
+use super::{img, run_sh};
 
 const SOURCE: &str = r#"
 #include <errno.h>
@@ -34,21 +32,7 @@ int main(int argc, char **argv) {
 
 /// A rootfs with `/probe` in it.
 fn image_with_probe(sb: &Sandbox) -> String {
-    let image = rootfs_copy(sb, "with-probe");
-    let src = sb.scratch().join("probe.c");
-    std::fs::write(&src, SOURCE).unwrap();
-    let out = Command::new("gcc")
-        .args(["-static", "-O", "-o"])
-        .arg(format!("{image}/probe"))
-        .arg(&src)
-        .output()
-        .expect("gcc (scripts/setup.sh installs it)");
-    assert!(
-        out.status.success(),
-        "gcc -static failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    image
+    probe::image_with_probe(sb, "with-probe", SOURCE)
 }
 
 #[test]
