@@ -10,5 +10,6 @@ pub mod ps;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod top;

@@ -13,6 +13,7 @@
 //! it execs, and [`Cgroup::remove`] (or the drop) removes them at teardown.
 
 mod detect;
+pub mod stats;
 mod v1;
 mod v2;
 
@@ -244,6 +245,15 @@ pub fn remove_dirs(dirs: &[PathBuf]) -> Result<(), CgroupError> {
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// The end of a container whose [`Cgroup`] handle is in another process (a detached container's
+/// waiter): whether it was OOM-killed, and the removal of its saved dirs.
+pub fn release(container_dir: &Path) -> (bool, Result<(), CgroupError>) {
+    match Planned::load(container_dir) {
+        Some(p) => (oom_kills(&p) > 0, remove_dirs(&p.dirs)),
+        None => (false, Ok(())),
+    }
 }
 
 /// The file a container's planned cgroup dirs are saved in (for gc).

@@ -6,6 +6,7 @@
 mod limits;
 mod probe;
 mod reject;
+mod stats;
 
 use std::process::Command;
 
