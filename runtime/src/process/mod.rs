@@ -79,6 +79,8 @@ pub struct Launch<'a> {
     pub stdout: Option<OwnedFd>,
     /// The container's stderr without a terminal; `None`: den's own stderr.
     pub stderr: Option<OwnedFd>,
+    /// Where compiled seccomp filters are cached (`None`: compile every time).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// How the container's PID 1 ended.

@@ -15,7 +15,7 @@ use super::paths::InRoot;
 use super::proc_plan::{c, unsupported, ProcPlan};
 use super::sync::{Failure, Step};
 use super::{Launch, Overlay, ProcessError};
-use crate::seccomp::compile;
+use crate::seccomp::compile_cached;
 
 /// A namespace to join by path (setns in the child before it reports Ready).
 pub struct Join {
@@ -57,7 +57,12 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         field: "linux section",
     })?;
     let mut process_plan = ProcPlan::new(process)?;
-    process_plan.seccomp = linux.seccomp().as_ref().map(compile).transpose()?;
+    let cache = launch.seccomp_cache.as_deref();
+    process_plan.seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(|s| compile_cached(s, cache))
+        .transpose()?;
     if !root.path().is_absolute() {
         return Err(ProcessError::Invalid {
             what: "root path",

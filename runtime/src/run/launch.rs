@@ -168,6 +168,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stdin: v.interactive,
         stdout: log,
         stderr: log_err,
+        seccomp_cache: Some(v.root.join("cache").join("seccomp")),
     })?;
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
     // this save the child is still waiting for step 6, and exits by itself if den dies.

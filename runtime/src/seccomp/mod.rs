@@ -4,6 +4,7 @@
 //! `linux.seccomp` form, which `compile` turns into a BPF program with libseccomp before the
 //! clone; the child only installs it (see `process`).
 
+mod cache;
 mod compile;
 
 use oci_spec::runtime::{
@@ -12,6 +13,7 @@ use oci_spec::runtime::{
 };
 use serde::Deserialize;
 
+pub use cache::compile_cached;
 pub use compile::{compile, Bpf};
 
 #[derive(Debug, thiserror::Error)]

@@ -97,6 +97,7 @@ pub fn launch<'a>(fx: &Fixture, spec: &'a Spec, stdout: Option<OwnedFd>) -> Laun
         stdin: false,
         stdout,
         stderr: None,
+        seccomp_cache: None,
     }
 }
 

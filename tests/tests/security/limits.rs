@@ -22,6 +22,7 @@ fn cgroup_dir(sb: &Sandbox, controller: &str, id: &str) -> PathBuf {
 #[test]
 fn a_memory_hog_is_oom_killed_with_137_and_oomkilled() {
     let sb = Sandbox::new();
+    run_sh(&sb, &[], img(), "true").ok();
     let before = sb.footprint();
     let out = sb.den(&[
         "run",
@@ -105,8 +106,9 @@ fn cpus_half_gets_at_most_sixty_percent_of_a_cpu() {
 #[test]
 fn gc_removes_the_cgroup_of_a_container_whose_den_was_killed() {
     let sb = Sandbox::new();
-    // gc's lock file is made on first use: warm it up.
+    // gc's lock file, the image store and the seccomp cache are made on first use: warm them up.
     sb.den(&["gc"]).ok();
+    run_sh(&sb, &[], img(), "true").ok();
     let before = sb.footprint();
     let den = sb.den_spawn(&[
         "run",
