@@ -5,11 +5,11 @@
 //! later OCI `den create --bundle` takes the same path).
 //!
 //! Deliberately left out (and why):
-//! - `/sys/fs/cgroup`: these machines run cgroups v1 (hybrid); den does not manage cgroups yet, so
-//!   there is nothing meaningful to mount there.
-//! - rlimits: the machines lack `CAP_SYS_RESOURCE`, so den never raises (or sets) limits; the
-//!   container inherits den's.
-//! - seccomp and AppArmor profiles: not implemented yet.
+//! - `/sys/fs/cgroup`: den puts each container in its own cgroup but has no cgroup namespace yet,
+//!   so mounting the hierarchy would show the host's tree.
+//! - rlimits other than `--ulimit`'s: the machines lack `CAP_SYS_RESOURCE`, so den never raises
+//!   limits by default; the container inherits den's.
+//! - AppArmor profiles. (seccomp, capabilities, devices and the cgroup: `spec::security`.)
 
 mod security;
 mod user;

@@ -149,6 +149,12 @@ struct SecurityArgs {
     /// A host device: /dev/X[:/dev/Y][:rwm].
     #[arg(long = "device")]
     devices: Vec<String>,
+    /// A namespaced kernel parameter: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*.
+    #[arg(long = "sysctl")]
+    sysctls: Vec<String>,
+    /// A resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:1024), at most den's own hard limit.
+    #[arg(long = "ulimit")]
+    ulimits: Vec<String>,
 }
 
 impl From<SecurityArgs> for Flags {
@@ -166,6 +172,8 @@ impl From<SecurityArgs> for Flags {
             privileged: a.privileged,
             security_opt: a.security_opt,
             devices: a.devices,
+            sysctls: a.sysctls,
+            ulimits: a.ulimits,
         }
     }
 }

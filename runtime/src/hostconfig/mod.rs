@@ -4,6 +4,7 @@
 //! `spec::security`.
 
 mod devices;
+pub mod limits;
 mod units;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use oci_spec::runtime::Capability;
 use serde::{Deserialize, Serialize};
 
 pub use devices::DeviceMapping;
+pub use limits::Ulimit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostConfigError {
@@ -66,6 +68,8 @@ pub struct Flags {
     pub privileged: bool,
     pub security_opt: Vec<String>,
     pub devices: Vec<String>,
+    pub sysctls: Vec<String>,
+    pub ulimits: Vec<String>,
 }
 
 /// docker's field names, so `den inspect` shows them as docker does.
@@ -84,6 +88,8 @@ pub struct HostConfig {
     pub privileged: bool,
     pub security_opt: Vec<String>,
     pub devices: Vec<DeviceMapping>,
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    pub ulimits: Vec<Ulimit>,
     /// `--security-opt no-new-privileges=false` turns it off (den's default is on, as before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_new_privileges: Option<bool>,
@@ -173,6 +179,15 @@ impl HostConfig {
             .devices
             .iter()
             .map(|d| DeviceMapping::parse(d))
+            .collect::<Result<_, _>>()?;
+        for s in &f.sysctls {
+            let (k, v) = limits::sysctl(s)?;
+            h.sysctls.insert(k, v);
+        }
+        h.ulimits = f
+            .ulimits
+            .iter()
+            .map(|u| limits::ulimit(u))
             .collect::<Result<_, _>>()?;
         for opt in &f.security_opt {
             h.security_opt_one(opt)?;

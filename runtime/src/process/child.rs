@@ -223,6 +223,9 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
         dir.ensure_dir(root.as_fd()).map_err(at(Step::Workdir))?;
     }
     pivot(root.as_fd()).map_err(at(Step::PivotRoot))?;
+    for (i, (path, value)) in plan.sysctls.iter().enumerate() {
+        syscall::write_file(path, value.as_bytes()).map_err(|e| Failure::at(Step::Sysctl, i, e))?;
+    }
     for (i, p) in plan.masked.iter().enumerate() {
         mask(p).map_err(|e| Failure::at(Step::MaskPath, i, e))?;
     }
@@ -253,6 +256,9 @@ fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
     let seccomp = plan.seccomp.as_ref();
     if let Some(bpf) = seccomp.filter(|_| !plan.no_new_privs) {
         syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
+    }
+    for (i, (resource, limit)) in plan.rlimits.iter().enumerate() {
+        syscall::set_rlimit(*resource, limit).map_err(|e| Failure::at(Step::Rlimit, i, e))?;
     }
     caps::apply(&plan.ids, &plan.caps)?;
     if plan.no_new_privs {

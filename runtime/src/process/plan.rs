@@ -38,6 +38,8 @@ pub struct ChildPlan {
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub root_readonly: bool,
+    /// `/proc/sys/...` path and value, written after pivot_root (before /proc/sys goes read-only).
+    pub sysctls: Vec<(CString, CString)>,
     pub hostname: Option<OsString>,
     pub process: ProcPlan,
 }
@@ -96,6 +98,15 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         root_readonly: root.readonly().unwrap_or(false),
+        sysctls: linux
+            .sysctl()
+            .iter()
+            .flatten()
+            .map(|(k, v)| {
+                let path = format!("/proc/sys/{}", k.replace('.', "/"));
+                Ok((c("sysctl", path)?, c("sysctl value", v)?))
+            })
+            .collect::<Result<_, ProcessError>>()?,
         hostname,
         process: process_plan,
     })
@@ -131,6 +142,10 @@ impl ChildPlan {
                 .as_ref()
                 .map(|w| w.path().display().to_string()),
             Step::MaskPath => nth(&self.masked),
+            Step::Sysctl => self
+                .sysctls
+                .get(i)
+                .map(|(p, _)| p.to_string_lossy().into_owned()),
             Step::ReadonlyPath => nth(&self.readonly),
             Step::Hostname => self
                 .hostname
@@ -150,9 +165,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
             || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         {
             return Err(unsupported("user namespace id mappings"));
-        }
-        if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(unsupported("sysctls"));
         }
     }
     if spec.hooks().is_some() {

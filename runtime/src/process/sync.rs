@@ -49,6 +49,8 @@ pub enum Step {
     Capabilities,
     NoNewPrivs,
     Seccomp,
+    Sysctl,
+    Rlimit,
     Chdir,
     Signals,
     CloseFds,
@@ -56,7 +58,7 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 30] = [
+const STEPS: [Step; 32] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::Stdio,
@@ -82,6 +84,8 @@ const STEPS: [Step; 30] = [
     Step::Capabilities,
     Step::NoNewPrivs,
     Step::Seccomp,
+    Step::Sysctl,
+    Step::Rlimit,
     Step::Chdir,
     Step::Signals,
     Step::CloseFds,
@@ -121,6 +125,8 @@ impl Step {
             Step::Capabilities => "set capabilities",
             Step::NoNewPrivs => "set no_new_privs",
             Step::Seccomp => "install the seccomp filter",
+            Step::Sysctl => "set sysctl",
+            Step::Rlimit => "set rlimit",
             Step::Chdir => "chdir",
             Step::Signals => "reset signals",
             Step::CloseFds => "close inherited fds",

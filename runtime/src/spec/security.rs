@@ -7,10 +7,11 @@ use std::str::FromStr;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceBuilder,
     LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder,
-    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Spec,
+    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, PosixRlimit, PosixRlimitBuilder, Spec,
 };
 
 use super::{built, SpecError, DEFAULT_CAPS};
+use crate::hostconfig::limits::rlimit;
 use crate::hostconfig::HostConfig;
 use crate::seccomp::{Profile, Target};
 
@@ -217,9 +218,25 @@ pub fn apply(spec: &mut Spec, sec: &Security, uid: u32) -> Result<(), SpecError>
             })
         })
         .transpose()?;
+    let rlimits: Vec<PosixRlimit> = h
+        .ulimits
+        .iter()
+        .filter_map(|u| Some((u, rlimit(&u.name)?.0)))
+        .map(|(u, typ)| {
+            built(
+                "rlimits",
+                PosixRlimitBuilder::default()
+                    .typ(typ)
+                    .soft(u.soft)
+                    .hard(u.hard)
+                    .build(),
+            )
+        })
+        .collect::<Result<_, _>>()?;
     if let Some(p) = spec.process_mut() {
         p.set_capabilities(Some(caps));
         p.set_no_new_privileges(Some(h.no_new_privs()));
+        p.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
     }
     let devices: Vec<_> = h
         .devices
@@ -247,6 +264,9 @@ pub fn apply(spec: &mut Spec, sec: &Security, uid: u32) -> Result<(), SpecError>
     let resources = resources(h)?;
     if let Some(linux) = spec.linux_mut() {
         linux.set_seccomp(seccomp);
+        if !h.sysctls.is_empty() {
+            linux.set_sysctl(Some(h.sysctls.clone().into_iter().collect()));
+        }
         linux.set_cgroups_path(sec.cgroups_path.clone().map(Into::into));
         if sec.cgroups_path.is_some() {
             linux.set_resources(Some(resources));

@@ -21,7 +21,7 @@ fn bad_flags_are_rejected_before_anything_is_made() {
     .unwrap();
     let not_json = format!("seccomp={}", not_json.display());
     let bad_action = format!("seccomp={}", bad_action.display());
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 14] = [
         (&["--memory", "10x"], "10x"),
         (&["--memory", "1k"], "6MB"),
         (&["--cpus", "-1"], "-1"),
@@ -33,6 +33,9 @@ fn bad_flags_are_rejected_before_anything_is_made() {
         (&["--security-opt", &bad_action], "action.json"),
         (&["--security-opt", "apparmor=x"], "apparmor=x"),
         (&["--cpuset-cpus", "0-99"], "0-99"),
+        (&["--sysctl", "kernel.panic=1"], "kernel.panic"),
+        (&["--ulimit", "nofile=abc"], "nofile=abc"),
+        (&["--memory-swap", "1g"], "1g"),
     ];
     for (flags, culprit) in cases {
         let args = [
