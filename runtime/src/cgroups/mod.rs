@@ -247,6 +247,19 @@ pub fn remove_dirs(dirs: &[PathBuf]) -> Result<(), CgroupError> {
     first.map_or(Ok(()), Err)
 }
 
+/// Move `pid` (a `den exec` process, paused before its exec) into a container's saved cgroup, so
+/// its limits and device rules hold for it too. A container without one (made before den had
+/// cgroups) is left as it is.
+pub fn join(container_dir: &Path, pid: i32) -> Result<(), CgroupError> {
+    let Some(p) = Planned::load(container_dir) else {
+        return Ok(());
+    };
+    let pid = pid.to_string();
+    p.dirs
+        .iter()
+        .try_for_each(|d| write(d, "cgroup.procs", &pid))
+}
+
 /// The end of a container whose [`Cgroup`] handle is in another process (a detached container's
 /// waiter): whether it was OOM-killed, and the removal of its saved dirs.
 pub fn release(container_dir: &Path) -> (bool, Result<(), CgroupError>) {

@@ -130,6 +130,10 @@ fn mount_rootfs(plan: &ChildPlan) -> Result<OwnedFd, Failure> {
         ),
     }
     .map_err(at(Step::MountRootfs))?;
+    if plan.root_nodev {
+        let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_NODEV;
+        mount(none, root, none, flags, none).map_err(at(Step::MountRootfs))?;
+    }
     open(
         root,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -234,14 +238,11 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     }
     if plan.root_readonly {
         let none: Option<&CStr> = None;
-        mount(
-            none,
-            c"/",
-            none,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            none,
-        )
-        .map_err(at(Step::ReadonlyRoot))?;
+        let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        if plan.root_nodev {
+            flags |= MsFlags::MS_NODEV;
+        }
+        mount(none, c"/", none, flags, none).map_err(at(Step::ReadonlyRoot))?;
     }
     if let Some(name) = &plan.hostname {
         sethostname(name).map_err(at(Step::Hostname))?;

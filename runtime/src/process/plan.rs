@@ -38,6 +38,8 @@ pub struct ChildPlan {
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub root_readonly: bool,
+    /// Remount the rootfs `nodev` right after mounting it.
+    pub root_nodev: bool,
     /// `/proc/sys/...` path and value, written after pivot_root (before /proc/sys goes read-only).
     pub sysctls: Vec<(CString, CString)>,
     pub hostname: Option<OsString>,
@@ -98,6 +100,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         root_readonly: root.readonly().unwrap_or(false),
+        root_nodev: launch.rootfs_nodev,
         sysctls: linux
             .sysctl()
             .iter()

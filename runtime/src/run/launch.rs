@@ -120,6 +120,10 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     crate::fault::point("after-state");
     let cgroups_path = cgroups_path(&v.saved.host.cgroup_parent, &v.id);
     let planned_cgroup = cgroups::Planned::new(&cgroups::Layout::detect()?, &cgroups_path)?;
+    let device_control = planned_cgroup.devices.is_some();
+    if !device_control {
+        warn_once(&v.root);
+    }
     let spec = spec::build(&SpecInputs {
         rootfs: dir.join("rootfs"),
         args: v.args.clone(),
@@ -140,7 +144,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         security: spec::Security {
             host: v.saved.host.clone(),
             cgroups_path: Some(cgroups_path),
-            device_control: planned_cgroup.devices.is_some(),
+            device_control,
         },
     })?;
     // The cgroup (its dirs listed first, for gc), with its limits and device rules.
@@ -169,6 +173,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stdout: log,
         stderr: log_err,
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
+        rootfs_nodev: !device_control,
     })?;
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
     // this save the child is still waiting for step 6, and exits by itself if den dies.
@@ -233,6 +238,19 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         net,
         cgroup,
     })
+}
+
+/// Where no device cgroup exists (v1 without the devices controller; v2, whose eBPF device
+/// program den does not load yet) den fails closed; said once per state root.
+fn warn_once(root: &Path) {
+    let marker = root.join("cache").join("warned-no-device-control");
+    if marker.exists() {
+        return;
+    }
+    eprintln!(
+        "den: warning: no device cgroup here: containers get no CAP_MKNOD and a nodev root filesystem"
+    );
+    let _ = fs::create_dir_all(root.join("cache")).and_then(|()| fs::write(&marker, b""));
 }
 
 /// The container's cgroup below `parent` (`--cgroup-parent`; den's default `den`, relative to

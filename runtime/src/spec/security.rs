@@ -312,6 +312,38 @@ mod tests {
         }
     }
 
+    fn bounding(sec: Security) -> Capabilities {
+        let spec = crate::spec::build(&crate::spec::SpecInputs {
+            rootfs: "/nonexistent-rootfs".into(),
+            args: vec!["true".into()],
+            env: Vec::new(),
+            cwd: String::new(),
+            user: None,
+            hostname: "h".into(),
+            terminal: false,
+            net: crate::spec::NetNs::New,
+            etc_files: Vec::new(),
+            lower_layers: Vec::new(),
+            security: sec,
+        })
+        .expect("spec");
+        let caps = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.capabilities().clone());
+        caps.and_then(|c| c.bounding().clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn without_device_control_mknod_is_dropped() {
+        assert!(bounding(Security::default()).contains(&Capability::Mknod));
+        let closed = Security {
+            device_control: false,
+            ..Security::default()
+        };
+        assert!(!bounding(closed).contains(&Capability::Mknod));
+    }
+
     #[test]
     fn cap_add_and_drop_follow_docker() {
         assert_eq!(capabilities(&h(&[], &[])).len(), DEFAULT_CAPS.len());

@@ -98,6 +98,7 @@ pub fn launch<'a>(fx: &Fixture, spec: &'a Spec, stdout: Option<OwnedFd>) -> Laun
         stdout,
         stderr: None,
         seccomp_cache: None,
+        rootfs_nodev: false,
     }
 }
 

@@ -212,3 +212,42 @@ fn a_non_root_user_has_no_effective_capabilities() {
     );
     assert_ne!(status_field(&sb, &[], "CapEff"), "0000000000000000");
 }
+
+#[test]
+fn den_exec_runs_under_the_containers_cgroup_and_seccomp_filter() {
+    let sb = Sandbox::new();
+    let den = sb.den_spawn(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--name",
+        "x",
+        "--pids-limit",
+        "7",
+        img(),
+        "sleep",
+        "60",
+    ]);
+    let id = sb.wait_running(&den, "x").id().expect("id");
+    let out = sb
+        .den(&[
+            "exec",
+            "x",
+            "sh",
+            "-c",
+            "grep Seccomp: /proc/self/status; grep pids /proc/self/cgroup; \
+             mknod /b b 7 0; head -c1 /b; echo read=$?",
+        ])
+        .ok();
+    assert!(out.stdout.contains("Seccomp:\t2"), "{out}");
+    assert!(
+        out.stdout.contains(&format!("den-{id}")),
+        "not in the container's cgroup\n{out}"
+    );
+    assert!(
+        out.stderr.contains("Operation not permitted") && !out.stdout.contains("read=0"),
+        "den exec could read a block device\n{out}"
+    );
+    sb.den(&["rm", "-f", "x"]).ok();
+}
