@@ -8,12 +8,14 @@ use oci_spec::runtime::LinuxResources;
 
 use super::{read, write, CgroupError, Planned};
 
-/// Create the missing ancestors of `dir`, each initialised like a new cgroup (see [`init`]).
+/// Create the missing ancestors of `dir`, each initialised like a new cgroup (see [`init`]). An
+/// existing ancestor whose cpuset is still empty (another den made it a moment ago and has not
+/// written it yet) is initialised here too, so concurrent runs never see an empty parent.
 pub fn ensure_parents(dir: &Path) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
-    if parent.exists() {
+    if parent.join("cgroup.procs").exists() && !needs_init(parent) {
         return Ok(());
     }
     ensure_parents(parent)?;
@@ -23,6 +25,13 @@ pub fn ensure_parents(dir: &Path) -> Result<(), CgroupError> {
         Err(e) => return Err(CgroupError::io("creating", parent)(e)),
     }
     init(parent)
+}
+
+/// A cpuset cgroup with no cpus or mems yet.
+fn needs_init(dir: &Path) -> bool {
+    ["cpuset.cpus", "cpuset.mems"]
+        .iter()
+        .any(|f| read(dir, f).is_some_and(|v| v.trim().is_empty()))
 }
 
 /// A new cpuset cgroup starts with no cpus and mems, and refuses tasks until they are set: copy

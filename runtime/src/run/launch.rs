@@ -147,10 +147,12 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             device_control,
         },
     })?;
+    den_netcfg::trace::step(|| "# spec built (capabilities, seccomp profile resolved)".into());
     // The cgroup (its dirs listed first, for gc), with its limits and device rules.
     planned_cgroup.save(&dir)?;
     let cgroup =
         planned_cgroup.create(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
+    den_netcfg::trace::step(|| "# cgroup made, limits and device rules written".into());
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
         .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
