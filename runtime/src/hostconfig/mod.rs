@@ -51,6 +51,8 @@ pub enum HostConfigError {
     },
     #[error(transparent)]
     Seccomp(#[from] crate::seccomp::SeccompError),
+    #[error("sysctl {key:?} is not allowed with --network {network}: it is not the container's own network namespace")]
+    NetSysctl { key: String, network: String },
 }
 
 /// The flags as typed (`cli` passes them through unparsed).
@@ -222,6 +224,17 @@ impl HostConfig {
             _ => return Err(HostConfigError::SecurityOpt(opt.into())),
         }
         Ok(())
+    }
+
+    /// docker's rule: `net.*` sysctls only in the container's own network namespace.
+    pub fn check_network(&self, own_netns: bool, network: &str) -> Result<(), HostConfigError> {
+        match self.sysctls.keys().find(|k| k.starts_with("net.")) {
+            Some(key) if !own_netns => Err(HostConfigError::NetSysctl {
+                key: key.clone(),
+                network: network.to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether no_new_privs is set (den's default: yes).

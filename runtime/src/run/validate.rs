@@ -64,6 +64,9 @@ impl Validated {
     /// `den run`: the options, the image and the network plan.
     pub fn new(opts: &RunOptions) -> Result<Validated, RunError> {
         opts.validate()?;
+        let host = crate::hostconfig::HostConfig::parse(&opts.security)?;
+        let own_netns = matches!(opts.network, NetworkMode::None | NetworkMode::Bridge(_));
+        host.check_network(own_netns, &opts.network.to_string())?;
         let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
         let args = opts.command(&image.config)?;
         let id = state::new_id();
@@ -92,7 +95,7 @@ impl Validated {
             saved: Saved {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
-                host: crate::hostconfig::HostConfig::parse(&opts.security)?,
+                host,
             },
             hostname,
             id,

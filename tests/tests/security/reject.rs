@@ -21,7 +21,7 @@ fn bad_flags_are_rejected_before_anything_is_made() {
     .unwrap();
     let not_json = format!("seccomp={}", not_json.display());
     let bad_action = format!("seccomp={}", bad_action.display());
-    let cases: [(&[&str], &str); 14] = [
+    let cases: [(&[&str], &str); 15] = [
         (&["--memory", "10x"], "10x"),
         (&["--memory", "1k"], "6MB"),
         (&["--cpus", "-1"], "-1"),
@@ -36,14 +36,17 @@ fn bad_flags_are_rejected_before_anything_is_made() {
         (&["--sysctl", "kernel.panic=1"], "kernel.panic"),
         (&["--ulimit", "nofile=abc"], "nofile=abc"),
         (&["--memory-swap", "1g"], "1g"),
+        (
+            &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+            "net.ipv4.ip_forward",
+        ),
     ];
     for (flags, culprit) in cases {
-        let args = [
-            &["run", "--rm", "--network", "none"][..],
-            flags,
-            &[img(), "true"],
-        ]
-        .concat();
+        let net: &[&str] = match flags.contains(&"--network") {
+            true => &[],
+            false => &["--network", "none"],
+        };
+        let args = [&["run", "--rm"][..], net, flags, &[img(), "true"]].concat();
         let out = sb.den(&args);
         assert_rejected(&out, &[culprit]);
         sb.assert_footprint(&before, &format!("den {}", args.join(" ")));
