@@ -38,6 +38,8 @@ enum Command {
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
     Top(cmd::top::Args),
+    /// Live CPU, memory, network and block I/O of running containers.
+    Stats(cmd::stats::Args),
     /// Show a container's details as JSON.
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         Command::Start(args) => cmd::start::main(&root, args),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
+        Command::Stats(args) => cmd::stats::main(&root, args),
         Command::Inspect(args) => cmd::inspect::main(&root, args),
         Command::Port(args) => cmd::inspect::port(&root, args),
         Command::Image(c) => cmd::image::main(&root, c),

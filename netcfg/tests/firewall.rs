@@ -74,8 +74,9 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
             "a second ensure_network changed the ruleset"
         );
         assert_eq!(once.matches(" masquerade comment").count(), 3, "{once}");
-        // moby#45610 and isolation between networks, and --internal's two directions.
-        assert_eq!(once.matches(" drop ").count(), 3, "{once}");
+        // moby#45610 and isolation between networks, --internal's two directions, and 127.0.0.0/8
+        // from anywhere but lo (CVE-2020-8558).
+        assert_eq!(once.matches(" drop ").count(), 4, "{once}");
         assert!(
             once.starts_with(other_before.trim_end()),
             "table inet other changed:\n{once}"

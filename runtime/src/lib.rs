@@ -3,16 +3,19 @@
 //! `run` is `den run`'s step list; it calls `image` (resolve layers), `spec` (the OCI spec), `process`
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
+pub mod cgroups;
 mod envflags;
 pub mod exec;
 pub mod fault;
 pub mod gc;
+pub mod hostconfig;
 pub mod hosts;
 pub mod image;
 pub mod lifecycle;
 pub mod logs;
 pub mod process;
 pub mod run;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 mod syscall;

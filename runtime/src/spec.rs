@@ -5,12 +5,13 @@
 //! later OCI `den create --bundle` takes the same path).
 //!
 //! Deliberately left out (and why):
-//! - `/sys/fs/cgroup`: these machines run cgroups v1 (hybrid); den does not manage cgroups yet, so
-//!   there is nothing meaningful to mount there.
-//! - rlimits: the machines lack `CAP_SYS_RESOURCE`, so den never raises (or sets) limits; the
-//!   container inherits den's.
-//! - seccomp and AppArmor profiles: not implemented yet.
+//! - `/sys/fs/cgroup`: den puts each container in its own cgroup but has no cgroup namespace yet,
+//!   so mounting the hierarchy would show the host's tree.
+//! - rlimits other than `--ulimit`'s: the machines lack `CAP_SYS_RESOURCE`, so den never raises
+//!   limits by default; the container inherits den's.
+//! - AppArmor profiles. (seccomp, capabilities, devices and the cgroup: `spec::security`.)
 
+mod security;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use oci_spec::runtime::{
     Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
+pub use security::Security;
 pub(crate) use user::resolve as resolve_user;
 pub use user::ResolvedUser;
 
@@ -62,6 +64,8 @@ pub struct SpecInputs {
     /// `process::Overlay::lower`). User and group names are looked up in `etc/passwd` and
     /// `etc/group` of the topmost layer that has the file. Empty: look in `rootfs`.
     pub lower_layers: Vec<PathBuf>,
+    /// Capabilities, seccomp, devices and the cgroup's limits (`spec::security`).
+    pub security: Security,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +90,8 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error("cannot build the {what} of the OCI spec")]
     Build {
         what: &'static str,
@@ -227,6 +233,7 @@ pub fn build(inputs: &SpecInputs) -> Result<Spec, SpecError> {
             .build(),
     )?;
     spec.set_annotations(None);
+    security::apply(&mut spec, &inputs.security, user.uid)?;
     Ok(spec)
 }
 

@@ -160,6 +160,55 @@ pub(crate) fn cloexec_from(first: u32) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
+/// open(2) + one write(2) of `data` to an existing file (a /proc/sys entry), without allocating.
+pub(crate) fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+    let fd = nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let n = nix::unistd::write(&fd, data)?;
+    if n != data.len() {
+        return Err(Errno::EIO);
+    }
+    Ok(())
+}
+
+/// setrlimit(2) of the calling process.
+pub(crate) fn set_rlimit(
+    resource: libc::__rlimit_resource_t,
+    limit: &libc::rlimit,
+) -> Result<(), Errno> {
+    // SAFETY: `limit` is a valid rlimit for the duration of the call; the kernel only reads it.
+    let r = unsafe { libc::setrlimit(resource, limit) };
+    Errno::result(r).map(drop)
+}
+
+/// Install a seccomp filter: `prog` holds `struct sock_filter` entries (libseccomp's BPF export).
+pub(crate) fn install_seccomp(prog: &[u8]) -> Result<(), Errno> {
+    let size = std::mem::size_of::<libc::sock_filter>();
+    if prog.is_empty() || !prog.len().is_multiple_of(size) || prog.len() / size > u16::MAX as usize
+    {
+        return Err(Errno::EINVAL);
+    }
+    let fprog = libc::sock_fprog {
+        len: (prog.len() / size) as u16,
+        // The kernel only reads the filter (and copies it) during the call.
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: fprog points at `len` complete sock_filter entries in `prog`, alive for the call;
+    // SECCOMP_SET_MODE_FILTER with no flags reads them and keeps its own copy.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
 /// Reset every signal's disposition to the default (exec keeps "ignored"; den's runtime ignores
 /// SIGPIPE, which the container must not inherit).
 pub(crate) fn reset_signal_dispositions() -> Result<(), Errno> {

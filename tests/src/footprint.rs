@@ -29,6 +29,8 @@ pub struct Footprint {
     pub files: Vec<String>,
     /// Mounts in this (the machine's) mount namespace under the sandbox dir.
     pub mounts: Vec<String>,
+    /// The cgroups of the sandbox's containers (see `cgroups`).
+    pub cgroups: Vec<String>,
 }
 
 /// `name [master X]` for each line of `ip -o link` output.
@@ -145,6 +147,7 @@ impl Sandbox {
             containers,
             files,
             mounts: mounts_mentioning(&self.dir_needle()),
+            cgroups: crate::cgroups::listing(self.name()),
         }
     }
 }
@@ -178,6 +181,7 @@ impl Footprint {
             &mut d,
         );
         diff("mounts", &before.mounts, &self.mounts, &mut d);
+        diff("cgroups", &before.cgroups, &self.cgroups, &mut d);
         assert!(
             d.is_empty(),
             "{context}: left something behind:\n{}",

@@ -38,6 +38,7 @@
 //! that is the failure report.
 
 mod bin;
+pub mod cgroups;
 mod cni;
 mod den;
 mod detached;
@@ -46,6 +47,7 @@ mod fixtures;
 mod footprint;
 mod net;
 pub mod netns;
+pub mod probe;
 pub mod procs;
 mod sandbox;
 mod spawn;

@@ -143,6 +143,7 @@ impl Sandbox {
         let mut cmd = Command::new("nsenter");
         cmd.arg(format!("--net={}", self.host_ns_path().display()))
             .arg("--")
+            .env("DEN_CGROUP_PARENT", crate::cgroups::parent(&self.name))
             .arg(den_bin())
             .arg("--root")
             .arg(&self.root)

@@ -68,6 +68,7 @@ impl Sandbox {
     fn teardown(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         self.stop_processes(&mut problems);
+        problems.extend(crate::cgroups::remove(&self.name));
         for (made, name) in [(self.out_made, &self.out), (self.host_made, &self.host)] {
             if made {
                 if let Err(e) = netns::delete(name) {

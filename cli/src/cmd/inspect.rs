@@ -91,6 +91,7 @@ fn inspect(c: &Container, store: &Store) -> Value {
             "Running": running,
             "Pid": c.pid.filter(|_| running).unwrap_or(0),
             "ExitCode": c.exit_code.unwrap_or(0),
+            "OOMKilled": c.oom_killed,
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
         },
@@ -98,7 +99,7 @@ fn inspect(c: &Container, store: &Store) -> Value {
         "LogPath": logs::path(&store.dir(&c.id)),
         "Supervisor": c.supervisor.map(|(pid, _)| pid).filter(|_| running).unwrap_or(0),
         "HostVeth": net.map(|n| n.host_veth.clone()).unwrap_or_default(),
-        "HostConfig": host_config(c, &mounts),
+        "HostConfig": host_config(c, store, &mounts),
         "Mounts": mounts.mounts.iter().filter(|m| m.origin != Origin::Tmpfs).map(mount_point)
             .collect::<Vec<_>>(),
         "NetworkSettings": {
@@ -116,9 +117,19 @@ fn inspect(c: &Container, store: &Store) -> Value {
     })
 }
 
-/// docker's HostConfig keys den has: Binds (`-v` binds and named volumes), Mounts (`--mount`),
-/// Tmpfs, VolumesFrom, ReadonlyRootfs.
-fn host_config(c: &Container, m: &Mounts) -> Value {
+/// docker's HostConfig keys for what den run was given: the security and resource flags, and Binds
+/// (`-v` binds and named volumes), Mounts (`--mount`), Tmpfs, VolumesFrom, ReadonlyRootfs.
+fn host_config(c: &Container, store: &Store, m: &Mounts) -> Value {
+    let h = den_runtime::run::host_config(&store.dir(&c.id));
+    let devices: Vec<Value> = h
+        .devices
+        .iter()
+        .map(|d| {
+            json!({"PathOnHost": d.path_on_host, "PathInContainer": d.path_in_container,
+                   "CgroupPermissions": d.cgroup_permissions})
+        })
+        .collect();
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let binds: Vec<&str> = m
         .mounts
         .iter()
@@ -148,8 +159,11 @@ fn host_config(c: &Container, m: &Mounts) -> Value {
         .collect();
     let none_if_empty = |v: Value, empty: bool| if empty { Value::Null } else { v };
     json!({
-        "NetworkMode": c.network_mode,
-        "AutoRemove": c.auto_remove,
+        "NetworkMode": c.network_mode, "AutoRemove": c.auto_remove,
+        "Memory": h.memory, "MemorySwap": h.memory_swap, "NanoCpus": h.nano_cpus,
+        "CpuShares": h.cpu_shares, "CpusetCpus": h.cpuset_cpus, "PidsLimit": h.pids_limit,
+        "CgroupParent": h.cgroup_parent, "CapAdd": list(&h.cap_add), "CapDrop": list(&h.cap_drop),
+        "Privileged": h.privileged, "SecurityOpt": list(&h.security_opt), "Devices": devices,
         "Binds": none_if_empty(json!(binds), binds.is_empty()),
         "Mounts": none_if_empty(json!(api_mounts), api_mounts.is_empty()),
         "Tmpfs": none_if_empty(json!(tmpfs), tmpfs.is_empty()),

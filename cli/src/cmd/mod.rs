@@ -15,6 +15,7 @@ pub mod rm;
 pub mod rules;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod top;
 pub mod topology;

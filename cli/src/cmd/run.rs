@@ -2,6 +2,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use anyhow::Result;
+use den_runtime::hostconfig::Flags;
 use den_runtime::run::{self, NetworkMode, RunOptions, Storage};
 
 #[derive(clap::Args)]
@@ -65,6 +66,8 @@ pub struct Args {
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
+    #[command(flatten)]
+    security: SecurityArgs,
     /// An image: rootfs dir, OCI layout dir[:tag], docker-save/OCI tar, or a loaded image's name.
     image: String,
     /// The command and its arguments (default: the image's).
@@ -104,6 +107,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             volumes_from: a.volumes_from,
             read_only: a.read_only,
         },
+        security: a.security.into(),
     };
     let detach = a.detach;
     let start = || match detach {
@@ -125,6 +129,74 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         Err(e) => {
             eprintln!("den: {}", den_runtime::run::one_line(&e));
             Ok(e.exit_status())
+        }
+    }
+}
+
+/// The security and resource flags (docker's names and units); checked by den run's step 1.
+#[derive(clap::Args)]
+struct SecurityArgs {
+    /// Memory limit (e.g. 32m, 1g; at least 6m).
+    #[arg(short = 'm', long, allow_hyphen_values = true)]
+    memory: Option<String>,
+    /// Memory plus swap limit, or -1 for unlimited swap (default: twice --memory).
+    #[arg(long, allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Number of CPUs (e.g. 0.5).
+    #[arg(long, allow_hyphen_values = true)]
+    cpus: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long, allow_hyphen_values = true)]
+    cpu_shares: Option<String>,
+    /// CPUs to run on (0-1, 0,2).
+    #[arg(long)]
+    cpuset_cpus: Option<String>,
+    /// Maximum number of processes (-1: unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pids_limit: Option<String>,
+    /// The parent of the container's cgroup: relative to den's own cgroup, or absolute.
+    #[arg(long, env = "DEN_CGROUP_PARENT")]
+    cgroup_parent: Option<String>,
+    /// Add a Linux capability (or ALL).
+    #[arg(long)]
+    cap_add: Vec<String>,
+    /// Drop a Linux capability (or ALL).
+    #[arg(long)]
+    cap_drop: Vec<String>,
+    /// All capabilities, all devices, no seccomp, writable /sys and /proc/sys.
+    #[arg(long)]
+    privileged: bool,
+    /// seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false].
+    #[arg(long)]
+    security_opt: Vec<String>,
+    /// A host device: /dev/X[:/dev/Y][:rwm].
+    #[arg(long = "device")]
+    devices: Vec<String>,
+    /// A namespaced kernel parameter: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*.
+    #[arg(long = "sysctl")]
+    sysctls: Vec<String>,
+    /// A resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:1024), at most den's own hard limit.
+    #[arg(long = "ulimit")]
+    ulimits: Vec<String>,
+}
+
+impl From<SecurityArgs> for Flags {
+    fn from(a: SecurityArgs) -> Flags {
+        Flags {
+            memory: a.memory,
+            memory_swap: a.memory_swap,
+            cpus: a.cpus,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus,
+            pids_limit: a.pids_limit,
+            cgroup_parent: a.cgroup_parent,
+            cap_add: a.cap_add,
+            cap_drop: a.cap_drop,
+            privileged: a.privileged,
+            security_opt: a.security_opt,
+            devices: a.devices,
+            sysctls: a.sysctls,
+            ulimits: a.ulimits,
         }
     }
 }

@@ -35,6 +35,9 @@ add chain ip den prerouting { type nat hook prerouting priority dstnat; policy a
 add chain ip den output { type nat hook output priority -100; policy accept; }
 add chain ip den postrouting { type nat hook postrouting priority srcnat; policy accept; }
 add chain ip den forward { type filter hook forward priority filter; policy accept; }
+add chain ip den localnet { type filter hook prerouting priority raw; policy accept; }
+flush chain ip den localnet
+add rule ip den localnet iifname != "lo" ip daddr 127.0.0.0/8 counter drop comment "den: 127.0.0.0/8 only from lo, not via route_localnet bridges to host 127.0.0.1 services (CVE-2020-8558)"
 flush chain ip den prerouting
 add rule ip den prerouting ip daddr 127.0.0.0/8 return comment "den: never DNAT loopback destinations arriving from outside (CVE-2020-8558)"
 add rule ip den prerouting fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published_on comment "den: published ports on one host address"

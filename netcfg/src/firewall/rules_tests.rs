@@ -113,9 +113,28 @@ fn isolation_rules_come_before_any_accept_in_forward() {
 }
 
 #[test]
+fn loopback_destinations_from_any_interface_but_lo_drop_before_routing() {
+    // Hooked before conntrack and NAT (priority raw): a reply to host 127.0.0.1 -> published port
+    // still has the bridge gateway as its destination there (masqueraded), so it passes.
+    assert!(BASE.contains(
+        "add chain ip den localnet { type filter hook prerouting priority raw; policy accept; }"
+    ));
+    let rules: Vec<&str> = BASE
+        .lines()
+        .filter(|l| l.starts_with("add rule ip den localnet "))
+        .collect();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert!(
+        rules[0].contains(r#"iifname != "lo" ip daddr 127.0.0.0/8 counter drop"#),
+        "{}",
+        rules[0]
+    );
+}
+
+#[test]
 fn base_rules_are_restated_after_a_flush() {
     // Each chain that gets rules is flushed first in the same transaction (idempotence).
-    for chain in ["prerouting", "output", "postrouting", "forward"] {
+    for chain in ["prerouting", "output", "postrouting", "forward", "localnet"] {
         let flush = BASE
             .find(&format!("flush chain ip den {chain}\n"))
             .expect(chain);

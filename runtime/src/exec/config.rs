@@ -72,6 +72,7 @@ mod tests {
             net: NetNs::New,
             etc_files: vec![(dir.join("hosts"), "/etc/hosts".into())],
             lower_layers: Vec::new(),
+            security: crate::spec::Security::default(),
         })
         .expect("spec");
         save_spec(&dir, &spec).expect("save");

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use nix::fcntl::OFlag;
 
 use crate::envflags::{self, FlagError};
-use crate::process::{self as proc, Enter, Paused, ProcessError};
+use crate::process::{self as proc, Enter, ProcessError};
 use crate::spec::SpecError;
 use crate::state::Store;
 pub use config::{load_spec, save_spec, SpecFileError, SPEC_FILE};
@@ -61,6 +61,8 @@ pub enum ExecError {
     User(#[from] SpecError),
     #[error(transparent)]
     Process(#[from] ProcessError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
 }
 
 impl ExecError {
@@ -91,20 +93,29 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
     let root = target.open_proc("root", OFlag::O_PATH | OFlag::O_DIRECTORY)?;
     let root_path = PathBuf::from(format!("/proc/self/fd/{}", root.as_raw_fd()));
     let process = exec_process(&spec, &target.record, opts, &root_path)?;
+    let dir = store.dir(&target.record.id);
+    let cache = opts.root.join("cache").join("seccomp");
     let started = proc::enter(&Enter {
         container: target.pidfd.as_fd(),
         root: root.as_fd(),
         process: &process,
         stdin: opts.interactive,
+        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()),
+        seccomp_cache: Some(&cache),
     })
-    .and_then(Paused::start);
+    .map_err(ExecError::from)
+    .and_then(|paused| {
+        // Into the container's cgroup before it execs: its limits and device rules hold here too.
+        crate::cgroups::join(&dir, paused.pid())?;
+        Ok(paused.start()?)
+    });
     let running = match started {
         Ok(running) => running,
         // The container ended meanwhile: say that, not how joining it failed.
         Err(_) if !target.alive() => {
             return Err(TargetError::NotRunning(target.record.name.clone()).into())
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     Ok(running.wait()?.status())
 }

@@ -77,6 +77,7 @@ mod tests {
             pid_start: None,
             supervisor: None,
             exit_code: None,
+            oom_killed: false,
             started_at: None,
             finished_at: None,
             auto_remove: false,
@@ -117,6 +118,7 @@ mod tests {
             net: NetNs::New,
             etc_files: Vec::new(),
             lower_layers: Vec::new(),
+            security: crate::spec::Security::default(),
         })
         .expect("spec")
     }

@@ -82,6 +82,8 @@ pub enum GcError {
     Volume(#[from] crate::volume::VolumeError),
     #[error(transparent)]
     Network(#[from] SweepError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
 }
 
 /// One thing gc did; `Display` is the line `den gc` prints.
@@ -92,6 +94,7 @@ pub enum Removed {
     Container { name: String, id: String },
     Name(PathBuf),
     Mount(PathBuf),
+    Cgroup(PathBuf),
     File(PathBuf),
     Net(Swept),
 }
@@ -113,6 +116,7 @@ impl fmt::Display for Removed {
             }
             Removed::Name(p) => write!(f, "removed dangling name {}", p.display()),
             Removed::Mount(p) => write!(f, "unmounted {}", p.display()),
+            Removed::Cgroup(p) => write!(f, "removed cgroup {}", p.display()),
             Removed::File(p) => write!(f, "removed {}", p.display()),
             Removed::Net(s) => s.fmt(f),
         }
@@ -189,6 +193,7 @@ fn collect_under(root: &Path, full: bool, net: &Collection<'_>) -> Result<GcRepo
     }
     for dir in &scan.unfinished {
         files::unmount_under(dir, &mut report.removed, &mut report.failed);
+        remove_cgroups(dir, &mut report);
         files::remove(dir, &mut report.removed, &mut report.failed);
     }
     match scan::orphan_names(&store) {
@@ -209,6 +214,19 @@ fn collect_under(root: &Path, full: bool, net: &Collection<'_>) -> Result<GcRepo
         files::sweep_image_temps(root, &mut report.removed, &mut report.failed);
     }
     Ok(report)
+}
+
+/// The cgroup dirs a container's dir lists (`cgroups::SAVED`), those that still exist.
+fn remove_cgroups(container_dir: &Path, report: &mut GcReport) {
+    let Some(planned) = crate::cgroups::Planned::load(container_dir) else {
+        return;
+    };
+    for d in planned.dirs.iter().filter(|d| d.exists()) {
+        match crate::cgroups::remove_dirs(std::slice::from_ref(d)) {
+            Ok(()) => report.removed.push(Removed::Cgroup(d.clone())),
+            Err(e) => report.failed.push(e.into()),
+        }
+    }
 }
 
 fn remove_name(link: &Path, report: &mut GcReport) {
@@ -264,6 +282,8 @@ fn finish_record(
     };
     let dir = store.dir(&c.id);
     files::unmount_under(&dir, &mut report.removed, &mut report.failed);
+    // Its processes are gone (killed above, or ended): its cgroup dirs can go.
+    remove_cgroups(&dir, report);
     let (name, id) = (c.name.clone(), c.id.clone());
     if c.status == Status::Created || c.auto_remove {
         if !net_clean {

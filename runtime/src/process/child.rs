@@ -130,6 +130,10 @@ fn mount_rootfs(plan: &ChildPlan) -> Result<OwnedFd, Failure> {
         ),
     }
     .map_err(at(Step::MountRootfs))?;
+    if plan.root_nodev {
+        let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_NODEV;
+        mount(none, root, none, flags, none).map_err(at(Step::MountRootfs))?;
+    }
     open(
         root,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -227,6 +231,9 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
         dir.ensure_dir(root.as_fd()).map_err(at(Step::Workdir))?;
     }
     pivot(root.as_fd()).map_err(at(Step::PivotRoot))?;
+    for (i, (path, value)) in plan.sysctls.iter().enumerate() {
+        syscall::write_file(path, value.as_bytes()).map_err(|e| Failure::at(Step::Sysctl, i, e))?;
+    }
     for (i, p) in plan.masked.iter().enumerate() {
         mask(p).map_err(|e| Failure::at(Step::MaskPath, i, e))?;
     }
@@ -235,14 +242,11 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     }
     if plan.root_readonly {
         let none: Option<&CStr> = None;
-        mount(
-            none,
-            c"/",
-            none,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            none,
-        )
-        .map_err(at(Step::ReadonlyRoot))?;
+        let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        if plan.root_nodev {
+            flags |= MsFlags::MS_NODEV;
+        }
+        mount(none, c"/", none, flags, none).map_err(at(Step::ReadonlyRoot))?;
     }
     if let Some(name) = &plan.hostname {
         sethostname(name).map_err(at(Step::Hostname))?;
@@ -251,7 +255,16 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
 }
 
 /// Drop to the process's ids and capabilities, set no_new_privs, chdir, umask, signals, fds.
+/// The seccomp filter goes last, right before exec, when no_new_privs is set; without it the
+/// kernel requires CAP_SYS_ADMIN, so it goes before the capabilities are dropped (runc's order).
 fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
+    let seccomp = plan.seccomp.as_ref();
+    if let Some(bpf) = seccomp.filter(|_| !plan.no_new_privs) {
+        syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
+    }
+    for (i, (resource, limit)) in plan.rlimits.iter().enumerate() {
+        syscall::set_rlimit(*resource, limit).map_err(|e| Failure::at(Step::Rlimit, i, e))?;
+    }
     caps::apply(&plan.ids, &plan.caps)?;
     if plan.no_new_privs {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivs))?;
@@ -261,7 +274,11 @@ fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
     syscall::reset_signal_dispositions().map_err(at(Step::Signals))?;
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(at(Step::Signals))?;
-    syscall::cloexec_from(3).map_err(at(Step::CloseFds))
+    syscall::cloexec_from(3).map_err(at(Step::CloseFds))?;
+    if let Some(bpf) = seccomp.filter(|_| plan.no_new_privs) {
+        syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
+    }
+    Ok(())
 }
 
 /// execve each candidate like execvpe: skip missing ones, remember EACCES, stop at other errors.

@@ -38,6 +38,10 @@ pub struct Enter<'a> {
     pub process: &'a Process,
     /// `-i`: the process reads den's stdin; otherwise /dev/null.
     pub stdin: bool,
+    /// The container's seccomp filter (the OCI section), applied to this process too.
+    pub seccomp: Option<&'a oci_spec::runtime::LinuxSeccomp>,
+    /// Where compiled filters are cached (see `seccomp::compile_cached`).
+    pub seccomp_cache: Option<&'a std::path::Path>,
 }
 
 /// The namespaces the child enters through the pidfd (PID is entered by the parent).
@@ -61,9 +65,13 @@ impl EnterPlan {
 
 /// Fork a child into the running container's namespaces; it waits for [`Paused::start`].
 pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
-    let plan = EnterPlan {
+    let mut plan = EnterPlan {
         process: ProcPlan::new(e.process)?,
     };
+    plan.process.seccomp = e
+        .seccomp
+        .map(|s| crate::seccomp::compile_cached(s, e.seccomp_cache))
+        .transpose()?;
     let terminal = plan.process.terminal;
     let (master, tty) = match terminal {
         true => pty::open_in(e.root).map(|p| (Some(p.master), Some(p.slave)))?,

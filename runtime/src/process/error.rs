@@ -23,6 +23,8 @@ pub enum ProcessError {
         #[source]
         source: Errno,
     },
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error("the spec has no {field}")]
     MissingField { field: &'static str },
     #[error("the spec asks for {feature}, which den does not support")]

@@ -80,6 +80,11 @@ pub struct Launch<'a> {
     pub stdout: Option<OwnedFd>,
     /// The container's stderr without a terminal; `None`: den's own stderr.
     pub stderr: Option<OwnedFd>,
+    /// Where compiled seccomp filters are cached (`None`: compile every time).
+    pub seccomp_cache: Option<PathBuf>,
+    /// Mount the root filesystem `nodev` (den's fail-closed answer where no device cgroup can
+    /// stop the container from using a device node its image ships; its own /dev is a tmpfs).
+    pub rootfs_nodev: bool,
 }
 
 /// How the container's PID 1 ended.

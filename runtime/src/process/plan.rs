@@ -15,6 +15,7 @@ use super::paths::InRoot;
 use super::proc_plan::{c, unsupported, ProcPlan};
 use super::sync::{Failure, Step};
 use super::{Launch, Overlay, ProcessError};
+use crate::seccomp::compile_cached;
 
 /// A namespace to join by path (setns in the child before it reports Ready).
 pub struct Join {
@@ -37,6 +38,10 @@ pub struct ChildPlan {
     pub masked: Vec<CString>,
     pub readonly: Vec<CString>,
     pub root_readonly: bool,
+    /// Remount the rootfs `nodev` right after mounting it.
+    pub root_nodev: bool,
+    /// `/proc/sys/...` path and value, written after pivot_root (before /proc/sys goes read-only).
+    pub sysctls: Vec<(CString, CString)>,
     pub hostname: Option<OsString>,
     pub process: ProcPlan,
 }
@@ -55,7 +60,13 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
     let linux = spec.linux().as_ref().ok_or(ProcessError::MissingField {
         field: "linux section",
     })?;
-    let process_plan = ProcPlan::new(process)?;
+    let mut process_plan = ProcPlan::new(process)?;
+    let cache = launch.seccomp_cache.as_deref();
+    process_plan.seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(|s| compile_cached(s, cache))
+        .transpose()?;
     if !root.path().is_absolute() {
         return Err(ProcessError::Invalid {
             what: "root path",
@@ -89,6 +100,16 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
         root_readonly: root.readonly().unwrap_or(false),
+        root_nodev: launch.rootfs_nodev,
+        sysctls: linux
+            .sysctl()
+            .iter()
+            .flatten()
+            .map(|(k, v)| {
+                let path = format!("/proc/sys/{}", k.replace('.', "/"));
+                Ok((c("sysctl", path)?, c("sysctl value", v)?))
+            })
+            .collect::<Result<_, ProcessError>>()?,
         hostname,
         process: process_plan,
     })
@@ -124,6 +145,10 @@ impl ChildPlan {
                 .as_ref()
                 .map(|w| w.path().display().to_string()),
             Step::MaskPath => nth(&self.masked),
+            Step::Sysctl => self
+                .sysctls
+                .get(i)
+                .map(|(p, _)| p.to_string_lossy().into_owned()),
             Step::ReadonlyPath => nth(&self.readonly),
             Step::Hostname => self
                 .hostname
@@ -139,16 +164,10 @@ impl ChildPlan {
 /// process's own part is checked by [`ProcPlan::new`]).
 fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
     if let Some(linux) = spec.linux() {
-        if linux.seccomp().is_some() {
-            return Err(unsupported("a seccomp profile"));
-        }
         if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
             || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         {
             return Err(unsupported("user namespace id mappings"));
-        }
-        if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(unsupported("sysctls"));
         }
     }
     if spec.hooks().is_some() {

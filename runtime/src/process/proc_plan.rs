@@ -12,6 +12,8 @@ use oci_spec::runtime::Process;
 use super::caps::{bounding_name, CapsPlan, IdsPlan};
 use super::sync::{Failure, Step};
 use super::ProcessError;
+use crate::hostconfig::limits::rlimit;
+use crate::seccomp::Bpf;
 use crate::spec::DEFAULT_PATH;
 use crate::syscall::ExecArgs;
 
@@ -25,6 +27,10 @@ pub struct ProcPlan {
     pub cmd: String,
     pub candidates: Vec<CString>,
     pub exec: ExecArgs,
+    /// The compiled seccomp filter (`plan` sets it from `linux.seccomp`).
+    pub seccomp: Option<Bpf>,
+    /// `setrlimit` calls, before the capabilities are dropped.
+    pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
 }
 
 pub fn c(what: &'static str, s: impl AsRef<[u8]>) -> Result<CString, ProcessError> {
@@ -73,6 +79,8 @@ impl ProcPlan {
             candidates: exec_candidates(&cmd, &env)?,
             cmd,
             exec: ExecArgs::new(argv, envp),
+            seccomp: None,
+            rlimits: rlimits(process)?,
         })
     }
 
@@ -83,6 +91,10 @@ impl ProcPlan {
             Step::BoundingSet => Some(bounding_name(&self.caps, f.index)),
             Step::Setuid => Some(format!("uid {}", self.ids.uid)),
             Step::Setgid => Some(format!("gid {}", self.ids.gid)),
+            Step::Rlimit => self
+                .rlimits
+                .get(f.index as usize)
+                .map(|(r, l)| format!("resource {r} = {}:{}", l.rlim_cur, l.rlim_max)),
             Step::Exec => self
                 .candidates
                 .get(f.index as usize)
@@ -92,11 +104,31 @@ impl ProcPlan {
     }
 }
 
+fn rlimits(p: &Process) -> Result<Vec<(libc::__rlimit_resource_t, libc::rlimit)>, ProcessError> {
+    p.rlimits()
+        .iter()
+        .flatten()
+        .map(|r| {
+            let name = format!("{:?}", r.typ());
+            let docker = name
+                .strip_prefix("Rlimit")
+                .unwrap_or(&name)
+                .to_ascii_lowercase();
+            let (_, resource) = rlimit(&docker).ok_or(ProcessError::Invalid {
+                what: "rlimit",
+                value: name,
+            })?;
+            let limit = libc::rlimit {
+                rlim_cur: r.soft(),
+                rlim_max: r.hard(),
+            };
+            Ok((resource, limit))
+        })
+        .collect()
+}
+
 /// Refuse what den cannot honour, rather than run a process weaker than its spec asks.
 fn refuse_unsupported(p: &Process) -> Result<(), ProcessError> {
-    if p.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
-        return Err(unsupported("rlimits"));
-    }
     if p.apparmor_profile().as_ref().is_some_and(|a| !a.is_empty()) {
         return Err(unsupported("an AppArmor profile"));
     }

@@ -48,6 +48,9 @@ pub enum Step {
     Setuid,
     Capabilities,
     NoNewPrivs,
+    Seccomp,
+    Sysctl,
+    Rlimit,
     Chdir,
     Signals,
     CloseFds,
@@ -55,7 +58,7 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 29] = [
+const STEPS: [Step; 32] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::Stdio,
@@ -80,6 +83,9 @@ const STEPS: [Step; 29] = [
     Step::Setuid,
     Step::Capabilities,
     Step::NoNewPrivs,
+    Step::Seccomp,
+    Step::Sysctl,
+    Step::Rlimit,
     Step::Chdir,
     Step::Signals,
     Step::CloseFds,
@@ -118,6 +124,9 @@ impl Step {
             Step::Setuid => "setuid",
             Step::Capabilities => "set capabilities",
             Step::NoNewPrivs => "set no_new_privs",
+            Step::Seccomp => "install the seccomp filter",
+            Step::Sysctl => "set sysctl",
+            Step::Rlimit => "set rlimit",
             Step::Chdir => "chdir",
             Step::Signals => "reset signals",
             Step::CloseFds => "close inherited fds",

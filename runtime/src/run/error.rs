@@ -52,6 +52,10 @@ pub enum RunError {
     Volume(#[from] VolumeError),
     #[error(transparent)]
     Lab(#[from] Box<den_netcfg::lab::LabError>),
+    #[error(transparent)]
+    HostConfig(#[from] crate::hostconfig::HostConfigError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("cannot fork the supervisor of container {id}")]
     Fork {
         id: String,

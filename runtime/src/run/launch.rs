@@ -10,6 +10,7 @@ use super::netguard::NetGuard;
 use super::netjoin::JoinedNet;
 use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
+use crate::cgroups;
 use crate::hosts;
 use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
@@ -32,6 +33,7 @@ pub(crate) struct Started {
     pub record: Container,
     pub running: Running,
     pub net: NetGuard,
+    pub cgroup: cgroups::Cgroup,
 }
 
 /// This process, as the one that waits for the container and tears it down.
@@ -57,6 +59,7 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
         pid_start: None,
         supervisor: supervisor_of_this_process(),
         exit_code: None,
+        oom_killed: false,
         started_at: None,
         finished_at: None,
         auto_remove: v.auto_remove,
@@ -81,6 +84,7 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>) {
     record.pid_start = None;
     record.supervisor = supervisor_of_this_process();
     record.exit_code = None;
+    record.oom_killed = false;
     record.started_at = None;
     record.finished_at = None;
     record.network = None;
@@ -123,6 +127,12 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         &mounts.mounts,
     )?;
     crate::fault::point("after-state");
+    let cgroups_path = cgroups_path(&v.saved.host.cgroup_parent, &v.id);
+    let planned_cgroup = cgroups::Planned::new(&cgroups::Layout::detect()?, &cgroups_path)?;
+    let device_control = planned_cgroup.devices.is_some();
+    if !device_control {
+        warn_once(&v.root);
+    }
     let mut spec = spec::build(&SpecInputs {
         rootfs: dir.join("rootfs"),
         args: v.args.clone(),
@@ -140,11 +150,22 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             .as_ref()
             .map_or_else(|| etc::paths(&dir), JoinedNet::etc_files),
         lower_layers: v.image.layers.clone(),
+        security: spec::Security {
+            host: v.saved.host.clone(),
+            cgroups_path: Some(cgroups_path),
+            device_control,
+        },
     })?;
     volume::apply_to_spec(&mut spec, &mounts.mounts).map_err(|source| spec::SpecError::Build {
         what: "mounts",
         source,
     })?;
+    den_netcfg::trace::step(|| "# spec built (capabilities, seccomp profile resolved)".into());
+    // The cgroup (its dirs listed first, for gc), with its limits and device rules.
+    planned_cgroup.save(&dir)?;
+    let cgroup =
+        planned_cgroup.create(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
+    den_netcfg::trace::step(|| "# cgroup made, limits and device rules written".into());
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
         .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
@@ -166,12 +187,16 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stdin: v.interactive,
         stdout: log,
         stderr: log_err,
+        seccomp_cache: Some(v.root.join("cache").join("seccomp")),
+        rootfs_nodev: !device_control,
     })?;
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
     // this save the child is still waiting for step 6, and exits by itself if den dies.
     record.pid = Some(child.pid());
     record.pid_start = state::start_time(child.pid());
     store.save(&record)?;
+    // Into its cgroup before it can exec (or fork).
+    cgroup.add(child.pid())?;
     crate::fault::point("after-clone");
 
     den_netcfg::trace::step(|| {
@@ -229,5 +254,26 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         record,
         running,
         net,
+        cgroup,
     })
+}
+
+/// Where no device cgroup exists (v1 without the devices controller; v2, whose eBPF device
+/// program den does not load yet) den fails closed; said once per state root.
+fn warn_once(root: &Path) {
+    let marker = root.join("cache").join("warned-no-device-control");
+    if marker.exists() {
+        return;
+    }
+    eprintln!(
+        "den: warning: no device cgroup here: containers get no CAP_MKNOD and a nodev root filesystem"
+    );
+    let _ = fs::create_dir_all(root.join("cache")).and_then(|()| fs::write(&marker, b""));
+}
+
+/// The container's cgroup below `parent` (`--cgroup-parent`; den's default `den`, relative to
+/// den's own cgroup), named for its owner.
+fn cgroups_path(parent: &str, id: &str) -> String {
+    let parent = if parent.is_empty() { "den" } else { parent };
+    format!("{}/{}", parent.trim_end_matches('/'), cgroups::dir_name(id))
 }

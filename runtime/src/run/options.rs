@@ -85,6 +85,8 @@ pub struct RunOptions {
     pub network: NetworkMode,
     pub ip: Option<Ipv4Addr>,
     pub publish: Vec<PortSpec>,
+    /// The security and resource flags, as typed (parsed in step 1).
+    pub security: crate::hostconfig::Flags,
     /// `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (parsed by `crate::volume`), and
     /// `--read-only`.
     pub storage: Storage,

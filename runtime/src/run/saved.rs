@@ -16,6 +16,9 @@ pub(crate) struct Saved {
     pub cwd: String,
     /// `-u` or the image's user.
     pub user: Option<String>,
+    /// The security and resource flags (`hostconfig`).
+    #[serde(default)]
+    pub host: crate::hostconfig::HostConfig,
 }
 
 const FILE: &str = "run.json";
@@ -36,6 +39,12 @@ impl Saved {
             source: e.into(),
         })
     }
+}
+
+/// The security and resource settings container dir `dir` was created with (docker's defaults
+/// for a container made before den had them).
+pub fn host_config(dir: &Path) -> crate::hostconfig::HostConfig {
+    Saved::load(dir).map(|s| s.host).unwrap_or_default()
 }
 
 /// A `-p` spec that asks for exactly the mapping the container had (its host port included, also

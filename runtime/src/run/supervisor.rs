@@ -96,7 +96,10 @@ fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorErro
     } else {
         libc::WEXITSTATUS(status)
     };
-    record_exit(root, id, status)?;
+    // Read before the cgroup goes; removed before the record says "exited" (teardown done).
+    let (oom_killed, removed) = crate::cgroups::release(&crate::state::Store::new(root).dir(id));
+    record_exit(root, id, status, oom_killed)?;
+    removed.map_err(RunError::from)?;
     Ok(())
 }
 

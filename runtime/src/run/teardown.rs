@@ -16,7 +16,12 @@ use crate::state::{self, StateError, Status, Store};
 /// Detach the network of container `id` as its record says, then record how it ended (`status`: the
 /// shell-style exit status). A container already removed (`den rm -f` took over) is left alone.
 /// Goes on past a failed detach; returns its error after recording the exit.
-pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunError> {
+pub(crate) fn record_exit(
+    root: &Path,
+    id: &str,
+    status: i32,
+    oom_killed: bool,
+) -> Result<(), RunError> {
     let store = Store::new(root);
     let mut record = match store.load_id(id) {
         Ok(r) => r,
@@ -43,6 +48,7 @@ pub(crate) fn record_exit(root: &Path, id: &str, status: i32) -> Result<(), RunE
     record.status = Status::Exited;
     record.finished_at = Some(state::now_secs());
     record.exit_code = Some(status);
+    record.oom_killed = oom_killed;
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}
@@ -72,8 +78,12 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         record,
         running,
         mut net,
+        cgroup,
     } = started;
     let exit = running.wait();
+    // Read before the cgroup goes; removed before the record says "exited" (teardown done).
+    let oom_killed = cgroup.oom_killed();
+    let cgroup_removed = cgroup.remove();
     den_netcfg::trace::step(|| "# container exited; tearing down".into());
     // `record_exit` detaches what the record says, which is what the guard holds.
     net.disarm();
@@ -81,7 +91,8 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         Ok(e) => e.status(),
         Err(_) => 125,
     };
-    let recorded = record_exit(store.root(), &record.id, status);
+    let recorded = record_exit(store.root(), &record.id, status, oom_killed)
+        .and(cgroup_removed.map_err(RunError::from));
     den_netcfg::trace::step(|| "# torn down".into());
     let exit: Exit = exit?;
     Ok((exit.status(), recorded.err()))

@@ -66,6 +66,12 @@ impl Validated {
         if let NetworkMode::Lab(mode) = opts.network {
             mode.check().map_err(Box::new)?;
         }
+        let host = crate::hostconfig::HostConfig::parse(&opts.security)?;
+        let own_netns = matches!(
+            opts.network,
+            NetworkMode::None | NetworkMode::Bridge(_) | NetworkMode::Lab(_)
+        );
+        host.check_network(own_netns, &opts.network.to_string())?;
         let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
         let args = opts.command(&image.config)?;
         let id = state::new_id();
@@ -97,6 +103,7 @@ impl Validated {
             saved: Saved {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
+                host,
             },
             hostname,
             id,

@@ -59,6 +59,7 @@ fn inputs(layers: Vec<PathBuf>) -> SpecInputs {
         net: NetNs::New,
         etc_files: vec![(PathBuf::from("/run/den/c1/hosts"), "/etc/hosts".into())],
         lower_layers: layers,
+        security: crate::spec::Security::default(),
     }
 }
 

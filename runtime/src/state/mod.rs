@@ -78,6 +78,9 @@ pub struct Container {
     #[serde(default)]
     pub supervisor: Option<(i32, u64)>,
     pub exit_code: Option<i32>,
+    /// The kernel's OOM killer killed a process of it (docker's State.OOMKilled).
+    #[serde(default)]
+    pub oom_killed: bool,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub auto_remove: bool,

@@ -1,0 +1,198 @@
+//! `den stats [--no-stream] [--format json] [NAME...]`: docker's columns from each running
+//! container's cgroup and interfaces. CPU % is over the sampling interval (docker's: CPU time
+//! delta over wall time, 100% per CPU).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use den_runtime::cgroups::stats::{sample, Sample};
+use den_runtime::cgroups::Planned;
+use den_runtime::lifecycle;
+use den_runtime::state::{Container, Status, Store};
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one sample and exit.
+    #[arg(long)]
+    no_stream: bool,
+    /// `json`: one JSON object per container and line.
+    #[arg(long)]
+    format: Option<String>,
+    containers: Vec<String>,
+}
+
+/// How far apart the two samples of `--no-stream` are (docker waits for its daemon's 1 s tick).
+const NO_STREAM_INTERVAL: Duration = Duration::from_millis(50);
+const STREAM_INTERVAL: Duration = Duration::from_secs(1);
+
+struct Target {
+    c: Container,
+    cgroup: Planned,
+    pid: i32,
+}
+
+fn targets(root: &Path, names: &[String]) -> Result<Vec<Target>> {
+    let store = Store::new(root);
+    let all: Vec<Container> = if names.is_empty() {
+        store.list()?.iter().map(lifecycle::observed).collect()
+    } else {
+        names
+            .iter()
+            .map(|n| lifecycle::find(&store, n))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(all
+        .into_iter()
+        .filter(|c| c.status == Status::Running)
+        .filter_map(|c| {
+            let cgroup = Planned::load(&store.dir(&c.id))?;
+            let pid = c.pid?;
+            Some(Target { c, cgroup, pid })
+        })
+        .collect())
+}
+
+/// docker's binary units for memory (`1.5MiB`), decimal ones for I/O (`1.2kB`).
+fn size(v: u64, binary: bool) -> String {
+    let (base, units): (f64, [&str; 5]) = if binary {
+        (1024.0, ["B", "KiB", "MiB", "GiB", "TiB"])
+    } else {
+        (1000.0, ["B", "kB", "MB", "GB", "TB"])
+    };
+    let mut x = v as f64;
+    let mut i = 0;
+    while x >= base && i < units.len() - 1 {
+        x /= base;
+        i += 1;
+    }
+    // Go's %.4g: four significant digits, trailing zeros dropped.
+    let whole = if x < 1.0 {
+        1
+    } else {
+        x.log10().floor() as usize + 1
+    };
+    let decimals = 4usize.saturating_sub(whole);
+    let text = format!("{x:.decimals$}");
+    let text = match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => text,
+    };
+    format!("{text}{}", units[i])
+}
+
+struct Row {
+    id: String,
+    name: String,
+    cpu: String,
+    mem: String,
+    mem_perc: String,
+    net: String,
+    block: String,
+    pids: String,
+}
+
+fn row(t: &Target, prev: Option<&Sample>, now: &Sample, wall: Duration) -> Row {
+    let cpu = prev.map_or(0.0, |p| {
+        now.cpu_ns.saturating_sub(p.cpu_ns) as f64 / wall.as_nanos().max(1) as f64 * 100.0
+    });
+    let mem_perc = match now.mem_limit {
+        0 => 0.0,
+        l => now.mem_usage as f64 / l as f64 * 100.0,
+    };
+    Row {
+        id: t.c.short_id().to_string(),
+        name: t.c.name.clone(),
+        cpu: format!("{cpu:.2}%"),
+        mem: format!(
+            "{} / {}",
+            size(now.mem_usage, true),
+            size(now.mem_limit, true)
+        ),
+        mem_perc: format!("{mem_perc:.2}%"),
+        net: format!("{} / {}", size(now.net_rx, false), size(now.net_tx, false)),
+        block: format!(
+            "{} / {}",
+            size(now.blk_read, false),
+            size(now.blk_write, false)
+        ),
+        pids: now.pids.to_string(),
+    }
+}
+
+fn print(rows: &[Row], json: bool) -> Result<()> {
+    if json {
+        for r in rows {
+            let v = json!({"BlockIO": r.block, "CPUPerc": r.cpu, "Container": r.id, "ID": r.id,
+                "MemPerc": r.mem_perc, "MemUsage": r.mem, "Name": r.name, "NetIO": r.net,
+                "PIDs": r.pids});
+            println!("{}", serde_json::to_string(&v)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<14}{:<20}{:<9}{:<24}{:<9}{:<22}{:<22}PIDS",
+        "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O"
+    );
+    for r in rows {
+        println!(
+            "{:<14}{:<20}{:<9}{:<24}{:<9}{:<22}{:<22}{}",
+            r.id, r.name, r.cpu, r.mem, r.mem_perc, r.net, r.block, r.pids
+        );
+    }
+    Ok(())
+}
+
+pub fn main(root: &Path, a: Args) -> Result<i32> {
+    let json = match a.format.as_deref() {
+        None => false,
+        Some("json") => true,
+        Some(other) => anyhow::bail!("unknown --format {other:?}: use json"),
+    };
+    let mut prev: HashMap<String, Sample> = HashMap::new();
+    let mut at = Instant::now();
+    let mut first = true;
+    loop {
+        let list = targets(root, &a.containers)?;
+        if first {
+            // CPU % needs two samples.
+            prev = list
+                .iter()
+                .map(|t| (t.c.id.clone(), sample(&t.cgroup, t.pid)))
+                .collect();
+            at = Instant::now();
+            std::thread::sleep(NO_STREAM_INTERVAL);
+            first = false;
+        }
+        let wall = at.elapsed();
+        let now: Vec<(&Target, Sample)> =
+            list.iter().map(|t| (t, sample(&t.cgroup, t.pid))).collect();
+        at = Instant::now();
+        let rows: Vec<Row> = now
+            .iter()
+            .map(|(t, s)| row(t, prev.get(&t.c.id), s, wall))
+            .collect();
+        if !a.no_stream && !json {
+            print!("\x1b[2J\x1b[H");
+        }
+        print(&rows, json)?;
+        if a.no_stream {
+            return Ok(0);
+        }
+        prev = now.into_iter().map(|(t, s)| (t.c.id.clone(), s)).collect();
+        std::thread::sleep(STREAM_INTERVAL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_in_dockers_units() {
+        assert_eq!(super::size(0, true), "0B");
+        assert_eq!(super::size(50 * 1024 * 1024, true), "50MiB");
+        assert_eq!(super::size(1536, true), "1.5KiB");
+        assert_eq!(super::size(1234, false), "1.234kB");
+    }
+}

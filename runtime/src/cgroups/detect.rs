@@ -1,0 +1,188 @@
+//! Which cgroup hierarchy this machine has, detected as runc does (statfs of `/sys/fs/cgroup`:
+//! cgroup2 means unified; a tmpfs means v1, "hybrid" when cgroup2 is also mounted at
+//! `/sys/fs/cgroup/unified`), where each hierarchy is mounted (`/proc/self/mountinfo`) and which
+//! cgroup den itself is in (`/proc/self/cgroup`), per v1 controller.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
+
+use super::CgroupError;
+
+/// The v1 controllers den sets limits, device rules or reads statistics with.
+pub const V1_CONTROLLERS: [&str; 7] = [
+    "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "blkio",
+];
+
+/// One mounted v1 hierarchy with the controllers it carries (`cpu,cpuacct` may share one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Hierarchy {
+    pub controllers: Vec<String>,
+    pub mount: PathBuf,
+    /// den's own cgroup in it, e.g. `/` or `/process_api/48bb…`.
+    pub own: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// v1 (or hybrid: den puts containers in the v1 hierarchies, where the controllers are).
+    V1(Vec<V1Hierarchy>),
+    /// cgroup2 mounted at `mount`; den's own cgroup in it.
+    V2 { mount: PathBuf, own: PathBuf },
+}
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+impl Layout {
+    pub fn detect() -> Result<Layout, CgroupError> {
+        let st = statfs(ROOT).map_err(|source| CgroupError::Detect {
+            path: ROOT.into(),
+            source,
+        })?;
+        let own = fs::read_to_string("/proc/self/cgroup")
+            .map_err(CgroupError::io("reading", "/proc/self/cgroup"))?;
+        let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+            .map_err(CgroupError::io("reading", "/proc/self/mountinfo"))?;
+        if st.filesystem_type() == CGROUP2_SUPER_MAGIC {
+            return Ok(Layout::V2 {
+                mount: ROOT.into(),
+                own: own_v2(&own),
+            });
+        }
+        if st.filesystem_type() != TMPFS_MAGIC {
+            return Err(CgroupError::NoHierarchy);
+        }
+        Ok(Layout::V1(v1_hierarchies(&mountinfo, &own)))
+    }
+
+    /// The hierarchy that carries `controller` (v1).
+    pub fn v1(&self, controller: &str) -> Option<&V1Hierarchy> {
+        match self {
+            Layout::V1(hs) => hs
+                .iter()
+                .find(|h| h.controllers.iter().any(|c| c == controller)),
+            Layout::V2 { .. } => None,
+        }
+    }
+}
+
+/// `0::/path` from /proc/self/cgroup.
+fn own_v2(proc_cgroup: &str) -> PathBuf {
+    proc_cgroup
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/")
+        .into()
+}
+
+/// The v1 hierarchies den uses: the mounts of type `cgroup` whose super options name one of
+/// [`V1_CONTROLLERS`], each with den's own path in it. A mount of a sub-cgroup (root field not
+/// `/`) is taken as it is: its mount point shows the cgroup at that root.
+pub fn v1_hierarchies(mountinfo: &str, proc_cgroup: &str) -> Vec<V1Hierarchy> {
+    let mut out: Vec<V1Hierarchy> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut r = right.split_whitespace();
+        if r.next() != Some("cgroup") {
+            continue;
+        }
+        let super_opts = r.nth(1).unwrap_or("");
+        let controllers: Vec<String> = super_opts
+            .split(',')
+            .filter(|o| V1_CONTROLLERS.contains(o))
+            .map(str::to_owned)
+            .collect();
+        let fields: Vec<&str> = left.split_whitespace().collect();
+        let (Some(root), Some(mount)) = (fields.get(3), fields.get(4)) else {
+            continue;
+        };
+        if controllers.is_empty() || out.iter().any(|h| h.controllers == controllers) {
+            continue;
+        }
+        let own = proc_cgroup
+            .lines()
+            .find_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
+                list.split(',')
+                    .any(|c| c == controllers[0])
+                    .then(|| path.to_owned())
+            })
+            .unwrap_or_else(|| "/".into());
+        // Seen through a mount of a sub-cgroup, den's path is relative to that root.
+        let own = Path::new(&own)
+            .strip_prefix(root)
+            .map(|p| Path::new("/").join(p))
+            .unwrap_or_else(|_| PathBuf::from(&own));
+        out.push(V1Hierarchy {
+            controllers,
+            mount: PathBuf::from(unescape(mount)),
+            own,
+        });
+    }
+    out
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\NNN` octal.
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "\
+30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+34 30 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+35 30 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+";
+    const CGROUP: &str = "\
+9:name=systemd:/
+4:memory:/process_api/48bb
+2:cpu,cpuacct:/
+0::/
+";
+
+    #[test]
+    fn v1_hierarchies_with_own_paths_and_comounts() {
+        let hs = v1_hierarchies(MOUNTINFO, CGROUP);
+        assert_eq!(hs.len(), 2, "{hs:?}");
+        assert_eq!(hs[0].controllers, ["cpu", "cpuacct"]);
+        assert_eq!(hs[0].mount, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
+        assert_eq!(hs[0].own, Path::new("/"));
+        assert_eq!(hs[1].own, Path::new("/process_api/48bb"));
+        let layout = Layout::V1(hs);
+        assert_eq!(
+            layout.v1("cpuacct").map(|h| &h.mount),
+            Some(&PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"))
+        );
+        assert!(layout.v1("pids").is_none());
+        assert_eq!(own_v2(CGROUP), Path::new("/"));
+    }
+
+    #[test]
+    fn mount_points_are_unescaped() {
+        assert_eq!(unescape(r"/a\040b"), "/a b");
+        assert_eq!(unescape(r"/plain\"), r"/plain\");
+    }
+}

@@ -1,0 +1,73 @@
+//! The cgroups den makes for a sandbox's containers. Each sandbox gives den its own relative
+//! `--cgroup-parent` (env `DEN_CGROUP_PARENT=den-tests/<sandbox>`), so the containers nest under
+//! the cgroups the tests run in (never leaving them) and a footprint sees only its own.
+
+use std::fs;
+use std::path::PathBuf;
+
+/// The `--cgroup-parent` of sandbox `name`.
+pub fn parent(name: &str) -> String {
+    format!("den-tests/{name}")
+}
+
+/// The test process's own cgroup dir in each hierarchy (v1 controllers by their mount name, or
+/// the unified one on a v2-only machine).
+pub fn own_dirs() -> Vec<PathBuf> {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let v2_only = !PathBuf::from("/sys/fs/cgroup/memory").exists();
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, list, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let path = path.trim_start_matches('/');
+            match (list, v2_only) {
+                ("", true) => Some(PathBuf::from("/sys/fs/cgroup").join(path)),
+                ("", false) => None,
+                (l, false) if !l.starts_with("name=") => {
+                    Some(PathBuf::from("/sys/fs/cgroup").join(l).join(path))
+                }
+                _ => None,
+            }
+        })
+        .filter(|d| d.exists())
+        .collect()
+}
+
+/// Sandbox `name`'s parent dir in each hierarchy.
+pub fn parent_dirs(name: &str) -> Vec<PathBuf> {
+    own_dirs()
+        .into_iter()
+        .map(|d| d.join(parent(name)))
+        .collect()
+}
+
+/// Every cgroup below the sandbox's parents, as `<hierarchy dir>/<cgroup>`, sorted.
+pub fn listing(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = parent_dirs(name)
+        .iter()
+        .flat_map(|p| fs::read_dir(p).into_iter().flatten().flatten())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Remove the sandbox's parent dirs (and `den-tests` where it is empty); a problem for each
+/// that still holds a container's cgroup.
+pub fn remove(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for p in parent_dirs(name) {
+        if !p.exists() {
+            continue;
+        }
+        if let Err(e) = fs::remove_dir(&p) {
+            problems.push(format!("cgroup {} left behind: {e}", p.display()));
+        }
+        if let Some(tests) = p.parent() {
+            // Other sandboxes may still use it: only an empty one goes.
+            let _ = fs::remove_dir(tests);
+        }
+    }
+    problems
+}

@@ -1,0 +1,42 @@
+//! `--sysctl` (namespaced keys, written in the container's own namespaces, the host's untouched)
+//! and `--ulimit` (lowering, as these machines lack CAP_SYS_RESOURCE).
+
+use std::fs;
+
+use den_tests::Sandbox;
+
+use super::{img, run_sh};
+
+#[test]
+fn namespaced_sysctls_are_set_inside_only() {
+    let sb = Sandbox::new();
+    let host = fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
+    let out = run_sh(
+        &sb,
+        &[
+            "--sysctl",
+            "kernel.shmmax=12345",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+        ],
+        img(),
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward; \
+         echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null || echo still-ro",
+    )
+    .ok();
+    assert_eq!(out.stdout, "12345\n1\nstill-ro\n", "{out}");
+    assert_eq!(fs::read_to_string("/proc/sys/kernel/shmmax").unwrap(), host);
+}
+
+#[test]
+fn ulimits_lower_the_containers_limits() {
+    let sb = Sandbox::new();
+    let out = run_sh(
+        &sb,
+        &["--ulimit", "nofile=100:200"],
+        img(),
+        "ulimit -n; ulimit -Hn",
+    )
+    .ok();
+    assert_eq!(out.stdout, "100\n200\n", "{out}");
+}
