@@ -54,14 +54,20 @@ pub fn listing(name: &str) -> Vec<String> {
 }
 
 /// Remove the sandbox's parent dirs (and `den-tests` where it is empty); a problem for each
-/// that still holds a container's cgroup.
+/// that cannot go. Runs after every process of the sandbox was killed: a container cgroup still
+/// there belongs to a den killed before it could remove it (as `den gc` would, the harness takes
+/// it), and a dir a dying task still holds gets a moment to empty.
 pub fn remove(name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     for p in parent_dirs(name) {
         if !p.exists() {
             continue;
         }
-        if let Err(e) = fs::remove_dir(&p) {
+        let children = fs::read_dir(&p).into_iter().flatten().flatten();
+        for dir in children.filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            let _ = remove_dir_patiently(&dir.path());
+        }
+        if let Err(e) = remove_dir_patiently(&p) {
             problems.push(format!("cgroup {} left behind: {e}", p.display()));
         }
         if let Some(tests) = p.parent() {
@@ -70,4 +76,20 @@ pub fn remove(name: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// `rmdir` of a cgroup, retried for up to 2 s while it is busy (tasks still exiting).
+fn remove_dir_patiently(dir: &std::path::Path) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match fs::remove_dir(dir) {
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }

@@ -25,7 +25,8 @@ pub struct Footprint {
     /// How many lines `den ps -a` prints (not the text: it may show ages like "Up 2 seconds").
     pub containers: usize,
     /// Every path under den's state dir, relative to it, except empty directories (a store's
-    /// skeleton made on first use is not something an operation left behind).
+    /// skeleton made on first use is not something an operation left behind) and den's caches
+    /// under `cache/` (compiled seccomp filters by digest, kept by design like the layer store).
     pub files: Vec<String>,
     /// Mounts in this (the machine's) mount namespace under the sandbox dir.
     pub mounts: Vec<String>,
@@ -139,6 +140,7 @@ impl Sandbox {
         let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
         let mut files = Vec::new();
         walk(self.root(), self.root(), &mut files);
+        files.retain(|f| f != "cache" && !f.starts_with("cache/"));
         files.sort();
         Footprint {
             links,

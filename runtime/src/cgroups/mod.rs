@@ -64,6 +64,27 @@ impl CgroupError {
     }
 }
 
+/// `mkdir` of cgroup `dir`, whose ancestors `ensure_parents` made; true if this call made it. An
+/// empty ancestor removed between the two (someone pruning empty cgroups, as a test harness or a
+/// service manager does) is made again, once.
+fn make_dir(
+    dir: &Path,
+    ensure_parents: fn(&Path) -> Result<(), CgroupError>,
+) -> Result<bool, CgroupError> {
+    let mut retried = false;
+    loop {
+        match fs::create_dir(dir) {
+            Ok(()) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !retried => {
+                retried = true;
+                ensure_parents(dir)?;
+            }
+            Err(e) => return Err(CgroupError::io("creating", dir)(e)),
+        }
+    }
+}
+
 /// Write `value` to the cgroup file `dir/file`.
 fn write(dir: &Path, file: &str, value: &str) -> Result<(), CgroupError> {
     let path = dir.join(file);
@@ -141,17 +162,14 @@ impl Planned {
             made: Vec::new(),
         };
         for dir in cg.planned.dirs.clone() {
-            if !cg.planned.v2 {
-                v1::ensure_parents(&dir)?;
-            } else {
-                v2::ensure_parents(&dir)?;
-            }
-            match fs::create_dir(&dir) {
-                Ok(()) => cg.made.push(dir.clone()),
-                // `den start` after a teardown that could not remove it: reuse the empty cgroup.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => cg.made.push(dir.clone()),
-                Err(e) => return Err(CgroupError::io("creating", dir)(e)),
-            }
+            let ensure = match cg.planned.v2 {
+                false => v1::ensure_parents,
+                true => v2::ensure_parents,
+            };
+            ensure(&dir)?;
+            // An existing one is `den start` after a teardown that could not remove it: reused.
+            make_dir(&dir, ensure)?;
+            cg.made.push(dir.clone());
         }
         if let Some(r) = resources {
             match cg.planned.v2 {

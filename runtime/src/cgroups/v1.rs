@@ -1,7 +1,5 @@
 //! cgroup v1: one directory per hierarchy; limits go to the files of the controller that owns them.
 
-use std::fs;
-use std::io;
 use std::path::Path;
 
 use oci_spec::runtime::LinuxResources;
@@ -19,11 +17,7 @@ pub fn ensure_parents(dir: &Path) -> Result<(), CgroupError> {
         return Ok(());
     }
     ensure_parents(parent)?;
-    match fs::create_dir(parent) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(CgroupError::io("creating", parent)(e)),
-    }
+    super::make_dir(parent, ensure_parents)?;
     init(parent)
 }
 

@@ -1,8 +1,6 @@
 //! cgroup v2: one directory; controllers are enabled in each ancestor's `cgroup.subtree_control`,
 //! and runc's conversions turn v1-style values (shares, memory+swap) into v2 files.
 
-use std::fs;
-use std::io;
 use std::path::Path;
 
 use oci_spec::runtime::LinuxResources;
@@ -19,11 +17,7 @@ pub fn ensure_parents(dir: &Path) -> Result<(), CgroupError> {
     };
     if !parent.join("cgroup.controllers").exists() {
         ensure_parents(parent)?;
-        match fs::create_dir(parent) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(CgroupError::io("creating", parent)(e)),
-        }
+        super::make_dir(parent, ensure_parents)?;
     }
     let available = read(parent, "cgroup.controllers").unwrap_or_default();
     let enabled = read(parent, "cgroup.subtree_control").unwrap_or_default();
