@@ -2,6 +2,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::reference::RefProblem;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("image \"{reference}\": no such file, directory or loaded image")]
@@ -105,8 +107,14 @@ pub enum ImageError {
     #[error("no loaded image named \"{name}\"")]
     NoSuchName { name: String },
 
-    #[error("invalid image name \"{name}\": use letters, digits and . _ - / : @ (at most 255)")]
-    InvalidName { name: String },
+    #[error("image \"{reference}\": {problem}")]
+    InvalidReference {
+        reference: String,
+        problem: RefProblem,
+    },
+
+    #[error("image name \"{name}\": a name cannot hold a digest (use NAME[:TAG])")]
+    DigestName { name: String },
 
     #[error("image \"{name}\": layer {layer} is missing from the store; load the image again")]
     LayerMissing { name: String, layer: String },
@@ -117,6 +125,19 @@ pub enum ImageError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// At most ~200 characters of a name from an image (a hostile layer may carry megabytes).
+pub(crate) fn shorten(name: &str) -> String {
+    const MAX: usize = 200;
+    if name.len() <= MAX {
+        return name.to_string();
+    }
+    let mut end = MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &name[..end], name.len())
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -12,6 +12,7 @@ mod layers;
 mod names;
 mod oci;
 mod parsed;
+mod reference;
 mod source;
 mod store;
 mod sys;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use error::ImageError;
+pub use reference::{RefProblem, Reference};
 pub use store::ImageStore;
 
 /// A resolved image, ready to be mounted.

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use super::digest::{Expected, Sha256Digest};
 use super::error::ImageError;
 use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
+use super::reference::same_name;
 use super::source::{blob_path, Blobs};
 
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -74,7 +75,7 @@ fn select(
             .iter()
             .filter(|d| {
                 let name = d.annotations().as_ref().and_then(|a| a.get(REF_NAME));
-                name.map(String::as_str) == Some(tag)
+                name.is_some_and(|name| same_name(name, tag))
             })
             .collect();
         return match tagged.as_slice() {

@@ -9,6 +9,7 @@ use super::error::ImageError;
 use super::layers::{make_private_dirs, LayerStore};
 use super::names::{self, NameEntry, StoreLock, DIR_PREFIX};
 use super::parsed::Parsed;
+use super::reference::Reference;
 use super::source::{Blobs, DirBlobs};
 use super::{docker, oci, Image, ImageConfig, ImageSummary};
 
@@ -50,24 +51,27 @@ impl ImageStore {
         let names = names::read(&self.root)?;
         match names::lookup(&names, reference) {
             Some((name, entry)) => self.image_of_entry(name, entry, reference),
-            None => Err(ImageError::NotFound {
-                reference: reference.to_string(),
-            }),
+            None => {
+                // Neither a path nor a name on record: a malformed name says so first.
+                if !reference.starts_with(['/', '.']) {
+                    Reference::parse(reference)?;
+                }
+                Err(ImageError::NotFound {
+                    reference: super::error::shorten(reference),
+                })
+            }
         }
     }
 
     /// `den image load SOURCE --name NAME`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
     /// into the store and records NAME for it.
     pub fn load(&self, source: &Path, name: &str) -> Result<Image, ImageError> {
-        if !names::valid_name(name) {
-            return Err(ImageError::InvalidName {
-                name: name.to_string(),
-            });
-        }
+        let name = names::canonical_name(name)?.to_string();
+        let name = name.as_str();
         make_private_dirs(&self.root)?;
         let lock = StoreLock::acquire(&self.root)?;
         let mut names = names::read(&self.root)?;
-        if names.contains_key(name) {
+        if names::lookup(&names, name).is_some() {
             return Err(ImageError::NameInUse {
                 name: name.to_string(),
             });

@@ -55,6 +55,23 @@ fn docker_save_oci_archive_and_layout_give_identical_trees() {
 }
 
 #[test]
+fn archive_tags_match_as_docker_normalises_them() {
+    // `skopeo copy ... docker-archive:x.tar:t` records "docker.io/library/t:latest".
+    let tmp = TempDir::new("skopeotag");
+    let base = base_layer();
+    let config = config_json(&[&base], &["true"]);
+    let save = tmp.path().join("x.tar");
+    write_docker_save(&save, &[&base], &config, &["docker.io/library/t:latest"]);
+    let store = ImageStore::new(&tmp.path().join("state"));
+    for tag in ["t", "t:latest", "library/t", "docker.io/library/t:latest"] {
+        let image = store.resolve(&format!("{}:{tag}", save.display()));
+        assert!(image.is_ok(), "{tag}: {}", image.unwrap_err());
+    }
+    let err = store.resolve(&format!("{}:u", save.display())).unwrap_err();
+    assert!(matches!(err, ImageError::UnknownTag { .. }), "{err}");
+}
+
+#[test]
 fn docker_save_layer_corruption_is_caught() {
     let tmp = TempDir::new("savebad");
     let base = base_layer();
@@ -191,15 +208,27 @@ fn loaded_names_resolve_list_and_remove() {
     let store = ImageStore::new(&state);
 
     let loaded = store.load(&layout, "busy").unwrap();
-    assert_eq!(loaded.reference, "busy");
+    assert_eq!(loaded.reference, "docker.io/library/busy:latest");
     let err = store.load(&save, "busy").unwrap_err();
     assert!(matches!(err, ImageError::NameInUse { .. }), "{err}");
-    assert_eq!(err.to_string(), "image name \"busy\" is already in use");
+    assert_eq!(
+        err.to_string(),
+        "image name \"docker.io/library/busy:latest\" is already in use"
+    );
     let also = store.load(&layout, "also:v2").unwrap();
     assert_eq!(also.layers, loaded.layers);
     store.load(&save, "saved").unwrap();
     let err = store.load(&layout, "-bad name").unwrap_err();
-    assert!(matches!(err, ImageError::InvalidName { .. }), "{err}");
+    assert!(matches!(err, ImageError::InvalidReference { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "image \"-bad name\": invalid reference format"
+    );
+    let err = store.load(&layout, "Busy").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "image \"Busy\": invalid reference format: repository name must be lowercase"
+    );
     let err = store.load(&tmp.path().join("nope"), "nope").unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 
@@ -210,11 +239,24 @@ fn loaded_names_resolve_list_and_remove() {
     );
     assert_eq!(by_name.config, loaded.config);
     assert_eq!(store.resolve("busy:latest").unwrap().layers, loaded.layers);
+    let full = store.resolve("docker.io/library/busy:latest").unwrap();
+    assert_eq!(full.layers, loaded.layers);
+    let err = store.resolve("busy:other").unwrap_err();
+    assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
+    let err = store.resolve("a::b").unwrap_err();
+    assert_eq!(err.to_string(), "image \"a::b\": invalid reference format");
     assert_eq!(store.resolve("also:v2").unwrap().layers, loaded.layers);
 
     let list = store.list().unwrap();
     let names: Vec<_> = list.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["also:v2", "busy", "saved"]);
+    assert_eq!(
+        names,
+        [
+            "docker.io/library/also:v2",
+            "docker.io/library/busy:latest",
+            "docker.io/library/saved:latest"
+        ]
+    );
     assert_eq!(list[1].id, loaded.id);
     assert_eq!(list[1].layers, 2);
     assert_eq!(list[1].created.as_deref(), Some("2024-05-06T07:08:09Z"));
