@@ -148,21 +148,45 @@ impl Drop for TempDir {
 }
 
 /// Unpacks `layer` into `dest` while hashing it; a digest mismatch wins over an unpack error
-/// (a corrupt blob usually also fails to unpack, and the mismatch is the real cause).
+/// (a corrupt blob usually also fails to unpack, and the mismatch is the real cause). Never more
+/// than the descriptor's size is read, and a compressed blob is verified whole BEFORE it is
+/// decompressed: a gzip bomb under a wrong digest costs a read, never gigabytes written.
 fn unpack_verified(blobs: &dyn Blobs, layer: &LayerBlob, dest: &Path) -> Result<(), ImageError> {
     let image = blobs.image();
-    let blob = blobs.open_blob(&layer.path, &layer.digest.to_string())?;
-    let mut stored = BufReader::with_capacity(256 << 10, HashingReader::new(blob));
     let expected = Expected {
         image,
         digest: &layer.digest,
         size: layer.size,
     };
+    let open = || -> Result<BufReader<HashingReader<Box<dyn Read + '_>>>, ImageError> {
+        let blob = blobs.open_blob(&layer.path, &layer.digest.to_string())?;
+        // One byte past the size is enough to tell "too long".
+        let blob: Box<dyn Read + '_> = match layer.size {
+            Some(size) => Box::new(blob.take(size.saturating_add(1))),
+            None => blob,
+        };
+        Ok(BufReader::with_capacity(
+            256 << 10,
+            HashingReader::new(blob),
+        ))
+    };
+    let mut stored = open()?;
     let name = layer.digest.to_string();
     let compression = match layer.compression {
         Compression::Sniff => sniff(&mut stored).map_err(|e| ImageError::io(image, e))?,
         known => Some(known),
     };
+    let check_stored = |stored: BufReader<HashingReader<Box<dyn Read + '_>>>| {
+        let (got, size) = stored
+            .into_inner()
+            .finish()
+            .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
+        expected.check(&got, size)
+    };
+    if layer.verify == VerifyAt::Stored && compression == Some(Compression::Gzip) {
+        check_stored(stored)?;
+        stored = open()?;
+    }
     let outcome = match compression {
         Some(compression) => unpack_stream(&mut stored, compression, layer.verify, &expected, dest),
         None => Err(ImageError::UnsupportedMediaType {
@@ -173,11 +197,7 @@ fn unpack_verified(blobs: &dyn Blobs, layer: &LayerBlob, dest: &Path) -> Result<
         }),
     };
     if layer.verify == VerifyAt::Stored {
-        let (got, size) = stored
-            .into_inner()
-            .finish()
-            .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
-        expected.check(&got, size)?;
+        check_stored(stored)?;
     }
     outcome
 }

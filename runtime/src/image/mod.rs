@@ -8,6 +8,7 @@ mod archive;
 mod digest;
 mod docker;
 mod error;
+mod guard;
 mod layers;
 mod names;
 mod oci;

@@ -8,7 +8,8 @@ use std::path::{Component, Path, PathBuf};
 
 use tar::{Archive, Entry, EntryType, Header};
 
-use super::error::ImageError;
+use super::error::{shorten, ImageError};
+use super::guard::TarGuard;
 use super::sys::{self, Special};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
@@ -19,11 +20,11 @@ const OPAQUE: &str = ".wh..wh..opq";
 pub(crate) fn unpack_tar(reader: impl Read, dest: &Path, layer: &str) -> Result<(), ImageError> {
     let err = |entry: &Path, source: io::Error| ImageError::Unpack {
         layer: layer.to_string(),
-        entry: entry.display().to_string(),
+        entry: shorten(&entry.display().to_string()),
         source,
     };
     let dest = dest.canonicalize().map_err(|e| err(dest, e))?;
-    let mut archive = Archive::new(reader);
+    let mut archive = Archive::new(TarGuard::new(reader));
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(true);
     archive.set_preserve_mtime(true);
@@ -120,7 +121,7 @@ fn relative(path: &Path) -> Option<Option<PathBuf>> {
 fn unsafe_entry(layer: &str, entry: &Path) -> ImageError {
     ImageError::UnsafeEntry {
         layer: layer.to_string(),
-        entry: entry.display().to_string(),
+        entry: shorten(&entry.display().to_string()),
     }
 }
 

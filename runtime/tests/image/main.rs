@@ -2,6 +2,7 @@
 //! creates device nodes and trusted.* xattrs), as den itself does.
 mod bad_input;
 mod fixtures;
+mod hostile;
 mod store;
 mod support;
 
