@@ -12,6 +12,7 @@ mod guard;
 mod layers;
 mod names;
 mod oci;
+mod parents;
 mod parsed;
 mod reference;
 mod source;

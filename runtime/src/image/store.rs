@@ -184,14 +184,17 @@ impl ImageStore {
     /// Makes sure every layer of `parsed` is in the store.
     fn unpack(&self, blobs: &dyn Blobs, parsed: Parsed) -> Result<Resolved, ImageError> {
         let store = LayerStore::new(&self.root);
-        let layers = parsed
-            .layers
-            .iter()
-            .map(|layer| store.ensure(blobs, layer))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys: Vec<Sha256Digest> = Vec::with_capacity(parsed.layers.len());
+        let mut layers: Vec<PathBuf> = Vec::with_capacity(parsed.layers.len());
+        for layer in &parsed.layers {
+            let key = chain_key(keys.last(), &layer.digest);
+            let lowers: Vec<PathBuf> = layers.iter().rev().cloned().collect();
+            layers.push(store.ensure(blobs, layer, &key, &lowers)?);
+            keys.push(key);
+        }
         Ok(Resolved {
             id: parsed.id.to_string(),
-            layer_keys: parsed.layers.iter().map(|l| l.digest.to_string()).collect(),
+            layer_keys: keys.iter().map(ToString::to_string).collect(),
             layers,
             config: parsed.config,
             created: parsed.created,
@@ -216,7 +219,7 @@ impl ImageStore {
                 None => {
                     let hex = layer.strip_prefix("sha256:").unwrap_or(layer);
                     let digest = Sha256Digest::from_hex(hex).ok_or_else(|| missing(layer))?;
-                    store.path(&digest)
+                    store.lower(&digest)?.ok_or_else(|| missing(layer))?
                 }
             };
             if !path.is_dir() {
@@ -241,6 +244,15 @@ impl Resolved {
             layers: self.layers,
             config: self.config,
         }
+    }
+}
+
+/// The store key of a layer: its digest at the bottom, else sha256("<key below> <digest>"), like
+/// docker's chain ids: an unpacked layer depends on the layers below (implied directories).
+fn chain_key(below: Option<&Sha256Digest>, digest: &Sha256Digest) -> Sha256Digest {
+    match below {
+        None => digest.clone(),
+        Some(below) => Sha256Digest::of_bytes(format!("{below} {digest}").as_bytes()),
     }
 }
 
