@@ -58,10 +58,11 @@ impl LayerStore {
         if !self.path(key).is_dir() {
             return Ok(None);
         }
-        let links = self.root.join("l");
-        make_private_dirs(&links)?;
-        // Made under a temp name and renamed over: never half there, and racing makers agree.
-        let tmp = links.join(tmp_name(&key.hex()[..SHORT]));
+        make_private_dirs(&self.root.join("l"))?;
+        make_private_dirs(&self.tmp_dir())?;
+        // Made under a temp name (swept by gc if den dies here) and renamed over: never half
+        // there, and racing makers agree.
+        let tmp = self.tmp_dir().join(tmp_name(&key.hex()[..SHORT]));
         let target = Path::new("../layers/sha256").join(key.hex());
         std::os::unix::fs::symlink(&target, &tmp)
             .and_then(|()| fs::rename(&tmp, &link))
