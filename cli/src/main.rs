@@ -45,6 +45,12 @@ enum Command {
     Port(cmd::inspect::PortArgs),
     /// Remove what killed den processes left behind.
     Gc(cmd::gc::Args),
+    /// Pull an image from a registry.
+    Pull(cmd::pull::Args),
+    /// List images (as `image ls`).
+    Images(cmd::image::LsArgs),
+    /// Remove images (as `image rm`).
+    Rmi(cmd::image::RmArgs),
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
@@ -88,6 +94,9 @@ fn main() -> ExitCode {
         Command::Top(args) => cmd::top::main(&cli.root, args),
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
+        Command::Pull(args) => cmd::pull::main(&cli.root, args),
+        Command::Images(args) => cmd::image::main(&cli.root, cmd::image::Command::Ls(args)),
+        Command::Rmi(args) => cmd::image::main(&cli.root, cmd::image::Command::Rm(args)),
         Command::Image(c) => cmd::image::main(&cli.root, c),
         Command::Network(c) => cmd::network::main(&cli.root, c),
         Command::Gc(args) => cmd::gc::main(&cli.root, args),

@@ -7,6 +7,7 @@ pub mod kill;
 pub mod logs;
 pub mod network;
 pub mod ps;
+pub mod pull;
 pub mod rm;
 pub mod run;
 pub mod start;

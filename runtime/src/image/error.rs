@@ -66,6 +66,24 @@ pub enum ImageError {
     #[error("{}: holds no image", image.display())]
     Empty { image: PathBuf },
 
+    #[error("{}: no image for platform {wanted} (it has: {})", image.display(), list_or_none(available))]
+    NoPlatform {
+        image: PathBuf,
+        wanted: String,
+        available: Vec<String>,
+    },
+
+    #[error("invalid platform \"{value}\": use OS/ARCH[/VARIANT], e.g. linux/arm64")]
+    BadPlatform { value: String },
+
+    /// `message` is the registry's answer in docker's words (made from `cause`).
+    #[error("{message}")]
+    Registry {
+        reference: String,
+        message: String,
+        cause: Box<oci_client::errors::OciDistributionError>,
+    },
+
     #[error("{}: neither a docker-save nor an OCI archive (no manifest.json, no oci-layout + index.json)", path.display())]
     NotAnArchive { path: PathBuf },
 

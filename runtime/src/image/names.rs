@@ -25,6 +25,9 @@ pub(crate) struct NameEntry {
     pub config: ImageConfig,
     #[serde(default)]
     pub created: Option<String>,
+    /// The registry manifest digest it was pulled by (docker's RepoDigests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 pub(crate) type Names = BTreeMap<String, NameEntry>;

@@ -11,7 +11,7 @@ use super::names::{self, NameEntry, StoreLock, DIR_PREFIX};
 use super::parsed::Parsed;
 use super::reference::Reference;
 use super::source::{Blobs, DirBlobs};
-use super::{docker, oci, Image, ImageConfig, ImageSummary};
+use super::{docker, oci, Image, ImageConfig};
 
 /// Images: unpacked layers and loaded names under `<state root>/images`.
 pub struct ImageStore {
@@ -26,12 +26,12 @@ enum Located {
 }
 
 /// A resolved image before it gets a reference.
-struct Resolved {
-    id: String,
-    layer_keys: Vec<String>,
-    layers: Vec<PathBuf>,
-    config: ImageConfig,
-    created: Option<String>,
+pub(crate) struct Resolved {
+    pub(crate) id: String,
+    pub(crate) layer_keys: Vec<String>,
+    pub(crate) layers: Vec<PathBuf>,
+    pub(crate) config: ImageConfig,
+    pub(crate) created: Option<String>,
 }
 
 impl ImageStore {
@@ -39,6 +39,11 @@ impl ImageStore {
         Self {
             root: state_root.join("images"),
         }
+    }
+
+    /// `<state root>/images`.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Resolves what the user typed as IMAGE: a layout directory (`DIR[:TAG]`), a rootfs
@@ -61,6 +66,21 @@ impl ImageStore {
                 })
             }
         }
+    }
+
+    /// Whether `reference` names something on this machine: a path den can read as an image, or a
+    /// name in the store (what `--pull missing` checks before pulling).
+    pub fn is_local(&self, reference: &str) -> Result<bool, ImageError> {
+        if locate(reference)?.is_some() {
+            return Ok(true);
+        }
+        let names = names::read(&self.root)?;
+        Ok(names::lookup(&names, reference).is_some())
+    }
+
+    /// Whether `reference` is a path (an image den reads in place, never pulled).
+    pub fn is_path(&self, reference: &str) -> Result<bool, ImageError> {
+        Ok(locate(reference)?.is_some() || reference.starts_with(['/', '.']))
     }
 
     /// `den image load SOURCE --name NAME`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
@@ -87,29 +107,27 @@ impl ImageStore {
             layers: resolved.layer_keys.clone(),
             config: resolved.config.clone(),
             created: resolved.created.clone(),
+            digest: None,
         };
         names.insert(name.to_string(), entry);
         names::write(&self.root, &names, &lock)?;
         Ok(resolved.into_image(name))
     }
 
-    /// The loaded images, by name.
-    pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
+    /// The id of the image recorded under `name`.
+    pub fn resolve_id(&self, name: &str) -> Result<String, ImageError> {
         let names = names::read(&self.root)?;
-        Ok(names
-            .into_iter()
-            .map(|(name, entry)| ImageSummary {
-                name,
-                id: entry.id,
-                created: entry.created,
-                layers: entry.layers.len(),
-            })
-            .collect())
+        match names::lookup(&names, name) {
+            Some((_, entry)) => Ok(entry.id.clone()),
+            None => Err(ImageError::NoSuchName {
+                name: super::error::shorten(name),
+            }),
+        }
     }
 
     /// Forgets `name` and removes the store layers no other name uses. Layers are removed even
-    /// if one fails; the first failure is returned.
-    pub fn remove(&self, name: &str) -> Result<(), ImageError> {
+    /// if one fails; the first failure is returned. Returns the full name removed.
+    pub fn remove(&self, name: &str) -> Result<String, ImageError> {
         if !self.root.is_dir() {
             return Err(ImageError::NoSuchName {
                 name: name.to_string(),
@@ -143,7 +161,7 @@ impl ImageStore {
                 first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(key), Err)
     }
 
     fn resolve_located(
@@ -165,7 +183,7 @@ impl ImageStore {
             Located::Layout(dir) => {
                 let blobs = DirBlobs::new(dir);
                 let parsed = oci::parse(&blobs, tag)?;
-                self.unpack(&blobs, parsed)
+                self.unpack_parsed(&blobs, parsed)
             }
             Located::Archive(file) => {
                 let blobs = TarBlobs::open(file)?;
@@ -176,13 +194,17 @@ impl ImageStore {
                 } else {
                     return Err(ImageError::NotAnArchive { path: file.clone() });
                 };
-                self.unpack(&blobs, parsed)
+                self.unpack_parsed(&blobs, parsed)
             }
         }
     }
 
     /// Makes sure every layer of `parsed` is in the store.
-    fn unpack(&self, blobs: &dyn Blobs, parsed: Parsed) -> Result<Resolved, ImageError> {
+    pub(crate) fn unpack_parsed(
+        &self,
+        blobs: &dyn Blobs,
+        parsed: Parsed,
+    ) -> Result<Resolved, ImageError> {
         let store = LayerStore::new(&self.root);
         let mut keys: Vec<Sha256Digest> = Vec::with_capacity(parsed.layers.len());
         let mut layers: Vec<PathBuf> = Vec::with_capacity(parsed.layers.len());
@@ -237,7 +259,7 @@ impl ImageStore {
 }
 
 impl Resolved {
-    fn into_image(self, reference: &str) -> Image {
+    pub(crate) fn into_image(self, reference: &str) -> Image {
         Image {
             reference: reference.to_string(),
             id: self.id,
@@ -249,7 +271,7 @@ impl Resolved {
 
 /// The store key of a layer: its digest at the bottom, else sha256("<key below> <digest>"), like
 /// docker's chain ids: an unpacked layer depends on the layers below (implied directories).
-fn chain_key(below: Option<&Sha256Digest>, digest: &Sha256Digest) -> Sha256Digest {
+pub(crate) fn chain_key(below: Option<&Sha256Digest>, digest: &Sha256Digest) -> Sha256Digest {
     match below {
         None => digest.clone(),
         Some(below) => Sha256Digest::of_bytes(format!("{below} {digest}").as_bytes()),

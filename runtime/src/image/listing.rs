@@ -1,0 +1,71 @@
+//! `den images`: what the store holds, as docker lists it (repository, tag, digest, id, created,
+//! size).
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use super::digest::Sha256Digest;
+use super::error::ImageError;
+use super::layers::LayerStore;
+use super::names::{self, DIR_PREFIX};
+use super::reference::Reference;
+use super::{ImageStore, ImageSummary};
+
+impl ImageStore {
+    /// The images on record, by name.
+    pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
+        let names = names::read(self.root())?;
+        let store = LayerStore::new(self.root());
+        Ok(names
+            .into_iter()
+            .map(|(name, entry)| {
+                let parsed = Reference::parse(&name).ok();
+                let size = entry
+                    .layers
+                    .iter()
+                    .map(|l| match l.strip_prefix(DIR_PREFIX) {
+                        Some(dir) => tree_size(Path::new(dir)),
+                        None => l
+                            .strip_prefix("sha256:")
+                            .and_then(Sha256Digest::from_hex)
+                            .map_or(0, |d| tree_size(&store.path(&d))),
+                    })
+                    .sum();
+                ImageSummary {
+                    repository: parsed
+                        .as_ref()
+                        .map_or_else(|| name.clone(), Reference::familiar_repository),
+                    tag: parsed.as_ref().and_then(|r| r.tag().map(str::to_string)),
+                    name,
+                    id: entry.id,
+                    digest: entry.digest,
+                    created: entry.created,
+                    layers: entry.layers.len(),
+                    size,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Bytes of the regular files under `dir` (hard links counted once), as `du` would say.
+fn tree_size(dir: &Path) -> u64 {
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
