@@ -191,3 +191,118 @@ fn run_pulls_a_missing_image_and_rmi_refuses_an_image_in_use() {
     let gone = sb.den(&["images", "-q"]).ok();
     assert_eq!(gone.stdout, "", "{gone}");
 }
+
+/// A copy of the fixture layout whose index holds two platforms: the fixture's own image
+/// (linux/amd64) and the same layer under a config saying linux/arm64. Returns the two config
+/// digests (amd64, arm64).
+fn two_platform_layout(dir: &Path) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let src = &den_tests::fixtures().oci;
+    let hex = |b: &[u8]| -> String {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    for e in fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
+        fs::copy(e.path(), dir.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
+    let read = |digest: &str| {
+        fs::read(
+            dir.join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let index: Value = serde_json::from_slice(&fs::read(src.join("index.json")).unwrap()).unwrap();
+    let amd = index["manifests"][0].clone();
+    let manifest: Value = serde_json::from_slice(&read(amd["digest"].as_str().unwrap())).unwrap();
+    let amd_config = manifest["config"]["digest"].as_str().unwrap().to_string();
+    let mut config: Value = serde_json::from_slice(&read(&amd_config)).unwrap();
+    config["architecture"] = "arm64".into();
+    let arm_config_bytes = config.to_string().into_bytes();
+    let arm_config = hex(&arm_config_bytes);
+    fs::write(
+        dir.join("blobs/sha256").join(&arm_config),
+        &arm_config_bytes,
+    )
+    .unwrap();
+    let mut arm_manifest = manifest.clone();
+    arm_manifest["config"]["digest"] = format!("sha256:{arm_config}").into();
+    arm_manifest["config"]["size"] = arm_config_bytes.len().into();
+    let arm_manifest_bytes = arm_manifest.to_string().into_bytes();
+    let arm_manifest_hex = hex(&arm_manifest_bytes);
+    fs::write(
+        dir.join("blobs/sha256").join(&arm_manifest_hex),
+        &arm_manifest_bytes,
+    )
+    .unwrap();
+    let mut arm = amd.clone();
+    arm["digest"] = format!("sha256:{arm_manifest_hex}").into();
+    arm["size"] = arm_manifest_bytes.len().into();
+    arm["platform"]["architecture"] = "arm64".into();
+    // A nested index (the multi-platform image) tagged "latest" in the layout's index.json.
+    let (mut amd, mut arm) = (amd, arm);
+    for m in [&mut amd, &mut arm] {
+        m.as_object_mut().unwrap().remove("annotations");
+    }
+    let nested = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [amd, arm],
+    })
+    .to_string()
+    .into_bytes();
+    let nested_hex = hex(&nested);
+    fs::write(dir.join("blobs/sha256").join(&nested_hex), &nested).unwrap();
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": format!("sha256:{nested_hex}"),
+            "size": nested.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "latest"},
+        }],
+    });
+    fs::write(dir.join("index.json"), top.to_string()).unwrap();
+    (amd_config, format!("sha256:{arm_config}"))
+}
+
+fn image_id(sb: &Sandbox, name: &str) -> String {
+    let out = sb.den(&["images", "--format", "json"]).ok();
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["Name"] == name)
+        .map(|v| v["ID"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{name} not listed\n{out}"))
+}
+
+#[test]
+fn a_multi_platform_index_resolves_to_the_host_or_the_platform_asked_for() {
+    let sb = Sandbox::new();
+    let reg = Registry::http(&sb, 5000);
+    let layout = sb.scratch().join("multi.oci");
+    let (amd, arm) = two_platform_layout(&layout);
+    skopeo(
+        &sb,
+        &format!(
+            "copy --all --dest-tls-verify=false oci:{}:latest docker://{}/multi:latest",
+            layout.display(),
+            reg.addr
+        ),
+    )
+    .ok();
+    let name = format!("{}/multi:latest", reg.addr);
+    sb.den(&["pull", "-q", &name]).ok();
+    assert_eq!(image_id(&sb, &name), amd, "the host (amd64) image");
+    let out = sb.den(&["pull", "--platform", "linux/arm64", &name]).ok();
+    assert!(out.stdout.contains("Already exists"), "same layer: {out}");
+    assert_eq!(image_id(&sb, &name), arm, "the arm64 image");
+    let wrong = sb.den(&["pull", "--platform", "linux/s390x", &name]);
+    assert_rejected(&wrong, &["linux/amd64, linux/arm64"]);
+    let bad = sb.den(&["pull", "--platform", "linux", &name]);
+    assert_rejected(&bad, &["invalid platform \"linux\""]);
+}
