@@ -105,6 +105,7 @@ impl Lines {
         let text = match e.status {
             Status::AlreadyExists => "Already exists".to_string(),
             Status::Waiting => "Pulling fs layer".to_string(),
+            Status::Resuming { at } => format!("Resuming download at {}", size(at)),
             Status::Downloading { done, total } => {
                 if !self.tty {
                     return;

@@ -24,7 +24,14 @@ const REPORT_EVERY: u64 = 1 << 20;
 pub enum Status {
     AlreadyExists,
     Waiting,
-    Downloading { done: u64, total: u64 },
+    /// A killed pull's partial download is continued from byte `at`.
+    Resuming {
+        at: u64,
+    },
+    Downloading {
+        done: u64,
+        total: u64,
+    },
     Verifying,
     DownloadComplete,
     Extracting,
@@ -133,6 +140,12 @@ pub(crate) async fn blob(
         cause: Box::new(source),
     };
     if have < size {
+        if have > 0 {
+            progress(&super::Event::new(
+                &digest,
+                super::Status::Resuming { at: have },
+            ));
+        }
         let response = client
             .pull_blob_stream_partial(image, desc, have, Some(size - have))
             .await
