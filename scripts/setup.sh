@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc pkg-config skopeo openssl)
+packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc pkg-config skopeo openssl apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,21 +32,62 @@ impl Registry {
     pub fn http(sb: &Sandbox, port: u16) -> Registry {
         let storage = sb.scratch().join(format!("registry-{port}"));
         fs::create_dir_all(&storage).unwrap();
-        let config = storage.join("config.yml");
-        fs::write(
+        let addr = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            storage.join("data").display()
+        );
+        let reg = Self::serve(sb, &storage, &config, &format!("http://{addr}/v2/"));
+        Registry { addr, ..reg }
+    }
+
+    /// TLS with a CA made here by openssl (its `ca.crt` is in `certs_d/ADDR/`, laid out like
+    /// docker's certs.d) and htpasswd basic auth for `user`:`pass`, on the sandbox host's veth
+    /// address (10.250.0.1:`port`).
+    pub fn tls(sb: &Sandbox, port: u16, user: &str, pass: &str) -> (Registry, PathBuf) {
+        let storage = sb.scratch().join(format!("registry-{port}"));
+        fs::create_dir_all(&storage).unwrap();
+        let addr = format!("{}:{port}", crate::HOST_ADDR);
+        let certs_d = sb.scratch().join("certs.d");
+        let ca_dir = certs_d.join(&addr);
+        fs::create_dir_all(&ca_dir).unwrap();
+        let d = storage.display();
+        let script = format!(
+            "set -e; cd {d}; \
+             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=den-test-ca \
+               -keyout ca.key -out ca.crt 2>/dev/null; \
+             openssl req -newkey rsa:2048 -nodes -subj /CN={host} -keyout server.key -out server.csr 2>/dev/null; \
+             printf 'subjectAltName=IP:{host}\n' > san.ext; \
+             openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+               -extfile san.ext -out server.crt 2>/dev/null; \
+             htpasswd -Bbc htpasswd '{user}' '{pass}' 2>/dev/null; \
+             cp ca.crt {ca}/ca.crt",
+            host = crate::HOST_ADDR,
+            ca = ca_dir.display()
+        );
+        sb.host(&script).ok();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n\
+             auth:\n  htpasswd:\n    realm: den-test\n    path: {d}/htpasswd\n\
+             http:\n  addr: {addr}\n  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n"
+        );
+        let reg = Self::serve(
+            sb,
+            &storage,
             &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                storage.join("data").display()
-            ),
-        )
-        .unwrap();
+            &format!("https://{addr}/v2/ --cacert {d}/ca.crt"),
+        );
+        (Registry { addr, ..reg }, certs_d)
+    }
+
+    fn serve(sb: &Sandbox, storage: &std::path::Path, config: &str, probe: &str) -> Registry {
+        let path = storage.join("config.yml");
+        fs::write(&path, config).unwrap();
         let proc = sb.host_spawn(&format!(
             "exec {} serve {}",
             registry_bin().display(),
-            config.display()
+            path.display()
         ));
-        let addr = format!("127.0.0.1:{port}");
         wait_until(
             Duration::from_secs(20),
             "the registry to answer /v2/",
@@ -54,14 +95,14 @@ impl Registry {
                 if let Some(out) = proc.exited_output() {
                     panic!("the registry exited: {out}");
                 }
-                sb.host(&format!("curl -sf http://{addr}/v2/ >/dev/null"))
-                    .status
-                    .success()
+                // Any HTTP answer (401 included) means it is up.
+                let code = sb.host(&format!("curl -s -o /dev/null -w '%{{http_code}}' {probe}"));
+                !code.stdout.trim().is_empty() && code.stdout.trim() != "000"
             },
         );
         Registry {
-            addr,
-            storage,
+            addr: String::new(),
+            storage: storage.to_path_buf(),
             proc,
         }
     }
