@@ -47,6 +47,10 @@ enum Command {
     Gc(cmd::gc::Args),
     /// Pull an image from a registry.
     Pull(cmd::pull::Args),
+    /// Log in to a registry (docker's config.json).
+    Login(cmd::login::LoginArgs),
+    /// Log out from a registry.
+    Logout(cmd::login::LogoutArgs),
     /// List images (as `image ls`).
     Images(cmd::image::LsArgs),
     /// Remove images (as `image rm`).
@@ -95,6 +99,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::main(&cli.root, args),
         Command::Port(args) => cmd::inspect::port(&cli.root, args),
         Command::Pull(args) => cmd::pull::main(&cli.root, args),
+        Command::Login(args) => cmd::login::login(args),
+        Command::Logout(args) => cmd::login::logout(args),
         Command::Images(args) => cmd::image::main(&cli.root, cmd::image::Command::Ls(args)),
         Command::Rmi(args) => cmd::image::main(&cli.root, cmd::image::Command::Rm(args)),
         Command::Image(c) => cmd::image::main(&cli.root, c),

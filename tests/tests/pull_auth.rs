@@ -90,4 +90,35 @@ fn tls_and_basic_auth_with_right_wrong_and_missing_credentials() {
     assert!(!sb.root().join("images/names.json").exists());
     let ok = pull(&sb, &right, Some(&certs_d), &name).ok();
     assert!(ok.stdout.contains("Pull complete"), "{ok}");
+
+    // den login writes docker's config; den logout takes it out again.
+    let mine = sb.scratch().join("mine");
+    let den = |args: &str, stdin: &str| {
+        sb.host(&format!(
+            "printf '%s\\n' '{stdin}' | DOCKER_CONFIG={} DEN_CERTS_D={} {} --root {} {args}",
+            mine.display(),
+            certs_d.display(),
+            den_bin().display(),
+            sb.root().display()
+        ))
+    };
+    let login = format!("login -u {USER} --password-stdin {}", reg.addr);
+    assert_rejected(&den(&login, "wrong"), &["incorrect username or password"]);
+    assert_eq!(den(&login, PASS).ok().stdout, "Login Succeeded\n");
+    let config = fs::read_to_string(mine.join("config.json")).unwrap();
+    assert!(
+        config.contains(&reg.addr) && config.contains(&base64(&format!("{USER}:{PASS}"))),
+        "{config}"
+    );
+    sb.den(&["rmi", &name]).ok();
+    pull(&sb, &mine, Some(&certs_d), &name).ok();
+    let out = den(&format!("logout {}", reg.addr), "").ok();
+    assert_eq!(
+        out.stdout,
+        format!("Removing login credentials for {}\n", reg.addr)
+    );
+    assert_rejected(
+        &pull(&sb, &mine, Some(&certs_d), &name),
+        &["pull access denied"],
+    );
 }

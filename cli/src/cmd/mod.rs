@@ -4,6 +4,7 @@ pub mod gc;
 pub mod image;
 pub mod inspect;
 pub mod kill;
+pub mod login;
 pub mod logs;
 pub mod network;
 pub mod ps;

@@ -76,6 +76,9 @@ pub enum ImageError {
     #[error("invalid platform \"{value}\": use OS/ARCH[/VARIANT], e.g. linux/arm64")]
     BadPlatform { value: String },
 
+    #[error("login to {server} failed: {reason}")]
+    Login { server: String, reason: String },
+
     /// `message` is the registry's answer in docker's words (made from `cause`).
     #[error("{message}")]
     Registry {

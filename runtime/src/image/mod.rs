@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::ImageError;
 pub use oci::Platform;
-pub use pull::{Event, PullOptions, Pulled, Status};
+pub use pull::{login, logout, Event, PullOptions, Pulled, Status};
 pub use reference::{RefProblem, Reference};
 pub use store::ImageStore;
 

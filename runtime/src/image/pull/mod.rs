@@ -7,6 +7,7 @@
 //! The async runtime is the image module's own current-thread one, started and ended inside
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
 mod fetch;
+mod login;
 mod registry;
 
 use std::fs;
@@ -28,6 +29,7 @@ use super::store::chain_key;
 use super::{Image, ImageStore};
 
 pub use fetch::{Event, Status};
+pub use login::{login, logout};
 
 /// Downloads at once, as docker's `max-concurrent-downloads`.
 const PARALLEL: usize = 3;

@@ -73,6 +73,21 @@ pub(crate) fn client_config(reference: &Reference) -> ClientConfig {
 }
 
 fn registry_cas(dir: &Path) -> Vec<Certificate> {
+    pems(dir)
+        .into_iter()
+        .map(|data| Certificate {
+            encoding: CertificateEncoding::Pem,
+            data,
+        })
+        .collect()
+}
+
+/// The PEM CAs of `domain` in certs.d.
+pub(crate) fn ca_pems(domain: &str) -> Vec<Vec<u8>> {
+    pems(&certs_d().join(domain))
+}
+
+fn pems(dir: &Path) -> Vec<Vec<u8>> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -81,10 +96,6 @@ fn registry_cas(dir: &Path) -> Vec<Certificate> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "crt"))
         .filter_map(|p| fs::read(p).ok())
-        .map(|data| Certificate {
-            encoding: CertificateEncoding::Pem,
-            data,
-        })
         .collect()
 }
 
