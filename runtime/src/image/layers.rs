@@ -230,7 +230,8 @@ fn unpack_verified(
             .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
         expected.check(&got, size)
     };
-    if layer.verify == VerifyAt::Stored && compression == Some(Compression::Gzip) {
+    let gzip = compression == Some(Compression::Gzip);
+    if layer.verify == VerifyAt::Stored && gzip && !blobs.verified() {
         check_stored(stored)?;
         stored = open()?;
     }

@@ -142,7 +142,7 @@ impl ImageStore {
             .await?;
 
         // Read back as a layout on disk: verified again, unpacked bottom first by chain.
-        let blobs = DirBlobs::new(&images);
+        let blobs = DirBlobs::downloaded(&images);
         let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
         for layer in &parsed.layers {
             progress(&Event::new(&layer.digest, Status::Extracting));
