@@ -5,11 +5,15 @@ use den_runtime::image::{ImageStore, ImageSummary};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Load an image (OCI layout dir, docker-save or OCI tar) under a name.
+    /// Load an image (OCI layout dir, docker-save or OCI tar; stdin if no file is given) under
+    /// the names the archive gives it, or --name.
     Load {
-        source: PathBuf,
+        source: Option<PathBuf>,
+        /// The archive to read (as docker's -i).
+        #[arg(short, long, conflicts_with = "source")]
+        input: Option<PathBuf>,
         #[arg(long)]
-        name: String,
+        name: Option<String>,
     },
     /// List images.
     #[command(alias = "list")]
@@ -44,9 +48,18 @@ pub struct RmArgs {
 pub fn main(root: &Path, c: Command) -> Result<i32> {
     let store = ImageStore::new(root);
     match c {
-        Command::Load { source, name } => {
-            let img = store.load(&source, &name)?;
-            println!("Loaded image: {} ({})", img.reference, img.id);
+        Command::Load {
+            source,
+            input,
+            name,
+        } => {
+            let (img, names) = match source.or(input) {
+                Some(path) => store.load(&path, name.as_deref())?,
+                None => store.load_from(std::io::stdin().lock(), name.as_deref())?,
+            };
+            for n in names {
+                println!("Loaded image: {n} ({})", img.id);
+            }
         }
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,

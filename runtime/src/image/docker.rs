@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::digest::{Expected, Sha256Digest};
 use super::error::ImageError;
 use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
-use super::reference::same_name;
+use super::reference::{same_name, Reference};
 use super::source::Blobs;
 
 #[derive(Debug, Deserialize)]
@@ -118,11 +118,18 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
         };
         layers.push(layer);
     }
+    let names = entry
+        .tags()
+        .iter()
+        .filter_map(|t| Reference::parse(t).ok())
+        .map(|r| r.to_string())
+        .collect();
     Ok(Parsed {
         id,
         config,
         created,
         layers,
+        names,
     })
 }
 

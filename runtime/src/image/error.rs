@@ -122,6 +122,9 @@ pub enum ImageError {
         source: io::Error,
     },
 
+    #[error("{}: the archive names no image; give one with --name", path.display())]
+    Unnamed { path: PathBuf },
+
     #[error("image name \"{name}\" is already in use")]
     NameInUse { name: String },
 

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use super::digest::{Expected, Sha256Digest};
 use super::error::ImageError;
 use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
-use super::reference::same_name;
+use super::reference::{same_name, Reference};
 use super::source::{blob_path, Blobs};
 
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -23,7 +23,18 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
         })?;
     let index: ImageIndex = json(&bytes, blobs, "index.json")?;
     let chosen = select(blobs, index.manifests(), tag)?;
-    parse_manifest(blobs, chosen, &Platform::host())
+    // A ref.name that is a whole name (`repo:tag`, `host/repo`) names the image; a bare tag does not.
+    let name = chosen
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(REF_NAME))
+        .cloned();
+    let name = name
+        .filter(|n| n.contains([':', '/']))
+        .and_then(|n| Reference::parse(&n).ok());
+    let mut parsed = parse_manifest(blobs, chosen, &Platform::host())?;
+    parsed.names = name.map(|r| r.to_string()).into_iter().collect();
+    Ok(parsed)
 }
 
 /// Reads the image `chosen` points at: a manifest, or an index (of indexes) resolved to
@@ -63,6 +74,7 @@ pub(crate) fn parse_manifest(
         config,
         created,
         layers,
+        names: Vec::new(),
     })
 }
 

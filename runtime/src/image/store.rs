@@ -32,6 +32,7 @@ pub(crate) struct Resolved {
     pub(crate) layers: Vec<PathBuf>,
     pub(crate) config: ImageConfig,
     pub(crate) created: Option<String>,
+    pub(crate) names: Vec<String>,
 }
 
 impl ImageStore {
@@ -83,18 +84,25 @@ impl ImageStore {
         Ok(locate(reference)?.is_some() || reference.starts_with(['/', '.']))
     }
 
-    /// `den image load SOURCE --name NAME`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
-    /// into the store and records NAME for it.
-    pub fn load(&self, source: &Path, name: &str) -> Result<Image, ImageError> {
-        let name = names::canonical_name(name)?.to_string();
-        let name = name.as_str();
+    /// `den image load SOURCE [--name NAME]`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
+    /// into the store and records NAME for it, or else the names the archive gives it (docker's
+    /// `RepoTags`, an OCI `ref.name`), which take over those names as `docker load` does.
+    /// Returns the image and the names recorded.
+    pub fn load(
+        &self,
+        source: &Path,
+        name: Option<&str>,
+    ) -> Result<(Image, Vec<String>), ImageError> {
+        let given = name
+            .map(|n| names::canonical_name(n).map(|r| r.to_string()))
+            .transpose()?;
         make_private_dirs(&self.root)?;
         let lock = StoreLock::acquire(&self.root)?;
         let mut names = names::read(&self.root)?;
-        if names::lookup(&names, name).is_some() {
-            return Err(ImageError::NameInUse {
-                name: name.to_string(),
-            });
+        if let Some(name) = &given {
+            if names::lookup(&names, name).is_some() {
+                return Err(ImageError::NameInUse { name: name.clone() });
+            }
         }
         let layers = LayerStore::new(&self.root);
         layers.clean_stale();
@@ -102,16 +110,46 @@ impl ImageStore {
         let (located, tag) = locate(&text)?
             .ok_or_else(|| ImageError::io(source, io::Error::from_raw_os_error(libc::ENOENT)))?;
         let resolved = self.resolve_located(&located, tag.as_deref())?;
-        let entry = NameEntry {
-            id: resolved.id.clone(),
-            layers: resolved.layer_keys.clone(),
-            config: resolved.config.clone(),
-            created: resolved.created.clone(),
-            digest: None,
+        let recorded = match given {
+            Some(name) => vec![name],
+            None if resolved.names.is_empty() => {
+                return Err(ImageError::Unnamed {
+                    path: source.to_path_buf(),
+                })
+            }
+            None => resolved.names.clone(),
         };
-        names.insert(name.to_string(), entry);
+        for name in &recorded {
+            let entry = NameEntry {
+                id: resolved.id.clone(),
+                layers: resolved.layer_keys.clone(),
+                config: resolved.config.clone(),
+                created: resolved.created.clone(),
+                digest: None,
+            };
+            names.insert(name.clone(), entry);
+        }
         names::write(&self.root, &names, &lock)?;
-        Ok(resolved.into_image(name))
+        Ok((resolved.into_image(&recorded[0]), recorded))
+    }
+
+    /// `den image load` of an archive read from `input` (stdin): copied to a temp file of the
+    /// store first (a tar is read by offset), removed afterwards.
+    pub fn load_from(
+        &self,
+        mut input: impl io::Read,
+        name: Option<&str>,
+    ) -> Result<(Image, Vec<String>), ImageError> {
+        let tmp_dir = self.root.join("tmp");
+        make_private_dirs(&tmp_dir)?;
+        let path = tmp_dir.join(format!("load.{}.tar", std::process::id()));
+        let copied = fs::File::create(&path).and_then(|mut f| io::copy(&mut input, &mut f));
+        let result = copied
+            .map_err(|e| ImageError::io(&path, e))
+            .and_then(|_| self.load(&path, name));
+        // Undo: the copy is only a means; a leftover (den killed here) is swept by gc.
+        let _ = fs::remove_file(&path);
+        result
     }
 
     /// The id of the image recorded under `name`.
@@ -178,6 +216,7 @@ impl ImageStore {
                     layers: vec![dir.clone()],
                     config: ImageConfig::default(),
                     created: None,
+                    names: Vec::new(),
                 })
             }
             Located::Layout(dir) => {
@@ -217,6 +256,7 @@ impl ImageStore {
         Ok(Resolved {
             id: parsed.id.to_string(),
             layer_keys: keys.iter().map(ToString::to_string).collect(),
+            names: parsed.names,
             layers,
             config: parsed.config,
             created: parsed.created,

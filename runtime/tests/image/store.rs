@@ -72,6 +72,31 @@ fn archive_tags_match_as_docker_normalises_them() {
 }
 
 #[test]
+fn load_takes_the_names_the_archive_gives() {
+    let tmp = TempDir::new("loadnames");
+    let base = base_layer();
+    let config = config_json(&[&base], &["true"]);
+    let save = tmp.path().join("x.tar");
+    write_docker_save(&save, &[&base], &config, &["t", "example.com/app:v1"]);
+    let store = ImageStore::new(&tmp.path().join("state"));
+    let (image, names) = store.load(&save, None).unwrap();
+    assert_eq!(names, ["docker.io/library/t:latest", "example.com/app:v1"]);
+    assert_eq!(store.resolve("t").unwrap().layers, image.layers);
+    assert_eq!(store.resolve("example.com/app:v1").unwrap().id, image.id);
+    // From a reader (stdin), the same; the temp copy is gone afterwards.
+    let (again, _) = store
+        .load_from(fs::File::open(&save).unwrap(), None)
+        .unwrap();
+    assert_eq!(again.id, image.id);
+    assert_no_leftovers(&tmp.path().join("state"));
+    // An OCI layout whose ref.name is only a tag names nothing.
+    let layout = tmp.path().join("img");
+    layout_of(&layout, &base_layer(), &top_layer());
+    let err = store.load(&layout, None).unwrap_err();
+    assert!(matches!(err, ImageError::Unnamed { .. }), "{err}");
+}
+
+#[test]
 fn docker_save_layer_corruption_is_caught() {
     let tmp = TempDir::new("savebad");
     let base = base_layer();
@@ -188,7 +213,7 @@ fn rootfs_directories_are_one_layer() {
         .unwrap_err();
     assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
     // Loaded under a name, it stays where it is, and removing the name leaves it alone.
-    let loaded = store.load(&rootfs, "plain").unwrap();
+    let loaded = store.load(&rootfs, Some("plain")).unwrap().0;
     assert_eq!(loaded.layers, store.resolve("plain").unwrap().layers);
     assert_eq!(loaded.id, image.id);
     store.remove("plain").unwrap();
@@ -207,29 +232,31 @@ fn loaded_names_resolve_list_and_remove() {
     let state = tmp.path().join("state");
     let store = ImageStore::new(&state);
 
-    let loaded = store.load(&layout, "busy").unwrap();
+    let loaded = store.load(&layout, Some("busy")).unwrap().0;
     assert_eq!(loaded.reference, "docker.io/library/busy:latest");
-    let err = store.load(&save, "busy").unwrap_err();
+    let err = store.load(&save, Some("busy")).unwrap_err();
     assert!(matches!(err, ImageError::NameInUse { .. }), "{err}");
     assert_eq!(
         err.to_string(),
         "image name \"docker.io/library/busy:latest\" is already in use"
     );
-    let also = store.load(&layout, "also:v2").unwrap();
+    let also = store.load(&layout, Some("also:v2")).unwrap().0;
     assert_eq!(also.layers, loaded.layers);
-    store.load(&save, "saved").unwrap();
-    let err = store.load(&layout, "-bad name").unwrap_err();
+    store.load(&save, Some("saved")).unwrap();
+    let err = store.load(&layout, Some("-bad name")).unwrap_err();
     assert!(matches!(err, ImageError::InvalidReference { .. }), "{err}");
     assert_eq!(
         err.to_string(),
         "image \"-bad name\": invalid reference format"
     );
-    let err = store.load(&layout, "Busy").unwrap_err();
+    let err = store.load(&layout, Some("Busy")).unwrap_err();
     assert_eq!(
         err.to_string(),
         "image \"Busy\": invalid reference format: repository name must be lowercase"
     );
-    let err = store.load(&tmp.path().join("nope"), "nope").unwrap_err();
+    let err = store
+        .load(&tmp.path().join("nope"), Some("nope"))
+        .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 
     let by_name = store.resolve("busy").unwrap();

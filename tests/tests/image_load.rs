@@ -1,0 +1,52 @@
+//! `den image load` as docker's: from a file or stdin, under the names the archive records.
+use std::fs;
+
+use den_tests::{assert_rejected, den_bin, fixtures, Sandbox};
+
+#[test]
+fn load_reads_stdin_and_takes_the_archives_names() {
+    let sb = Sandbox::new();
+    let out = sb
+        .host(&format!(
+            "exec {} --root {} image load < {}",
+            den_bin().display(),
+            sb.root().display(),
+            fixtures().tar_arg()
+        ))
+        .ok();
+    assert!(
+        out.stdout
+            .starts_with("Loaded image: docker.io/library/busybox:latest (sha256:"),
+        "{out}"
+    );
+    let run = sb
+        .den(&[
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "--network",
+            "none",
+            "busybox",
+            "echo",
+            "ok",
+        ])
+        .ok();
+    assert_eq!(run.stdout, "ok\n");
+    let images = sb.den(&["images"]).ok();
+    assert!(
+        images
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("busybox ") && l.contains("latest")),
+        "{images}"
+    );
+
+    let junk = sb.scratch().join("junk.tar");
+    fs::write(&junk, b"not an archive at all").unwrap();
+    assert_rejected(
+        &sb.den(&["image", "load", "-i", junk.to_str().unwrap()]),
+        &["junk.tar"],
+    );
+    assert!(fs::read_dir(sb.root().join("images/tmp")).map_or(true, |d| d.count() == 0));
+}
