@@ -51,6 +51,8 @@ enum Command {
     Login(cmd::login::LoginArgs),
     /// Log out from a registry.
     Logout(cmd::login::LogoutArgs),
+    /// Give an image another name: den tag SOURCE TARGET.
+    Tag { source: String, target: String },
     /// List images (as `image ls`).
     Images(cmd::image::LsArgs),
     /// Remove images (as `image rm`).
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Pull(args) => cmd::pull::main(&cli.root, args),
         Command::Login(args) => cmd::login::login(args),
         Command::Logout(args) => cmd::login::logout(args),
+        Command::Tag { source, target } => cmd::image::tag(&cli.root, &source, &target),
         Command::Images(args) => cmd::image::main(&cli.root, cmd::image::Command::Ls(args)),
         Command::Rmi(args) => cmd::image::main(&cli.root, cmd::image::Command::Rm(args)),
         Command::Image(c) => cmd::image::main(&cli.root, c),

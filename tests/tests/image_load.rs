@@ -42,6 +42,23 @@ fn load_reads_stdin_and_takes_the_archives_names() {
         "{images}"
     );
 
+    // Another name for it; a bad one refused.
+    sb.den(&["tag", "busybox", "localhost:5000/tools/box:v2"])
+        .ok();
+    let run = sb.den(&[
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        "localhost:5000/tools/box:v2",
+        "true",
+    ]);
+    run.ok();
+    assert_rejected(&sb.den(&["tag", "busybox", "Bad/Name"]), &["Bad/Name"]);
+    assert_rejected(&sb.den(&["tag", "nosuch", "x"]), &["nosuch"]);
+
     let junk = sb.scratch().join("junk.tar");
     fs::write(&junk, b"not an archive at all").unwrap();
     assert_rejected(

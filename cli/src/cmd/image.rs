@@ -67,6 +67,11 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
     Ok(0)
 }
 
+pub fn tag(root: &Path, source: &str, target: &str) -> Result<i32> {
+    ImageStore::new(root).tag(source, target)?;
+    Ok(0)
+}
+
 fn short_id(id: &str) -> &str {
     let id = id.trim_start_matches("sha256:");
     &id[..id.len().min(12)]

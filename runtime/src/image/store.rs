@@ -152,6 +152,25 @@ impl ImageStore {
         result
     }
 
+    /// `den tag SRC DST`: records DST for the image SRC names (replacing what DST named, as
+    /// docker does). Returns DST in full.
+    pub fn tag(&self, source: &str, target: &str) -> Result<String, ImageError> {
+        let target = names::canonical_name(target)?.to_string();
+        let lock = StoreLock::acquire(&self.root)?;
+        let mut names = names::read(&self.root)?;
+        let entry = match names::lookup(&names, source) {
+            Some((_, entry)) => entry.clone(),
+            None => {
+                return Err(ImageError::NoSuchName {
+                    name: super::error::shorten(source),
+                })
+            }
+        };
+        names.insert(target.clone(), entry);
+        names::write(&self.root, &names, &lock)?;
+        Ok(target)
+    }
+
     /// The id of the image recorded under `name`.
     pub fn resolve_id(&self, name: &str) -> Result<String, ImageError> {
         let names = names::read(&self.root)?;
