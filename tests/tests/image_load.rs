@@ -59,6 +59,35 @@ fn load_reads_stdin_and_takes_the_archives_names() {
     assert_rejected(&sb.den(&["tag", "busybox", "Bad/Name"]), &["Bad/Name"]);
     assert_rejected(&sb.den(&["tag", "nosuch", "x"]), &["nosuch"]);
 
+    // Layers no name uses are pruned; used ones stay.
+    let layers = sb.root().join("images/layers/sha256");
+    let orphan = layers.join("ab".repeat(32));
+    fs::create_dir_all(orphan.join("etc")).unwrap();
+    fs::write(orphan.join("etc/x"), "12345").unwrap();
+    let pruned = sb.den(&["image", "prune"]).ok();
+    assert!(
+        pruned
+            .stdout
+            .contains(&format!("deleted: sha256:{}", "ab".repeat(32))),
+        "{pruned}"
+    );
+    assert!(
+        pruned.stdout.contains("Total reclaimed space: 5B"),
+        "{pruned}"
+    );
+    assert!(!orphan.exists());
+    sb.den(&[
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ])
+    .ok();
+
     let junk = sb.scratch().join("junk.tar");
     fs::write(&junk, b"not an archive at all").unwrap();
     assert_rejected(

@@ -21,6 +21,8 @@ pub enum Command {
     /// Remove images.
     #[command(alias = "remove")]
     Rm(RmArgs),
+    /// Remove the layers and downloads no image uses.
+    Prune,
 }
 
 #[derive(clap::Args)]
@@ -63,6 +65,13 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         }
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
+        Command::Prune => {
+            let (removed, bytes) = store.prune()?;
+            for layer in &removed {
+                println!("deleted: {layer}");
+            }
+            println!("Total reclaimed space: {}", size(bytes));
+        }
     }
     Ok(0)
 }

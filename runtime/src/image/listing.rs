@@ -69,3 +69,38 @@ fn tree_size(dir: &Path) -> u64 {
     }
     total
 }
+
+impl ImageStore {
+    /// `den image prune`: removes the unpacked layers (and their links) that no recorded name
+    /// uses: what `rmi` of a failed removal, a killed load, or an old store layout left. Under the
+    /// store lock, which a pull holds from unpacking to recording its name. Downloads stay (a
+    /// pull resumes them). Returns the layers removed and the bytes they held.
+    pub fn prune(&self) -> Result<(Vec<String>, u64), ImageError> {
+        if !self.root().is_dir() {
+            return Ok((Vec::new(), 0));
+        }
+        let _lock = super::names::StoreLock::acquire(self.root())?;
+        let names = names::read(self.root())?;
+        let used: BTreeSet<&str> = names
+            .values()
+            .flat_map(|e| e.layers.iter().map(|l| l.trim_start_matches("sha256:")))
+            .collect();
+        let store = LayerStore::new(self.root());
+        let mut removed = Vec::new();
+        let mut bytes = 0;
+        let layers = self.root().join("layers/sha256");
+        for e in fs::read_dir(&layers).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(digest) = Sha256Digest::from_hex(&name) else {
+                continue;
+            };
+            if !used.contains(name.as_str()) {
+                let size = tree_size(&e.path());
+                store.remove(&digest)?;
+                bytes += size;
+                removed.push(digest.to_string());
+            }
+        }
+        Ok((removed, bytes))
+    }
+}

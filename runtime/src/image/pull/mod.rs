@@ -141,7 +141,9 @@ impl ImageStore {
             })
             .await?;
 
-        // Read back as a layout on disk: verified again, unpacked bottom first by chain.
+        // Read back as a layout on disk: verified again, unpacked bottom first by chain; under the
+        // store lock until the name is recorded, so a prune never takes layers in between.
+        let lock = StoreLock::acquire(&images)?;
         let blobs = DirBlobs::downloaded(&images);
         let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
         for layer in &parsed.layers {
@@ -166,7 +168,6 @@ impl ImageStore {
             created: resolved.created.clone(),
             digest: Some(top.to_string()),
         };
-        let lock = StoreLock::acquire(&images)?;
         let mut all = names::read(&images)?;
         let changed = changed || all.get(&name).is_none_or(|old| old.id != entry.id);
         all.insert(name.clone(), entry);
