@@ -59,6 +59,23 @@ fn load_reads_stdin_and_takes_the_archives_names() {
     assert_rejected(&sb.den(&["tag", "busybox", "Bad/Name"]), &["Bad/Name"]);
     assert_rejected(&sb.den(&["tag", "nosuch", "x"]), &["nosuch"]);
 
+    let inspect = sb.den(&["image", "inspect", "busybox"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(
+        v[0]["RepoTags"][0], "docker.io/library/busybox:latest",
+        "{inspect}"
+    );
+    assert_eq!(
+        v[0]["RootFS"]["Layers"].as_array().map(Vec::len),
+        Some(1),
+        "{inspect}"
+    );
+    assert!(
+        v[0]["Id"].as_str().unwrap().starts_with("sha256:"),
+        "{inspect}"
+    );
+    assert_rejected(&sb.den(&["image", "inspect", "nosuch"]), &["nosuch"]);
+
     // Layers no name uses are pruned; used ones stay.
     let layers = sb.root().join("images/layers/sha256");
     let orphan = layers.join("ab".repeat(32));

@@ -21,8 +21,13 @@ pub enum Command {
     /// Remove images.
     #[command(alias = "remove")]
     Rm(RmArgs),
-    /// Remove the layers and downloads no image uses.
+    /// Remove the layers no image uses.
     Prune,
+    /// Show images' details as JSON (docker's shape).
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -65,6 +70,13 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         }
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
+        Command::Inspect { names } => {
+            let all = names
+                .iter()
+                .map(|n| store.inspect(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        }
         Command::Prune => {
             let (removed, bytes) = store.prune()?;
             for layer in &removed {

@@ -13,6 +13,45 @@ use super::reference::Reference;
 use super::{ImageStore, ImageSummary};
 
 impl ImageStore {
+    /// `den image inspect NAME`: docker's shape (Id, RepoTags, RepoDigests, Created, Size,
+    /// Config, RootFS) for the image `name` is recorded under; all names of that image are its
+    /// RepoTags.
+    pub fn inspect(&self, name: &str) -> Result<serde_json::Value, ImageError> {
+        let all = names::read(self.root())?;
+        let Some((_, entry)) = names::lookup(&all, name) else {
+            return Err(ImageError::NoSuchName {
+                name: super::error::shorten(name),
+            });
+        };
+        let summaries = self.list()?;
+        let mine: Vec<&ImageSummary> = summaries.iter().filter(|s| s.id == entry.id).collect();
+        let tags: Vec<String> = mine.iter().map(|s| s.name.clone()).collect();
+        let digests: Vec<String> = mine
+            .iter()
+            .filter_map(|s| {
+                let d = s.digest.as_ref()?;
+                let r = Reference::parse(&s.name).ok()?;
+                Some(format!("{}@{d}", r.repository()))
+            })
+            .collect();
+        let c = &entry.config;
+        Ok(serde_json::json!({
+            "Id": entry.id,
+            "RepoTags": tags,
+            "RepoDigests": digests,
+            "Created": entry.created,
+            "Size": mine.first().map_or(0, |s| s.size),
+            "Config": {
+                "Entrypoint": c.entrypoint,
+                "Cmd": c.cmd,
+                "Env": c.env,
+                "WorkingDir": c.working_dir.clone().unwrap_or_default(),
+                "User": c.user.clone().unwrap_or_default(),
+            },
+            "RootFS": { "Type": "layers", "Layers": entry.layers },
+        }))
+    }
+
     /// The images on record, by name.
     pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
         let names = names::read(self.root())?;
