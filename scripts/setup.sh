@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc libc6-dev pkg-config
-  libseccomp-dev python3-jsonschema librsvg2-bin containernetworking-plugins iptables podman runc)
+  libseccomp-dev python3-jsonschema librsvg2-bin containernetworking-plugins iptables podman runc
+  skopeo openssl apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,6 +16,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The registry of the pull tests: unpacked into target/, NEVER installed (its package would start
+# a service on :5000 in the machine's own namespace). Tests run it inside their sandbox netns.
+if [ ! -x target/registry/usr/bin/docker-registry ]; then
+  mkdir -p target/registry
+  (cd target/registry &&
+    { apt-get download docker-registry >/dev/null 2>&1 || { apt-get update -qq && apt-get download docker-registry >/dev/null; }; } &&
+    dpkg-deb -x docker-registry_*.deb . && rm -f docker-registry_*.deb)
 fi
 [ "${1:-}" = --packages-only ] && exit 0
 command -v cargo >/dev/null || { echo "setup: cargo not found (install Rust with rustup)" >&2; exit 1; }

@@ -60,6 +60,18 @@ enum Command {
     Ns(cmd::ns::Args),
     /// List den's nftables rules and map elements with their owners and counters.
     Rules(cmd::rules::Args),
+    /// Pull an image from a registry.
+    Pull(cmd::pull::Args),
+    /// Log in to a registry (docker's config.json).
+    Login(cmd::login::LoginArgs),
+    /// Log out from a registry.
+    Logout(cmd::login::LogoutArgs),
+    /// Give an image another name: den tag SOURCE TARGET.
+    Tag { source: String, target: String },
+    /// List images (as `image ls`).
+    Images(cmd::image::LsArgs),
+    /// Remove images (as `image rm`).
+    Rmi(cmd::image::RmArgs),
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
@@ -130,6 +142,12 @@ fn main() -> ExitCode {
         Command::Veth(args) => cmd::veth::main(&root, args),
         Command::Ns(args) => cmd::ns::main(&root, args),
         Command::Rules(args) => cmd::rules::main(&root, args),
+        Command::Pull(args) => cmd::pull::main(&root, args),
+        Command::Login(args) => cmd::login::login(args),
+        Command::Logout(args) => cmd::login::logout(args),
+        Command::Tag { source, target } => cmd::image::tag(&root, &source, &target),
+        Command::Images(args) => cmd::image::main(&root, cmd::image::Command::Ls(args)),
+        Command::Rmi(args) => cmd::image::main(&root, cmd::image::Command::Rm(args)),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),

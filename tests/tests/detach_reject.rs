@@ -13,7 +13,8 @@ fn run_d_failures_are_reported_and_leave_nothing() {
     sb.run_detached(&["--name", "owner", "-p", "8080:80", img(), "sleep", "60"]);
     let before = sb.footprint();
     let fail = |args: &[&str]| -> Output { sb.den(&[&["run", "-d"][..], args].concat()) };
-    assert_rejected(&fail(&["no-such-image", "true"]), &["no-such-image"]);
+    let never = ["--pull", "never", "no-such-image", "true"];
+    assert_rejected(&fail(&never), &["no-such-image"]);
     let missing = fail(&["--network", "none", img(), "no-such-command"]);
     assert_eq!(missing.code(), 127, "{missing}");
     assert_eq!(missing.stderr_lines().len(), 1, "{missing}");

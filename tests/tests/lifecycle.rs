@@ -160,5 +160,5 @@ fn loaded_image_runs_by_name_until_removed() {
     run(&sb, &["bbox", "true"]).ok();
     sb.den(&["image", "rm", "bbox"]).ok();
     assert!(!has("bbox"), "den image rm did not remove the image");
-    assert_rejected(&run(&sb, &["bbox", "true"]), &["bbox"]);
+    assert_rejected(&run(&sb, &["--pull", "never", "bbox", "true"]), &["bbox"]);
 }

@@ -68,7 +68,10 @@ pub struct Args {
     trace: bool,
     #[command(flatten)]
     security: SecurityArgs,
-    /// An image: rootfs dir, OCI layout dir[:tag], docker-save/OCI tar, or a loaded image's name.
+    /// Pull the image first: missing (if not here), always, never.
+    #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
+    pull: String,
+    /// An image: a name (pulled if missing), rootfs dir, OCI layout dir[:tag], or docker-save/OCI tar.
     image: String,
     /// The command and its arguments (default: the image's).
     cmd: Vec<String>,
@@ -84,6 +87,8 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         .iter()
         .map(|p| p.parse())
         .collect::<Result<Vec<_>, _>>()?;
+    // Before anything is created or cloned: the pull runs its own async runtime and ends it.
+    super::pull::before_run(root, &a.image, &a.pull)?;
     let opts = RunOptions {
         root: root.to_path_buf(),
         image: a.image,

@@ -231,7 +231,7 @@ fn dnat_hop(t: &Target<'_>, rs: &Ruleset, proto: Proto, port: u16, local: Ipv4Ad
                 m.to_spec_string()
             ));
         }
-        if rs.internal.iter().any(|b| *b == a.bridge) {
+        if rs.internal.contains(&a.bridge) {
             hop = hop.with(format!(
                 "and it cannot be: {} is on --internal network {} (bridge {}), where den refuses -p; a packet routed straight to {} is dropped in filter forward by den's rule \"den: --internal, nothing enters the network\"",
                 a.container_name, a.network, a.bridge, a.ip

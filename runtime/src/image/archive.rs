@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use tar::EntryType;
 
 use super::error::ImageError;
+use super::guard::TarGuard;
 use super::source::Blobs;
 
 /// Links are followed at most this many hops.
@@ -47,7 +48,7 @@ impl TarBlobs {
         };
         let mut members = HashMap::new();
         let mut links: Vec<(String, String)> = Vec::new();
-        let mut archive = tar::Archive::new(&file);
+        let mut archive = tar::Archive::new(TarGuard::new(&file));
         for entry in archive.entries_with_seek().map_err(bad)? {
             let entry = entry.map_err(bad)?;
             let Some(name) = normalize(&entry.path().map_err(bad)?) else {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::digest::{Expected, Sha256Digest};
 use super::error::ImageError;
 use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
+use super::reference::{same_name, Reference};
 use super::source::Blobs;
 
 #[derive(Debug, Deserialize)]
@@ -21,15 +22,12 @@ impl Entry {
         self.repo_tags.as_deref().unwrap_or_default()
     }
 
-    /// `tag` is a full `name:tag` (docker.io/library/ may be left out, as docker does) or just
-    /// the part after the last ':'.
+    /// `tag` is a name as docker normalises it (`t` is `docker.io/library/t:latest`, which is
+    /// what skopeo records), or just the part after the last ':'.
     fn tagged(&self, tag: &str) -> bool {
-        self.tags().iter().any(|t| {
-            let short = t.strip_prefix("docker.io/").unwrap_or(t);
-            let shorter = short.strip_prefix("library/").unwrap_or(short);
-            [t.as_str(), short, shorter].contains(&tag)
-                || t.rsplit_once(':').is_some_and(|(_, t)| t == tag)
-        })
+        self.tags()
+            .iter()
+            .any(|t| same_name(t, tag) || t.rsplit_once(':').is_some_and(|(_, t)| t == tag))
     }
 }
 
@@ -120,11 +118,18 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
         };
         layers.push(layer);
     }
+    let names = entry
+        .tags()
+        .iter()
+        .filter_map(|t| Reference::parse(t).ok())
+        .map(|r| r.to_string())
+        .collect();
     Ok(Parsed {
         id,
         config,
         created,
         layers,
+        names,
     })
 }
 

@@ -2,6 +2,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::reference::RefProblem;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("image \"{reference}\": no such file, directory or loaded image")]
@@ -64,6 +66,27 @@ pub enum ImageError {
     #[error("{}: holds no image", image.display())]
     Empty { image: PathBuf },
 
+    #[error("{}: no image for platform {wanted} (it has: {})", image.display(), list_or_none(available))]
+    NoPlatform {
+        image: PathBuf,
+        wanted: String,
+        available: Vec<String>,
+    },
+
+    #[error("invalid platform \"{value}\": use OS/ARCH[/VARIANT], e.g. linux/arm64")]
+    BadPlatform { value: String },
+
+    #[error("login to {server} failed: {reason}")]
+    Login { server: String, reason: String },
+
+    /// `message` is the registry's answer in docker's words (made from `cause`).
+    #[error("{message}")]
+    Registry {
+        reference: String,
+        message: String,
+        cause: Box<oci_client::errors::OciDistributionError>,
+    },
+
     #[error("{}: neither a docker-save nor an OCI archive (no manifest.json, no oci-layout + index.json)", path.display())]
     NotAnArchive { path: PathBuf },
 
@@ -99,14 +122,23 @@ pub enum ImageError {
         source: io::Error,
     },
 
+    #[error("{}: the archive names no image; give one with --name", path.display())]
+    Unnamed { path: PathBuf },
+
     #[error("image name \"{name}\" is already in use")]
     NameInUse { name: String },
 
     #[error("no loaded image named \"{name}\"")]
     NoSuchName { name: String },
 
-    #[error("invalid image name \"{name}\": use letters, digits and . _ - / : @ (at most 255)")]
-    InvalidName { name: String },
+    #[error("image \"{reference}\": {problem}")]
+    InvalidReference {
+        reference: String,
+        problem: RefProblem,
+    },
+
+    #[error("image name \"{name}\": a name cannot hold a digest (use NAME[:TAG])")]
+    DigestName { name: String },
 
     #[error("image \"{name}\": layer {layer} is missing from the store; load the image again")]
     LayerMissing { name: String, layer: String },
@@ -117,6 +149,19 @@ pub enum ImageError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// At most ~200 characters of a name from an image (a hostile layer may carry megabytes).
+pub(crate) fn shorten(name: &str) -> String {
+    const MAX: usize = 200;
+    if name.len() <= MAX {
+        return name.to_string();
+    }
+    let mut end = MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &name[..end], name.len())
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -14,6 +14,9 @@ use super::parsed::{Compression, LayerBlob, VerifyAt};
 use super::source::Blobs;
 use super::unpack::unpack_tar;
 
+/// Hex digits of a layer's short link name.
+const SHORT: usize = 16;
+
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -40,36 +43,75 @@ impl LayerStore {
         self.root.join("tmp")
     }
 
-    /// The unpacked directory of `layer`, unpacking it from `blobs` first if the store lacks it.
+    /// The short name of layer `key` for overlayfs: `<images>/l/<16 hex>`, a symlink to its
+    /// directory (docker's overlay2 does the same), so that 125 layers fit in one mount's options.
+    pub(crate) fn link(&self, key: &Sha256Digest) -> PathBuf {
+        self.root.join("l").join(&key.hex()[..SHORT])
+    }
+
+    /// The layer's short link, made if it is missing; `None` if the layer itself is missing.
+    pub(crate) fn lower(&self, key: &Sha256Digest) -> Result<Option<PathBuf>, ImageError> {
+        let link = self.link(key);
+        if link.is_dir() {
+            return Ok(Some(link));
+        }
+        if !self.path(key).is_dir() {
+            return Ok(None);
+        }
+        make_private_dirs(&self.root.join("l"))?;
+        make_private_dirs(&self.tmp_dir())?;
+        // Made under a temp name (swept by gc if den dies here) and renamed over: never half
+        // there, and racing makers agree.
+        let tmp = self.tmp_dir().join(tmp_name(&key.hex()[..SHORT]));
+        let target = Path::new("../layers/sha256").join(key.hex());
+        std::os::unix::fs::symlink(&target, &tmp)
+            .and_then(|()| fs::rename(&tmp, &link))
+            .map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                ImageError::io(&link, e)
+            })?;
+        Ok(Some(link))
+    }
+
+    /// Layer `key` (the chain of digests up to this layer: its tree depends on the layers below)
+    /// as an overlayfs lower dir, unpacking `layer` from `blobs` first if the store lacks it.
+    /// `lowers` are the image's layers below it, TOP first.
     pub(crate) fn ensure(
         &self,
         blobs: &dyn Blobs,
         layer: &LayerBlob,
+        key: &Sha256Digest,
+        lowers: &[PathBuf],
     ) -> Result<PathBuf, ImageError> {
-        let dest = self.path(&layer.digest);
-        if dest.is_dir() {
-            return Ok(dest);
+        if let Some(link) = self.lower(key)? {
+            return Ok(link);
         }
+        let dest = self.path(key);
         let parent = dest.parent().unwrap_or(&self.root);
         make_private_dirs(parent)?;
         make_private_dirs(&self.tmp_dir())?;
-        let tmp = TempDir::create(&self.tmp_dir(), layer.digest.hex())?;
+        let tmp = TempDir::create(&self.tmp_dir(), key.hex())?;
         fs::set_permissions(&tmp.path, fs::Permissions::from_mode(0o755))
             .map_err(|e| ImageError::io(&tmp.path, e))?;
-        unpack_verified(blobs, layer, &tmp.path)?;
+        unpack_verified(blobs, layer, &tmp.path, lowers)?;
         match fs::rename(&tmp.path, &dest) {
-            Ok(()) => {
-                tmp.keep();
-                Ok(dest)
-            }
+            Ok(()) => tmp.keep(),
             // Someone else finished the same layer first: use theirs (tmp is removed on drop).
-            Err(e) if is_exists(&e) && dest.is_dir() => Ok(dest),
-            Err(e) => Err(ImageError::io(&dest, e)),
+            Err(e) if is_exists(&e) && dest.is_dir() => {}
+            Err(e) => return Err(ImageError::io(&dest, e)),
         }
+        self.lower(key)?
+            .ok_or_else(|| ImageError::io(&dest, io::Error::from_raw_os_error(libc::ENOENT)))
     }
 
     /// Removes layer `digest`: renamed out of place first, so it never looks half there.
     pub(crate) fn remove(&self, digest: &Sha256Digest) -> Result<(), ImageError> {
+        let link = self.link(digest);
+        if let Err(e) = fs::remove_file(&link) {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(ImageError::io(&link, e));
+            }
+        }
         let dest = self.path(digest);
         if !dest.exists() {
             return Ok(());
@@ -148,23 +190,56 @@ impl Drop for TempDir {
 }
 
 /// Unpacks `layer` into `dest` while hashing it; a digest mismatch wins over an unpack error
-/// (a corrupt blob usually also fails to unpack, and the mismatch is the real cause).
-fn unpack_verified(blobs: &dyn Blobs, layer: &LayerBlob, dest: &Path) -> Result<(), ImageError> {
+/// (a corrupt blob usually also fails to unpack, and the mismatch is the real cause). Never more
+/// than the descriptor's size is read, and a compressed blob is verified whole BEFORE it is
+/// decompressed: a gzip bomb under a wrong digest costs a read, never gigabytes written.
+fn unpack_verified(
+    blobs: &dyn Blobs,
+    layer: &LayerBlob,
+    dest: &Path,
+    lowers: &[PathBuf],
+) -> Result<(), ImageError> {
     let image = blobs.image();
-    let blob = blobs.open_blob(&layer.path, &layer.digest.to_string())?;
-    let mut stored = BufReader::with_capacity(256 << 10, HashingReader::new(blob));
     let expected = Expected {
         image,
         digest: &layer.digest,
         size: layer.size,
     };
+    let open = || -> Result<BufReader<HashingReader<Box<dyn Read + '_>>>, ImageError> {
+        let blob = blobs.open_blob(&layer.path, &layer.digest.to_string())?;
+        // One byte past the size is enough to tell "too long".
+        let blob: Box<dyn Read + '_> = match layer.size {
+            Some(size) => Box::new(blob.take(size.saturating_add(1))),
+            None => blob,
+        };
+        Ok(BufReader::with_capacity(
+            256 << 10,
+            HashingReader::new(blob),
+        ))
+    };
+    let mut stored = open()?;
     let name = layer.digest.to_string();
     let compression = match layer.compression {
         Compression::Sniff => sniff(&mut stored).map_err(|e| ImageError::io(image, e))?,
         known => Some(known),
     };
+    let check_stored = |stored: BufReader<HashingReader<Box<dyn Read + '_>>>| {
+        let (got, size) = stored
+            .into_inner()
+            .finish()
+            .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
+        expected.check(&got, size)
+    };
+    let gzip = compression == Some(Compression::Gzip);
+    if layer.verify == VerifyAt::Stored && gzip && !blobs.verified() {
+        check_stored(stored)?;
+        stored = open()?;
+    }
     let outcome = match compression {
-        Some(compression) => unpack_stream(&mut stored, compression, layer.verify, &expected, dest),
+        Some(compression) => {
+            let to = Dest { dir: dest, lowers };
+            unpack_stream(&mut stored, compression, layer.verify, &expected, &to)
+        }
         None => Err(ImageError::UnsupportedMediaType {
             image: image.to_path_buf(),
             blob: name.clone(),
@@ -173,11 +248,7 @@ fn unpack_verified(blobs: &dyn Blobs, layer: &LayerBlob, dest: &Path) -> Result<
         }),
     };
     if layer.verify == VerifyAt::Stored {
-        let (got, size) = stored
-            .into_inner()
-            .finish()
-            .map_err(|e| ImageError::io(image.join(&layer.path), e))?;
-        expected.check(&got, size)?;
+        check_stored(stored)?;
     }
     outcome
 }
@@ -194,12 +265,18 @@ fn sniff(reader: &mut impl BufRead) -> io::Result<Option<Compression>> {
     })
 }
 
+/// Where a layer is unpacked, and the layers below it (TOP first).
+struct Dest<'a> {
+    dir: &'a Path,
+    lowers: &'a [PathBuf],
+}
+
 fn unpack_stream(
     stored: &mut impl Read,
     compression: Compression,
     verify: VerifyAt,
     expected: &Expected<'_>,
-    dest: &Path,
+    dest: &Dest<'_>,
 ) -> Result<(), ImageError> {
     let tar: Box<dyn Read + '_> = match compression {
         Compression::Gzip => Box::new(MultiGzDecoder::new(stored)),
@@ -210,7 +287,7 @@ fn unpack_stream(
         VerifyAt::Stored => HashingReader::counting(tar),
     };
     let name = expected.digest.to_string();
-    let unpacked = unpack_tar(&mut tar, dest, &name);
+    let unpacked = unpack_tar(&mut tar, dest.dir, &name, dest.lowers);
     // Read to the end either way: the digest covers the whole stream.
     let finished = tar.finish_stream();
     if verify == VerifyAt::Uncompressed {

@@ -8,10 +8,15 @@ mod archive;
 mod digest;
 mod docker;
 mod error;
+mod guard;
 mod layers;
+mod listing;
 mod names;
 mod oci;
+mod parents;
 mod parsed;
+mod pull;
+mod reference;
 mod source;
 mod store;
 mod sys;
@@ -22,6 +27,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use error::ImageError;
+pub use oci::Platform;
+pub use pull::{login, logout, Event, PullOptions, Pulled, Status};
+pub use reference::{RefProblem, Reference};
 pub use store::ImageStore;
 
 /// A resolved image, ready to be mounted.
@@ -50,10 +58,18 @@ pub struct ImageConfig {
     pub volumes: Vec<String>,
 }
 
-/// One loaded image, as `den image ls` shows it.
+/// One image on record, as `den images` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageSummary {
+    /// The full name: `docker.io/library/alpine:latest`.
     pub name: String,
+    /// As docker shows it: `alpine`, `localhost:5000/app`.
+    pub repository: String,
+    pub tag: Option<String>,
+    /// The registry manifest digest, if it was pulled.
+    pub digest: Option<String>,
+    /// Bytes unpacked.
+    pub size: u64,
     /// The config digest ("sha256:..."), or "dir:<path>" for a rootfs directory.
     pub id: String,
     /// The config's creation time (RFC 3339), if it has one.

@@ -9,6 +9,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::error::ImageError;
+use super::reference::{same_name, Reference};
 use super::ImageConfig;
 
 /// Prefix of a layer that is a rootfs directory outside the store (never removed by den).
@@ -24,6 +25,9 @@ pub(crate) struct NameEntry {
     pub config: ImageConfig,
     #[serde(default)]
     pub created: Option<String>,
+    /// The registry manifest digest it was pulled by (docker's RepoDigests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 pub(crate) type Names = BTreeMap<String, NameEntry>;
@@ -84,33 +88,27 @@ impl StoreLock {
     }
 }
 
-/// Finds `reference` among the names: exactly, else with ":latest" added or dropped.
+/// Finds `reference` among the names: as typed, or as docker normalises both (`busybox` is
+/// `docker.io/library/busybox:latest`).
 pub(crate) fn lookup<'a>(names: &'a Names, reference: &str) -> Option<(&'a str, &'a NameEntry)> {
-    let candidates = [
-        Some(reference.to_string()),
-        reference.strip_suffix(":latest").map(str::to_string),
-        (!has_tag(reference)).then(|| format!("{reference}:latest")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|c| names.get_key_value(c.as_str()))
+    if let Some((k, v)) = names.get_key_value(reference) {
+        return Some((k.as_str(), v));
+    }
+    let full = Reference::parse(reference).ok()?.to_string();
+    names
+        .iter()
+        .find(|(k, _)| same_name(k, &full))
         .map(|(k, v)| (k.as_str(), v))
 }
 
-/// Whether the last path part of a name carries a ":tag".
-fn has_tag(name: &str) -> bool {
-    name.rsplit('/')
-        .next()
-        .is_some_and(|last| last.contains(':'))
-}
-
-/// Names may hold letters, digits and `. _ - / : @`, up to 255 bytes, and must start with a
-/// letter or digit (so a name never looks like a path or an option).
-pub(crate) fn valid_name(name: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-/:@".contains(c);
-    !name.is_empty()
-        && name.len() <= 255
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(allowed)
+/// The name an image is recorded under: the reference in full (`docker.io/library/x:latest`).
+/// A digest is no name (docker refuses to tag one).
+pub(crate) fn canonical_name(name: &str) -> Result<Reference, ImageError> {
+    let reference = Reference::parse(name)?;
+    if reference.digest().is_some() {
+        return Err(ImageError::DigestName {
+            name: super::error::shorten(name),
+        });
+    }
+    Ok(reference)
 }

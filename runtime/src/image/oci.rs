@@ -1,10 +1,11 @@
 //! OCI image layouts (a directory, or the same inside a tar): index -> manifest -> config + layers.
-use oci_spec::image::{Arch, Descriptor, ImageIndex, ImageManifest, MediaType, Os};
+use oci_spec::image::{Arch, Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::de::DeserializeOwned;
 
 use super::digest::{Expected, Sha256Digest};
 use super::error::ImageError;
 use super::parsed::{parse_config, Compression, LayerBlob, Parsed, VerifyAt};
+use super::reference::{same_name, Reference};
 use super::source::{blob_path, Blobs};
 
 pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -21,15 +22,36 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
             reason: "no index.json".to_string(),
         })?;
     let index: ImageIndex = json(&bytes, blobs, "index.json")?;
-    let mut chosen = select(blobs, index.manifests(), tag)?;
-    // A multi-platform image: the index points at another index; pick this machine's platform.
+    let chosen = select(blobs, index.manifests(), tag)?;
+    // A ref.name that is a whole name (`repo:tag`, `host/repo`) names the image; a bare tag does not.
+    let name = chosen
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(REF_NAME))
+        .cloned();
+    let name = name
+        .filter(|n| n.contains([':', '/']))
+        .and_then(|n| Reference::parse(&n).ok());
+    let mut parsed = parse_manifest(blobs, chosen, &Platform::host())?;
+    parsed.names = name.map(|r| r.to_string()).into_iter().collect();
+    Ok(parsed)
+}
+
+/// Reads the image `chosen` points at: a manifest, or an index (of indexes) resolved to
+/// `platform`. Every blob is read from `blobs` and verified.
+pub(crate) fn parse_manifest(
+    blobs: &dyn Blobs,
+    mut chosen: Descriptor,
+    platform: &Platform,
+) -> Result<Parsed, ImageError> {
+    let image = blobs.image();
     for _ in 0..4 {
         if !is_index(chosen.media_type()) {
             break;
         }
         let (bytes, what) = read_blob(blobs, &chosen)?;
         let nested: ImageIndex = json(&bytes, blobs, &what)?;
-        chosen = by_platform(blobs, nested.manifests())?;
+        chosen = platform.pick(blobs.image(), nested.manifests())?;
     }
     let (bytes, what) = read_blob(blobs, &chosen)?;
     if !is_manifest(chosen.media_type()) {
@@ -52,6 +74,7 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
         config,
         created,
         layers,
+        names: Vec::new(),
     })
 }
 
@@ -74,7 +97,7 @@ fn select(
             .iter()
             .filter(|d| {
                 let name = d.annotations().as_ref().and_then(|a| a.get(REF_NAME));
-                name.map(String::as_str) == Some(tag)
+                name.is_some_and(|name| same_name(name, tag))
             })
             .collect();
         return match tagged.as_slice() {
@@ -99,35 +122,107 @@ fn select(
     }
 }
 
-/// The one manifest for linux on this machine's architecture.
-fn by_platform(blobs: &dyn Blobs, manifests: &[Descriptor]) -> Result<Descriptor, ImageError> {
-    if let [one] = manifests {
-        return Ok(one.clone());
+/// An `OS/ARCH[/VARIANT]` to pick from a multi-platform index (docker's `--platform`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// linux on this machine's architecture.
+    pub fn host() -> Self {
+        Self {
+            os: "linux".to_string(),
+            arch: Arch::default().to_string(),
+            variant: None,
+        }
     }
-    let host = Arch::default();
-    let matching: Vec<&Descriptor> = manifests
-        .iter()
-        .filter(|d| {
-            d.platform()
-                .as_ref()
-                .is_some_and(|p| *p.os() == Os::Linux && *p.architecture() == host)
+
+    /// `linux/arm64`, `linux/arm/v7`.
+    pub fn parse(s: &str) -> Result<Self, ImageError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let ok =
+            |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        match parts.as_slice() {
+            [os, arch] if ok(os) && ok(arch) => Ok(Self {
+                os: os.to_string(),
+                arch: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Self {
+                os: os.to_string(),
+                arch: arch.to_string(),
+                variant: Some(variant.to_string()),
+            }),
+            _ => Err(ImageError::BadPlatform {
+                value: super::error::shorten(s),
+            }),
+        }
+    }
+
+    fn matches(&self, d: &Descriptor) -> bool {
+        d.platform().as_ref().is_some_and(|p| {
+            p.os().to_string() == self.os
+                && p.architecture().to_string() == self.arch
+                && (self.variant.is_none() || p.variant().as_deref() == self.variant.as_deref())
         })
-        .collect();
-    match matching.as_slice() {
-        [first, ..] => Ok((*first).clone()),
-        [] => Err(ImageError::BadImage {
-            image: blobs.image().to_path_buf(),
-            reason: format!("no image for platform linux/{host}"),
-        }),
+    }
+
+    /// The one manifest for this platform; the error lists the platforms there are.
+    pub(crate) fn pick(
+        &self,
+        image: &std::path::Path,
+        manifests: &[Descriptor],
+    ) -> Result<Descriptor, ImageError> {
+        if let [one] = manifests {
+            if one.platform().is_none() || self.matches(one) {
+                return Ok(one.clone());
+            }
+        }
+        match manifests.iter().find(|d| self.matches(d)) {
+            Some(d) => Ok(d.clone()),
+            None => Err(ImageError::NoPlatform {
+                image: image.to_path_buf(),
+                wanted: self.to_string(),
+                available: manifests
+                    .iter()
+                    .filter_map(|d| d.platform().as_ref())
+                    .map(|p| {
+                        let mut s = format!("{}/{}", p.os(), p.architecture());
+                        if let Some(v) = p.variant() {
+                            s = format!("{s}/{v}");
+                        }
+                        s
+                    })
+                    .collect(),
+            }),
+        }
     }
 }
 
-fn is_index(media: &MediaType) -> bool {
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The one manifest for linux on this machine's architecture.
+fn by_platform(blobs: &dyn Blobs, manifests: &[Descriptor]) -> Result<Descriptor, ImageError> {
+    Platform::host().pick(blobs.image(), manifests)
+}
+
+pub(crate) fn is_index(media: &MediaType) -> bool {
     matches!(media, MediaType::ImageIndex)
         || matches!(media, MediaType::Other(m) if m == DOCKER_LIST)
 }
 
-fn is_manifest(media: &MediaType) -> bool {
+pub(crate) fn is_manifest(media: &MediaType) -> bool {
     matches!(media, MediaType::ImageManifest)
         || matches!(media, MediaType::Other(m) if m == DOCKER_MANIFEST)
 }

@@ -43,6 +43,9 @@ pub(crate) struct Parsed {
     pub config: ImageConfig,
     pub created: Option<String>,
     pub layers: Vec<LayerBlob>,
+    /// The names the archive itself gives the image (docker-save `RepoTags`, an OCI `ref.name`
+    /// that is a full name), normalised.
+    pub names: Vec<String>,
 }
 
 /// Parses an image config blob.

@@ -12,6 +12,13 @@ pub(crate) trait Blobs {
     /// The image's own path (layout directory or archive), for errors.
     fn image(&self) -> &Path;
 
+    /// Whether den itself verified these blobs as it wrote them (a pull's downloads): then a
+    /// compressed layer is not hashed in a pass of its own before it is unpacked (it still is
+    /// while it is).
+    fn verified(&self) -> bool {
+        false
+    }
+
     /// Opens the file at `path` inside the image; `None` if there is none.
     fn open(&self, path: &str) -> Result<Option<Box<dyn Read + '_>>, ImageError>;
 
@@ -35,12 +42,22 @@ pub(crate) trait Blobs {
 /// An OCI image layout directory.
 pub(crate) struct DirBlobs {
     dir: PathBuf,
+    verified: bool,
 }
 
 impl DirBlobs {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            verified: false,
+        }
+    }
+
+    /// Blobs den downloaded and verified itself (`<images>/blobs/sha256/`).
+    pub(crate) fn downloaded(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            verified: true,
         }
     }
 }
@@ -48,6 +65,10 @@ impl DirBlobs {
 impl Blobs for DirBlobs {
     fn image(&self) -> &Path {
         &self.dir
+    }
+
+    fn verified(&self) -> bool {
+        self.verified
     }
 
     /// `path` comes from den itself (fixed names, or `blobs/<alg>/<validated hex>`), never from

@@ -9,8 +9,9 @@ use super::error::ImageError;
 use super::layers::{make_private_dirs, LayerStore};
 use super::names::{self, NameEntry, StoreLock, DIR_PREFIX};
 use super::parsed::Parsed;
+use super::reference::Reference;
 use super::source::{Blobs, DirBlobs};
-use super::{docker, oci, Image, ImageConfig, ImageSummary};
+use super::{docker, oci, Image, ImageConfig};
 
 /// Images: unpacked layers and loaded names under `<state root>/images`.
 pub struct ImageStore {
@@ -25,12 +26,13 @@ enum Located {
 }
 
 /// A resolved image before it gets a reference.
-struct Resolved {
-    id: String,
-    layer_keys: Vec<String>,
-    layers: Vec<PathBuf>,
-    config: ImageConfig,
-    created: Option<String>,
+pub(crate) struct Resolved {
+    pub(crate) id: String,
+    pub(crate) layer_keys: Vec<String>,
+    pub(crate) layers: Vec<PathBuf>,
+    pub(crate) config: ImageConfig,
+    pub(crate) created: Option<String>,
+    pub(crate) names: Vec<String>,
 }
 
 impl ImageStore {
@@ -38,6 +40,11 @@ impl ImageStore {
         Self {
             root: state_root.join("images"),
         }
+    }
+
+    /// `<state root>/images`.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Resolves what the user typed as IMAGE: a layout directory (`DIR[:TAG]`), a rootfs
@@ -50,27 +57,52 @@ impl ImageStore {
         let names = names::read(&self.root)?;
         match names::lookup(&names, reference) {
             Some((name, entry)) => self.image_of_entry(name, entry, reference),
-            None => Err(ImageError::NotFound {
-                reference: reference.to_string(),
-            }),
+            None => {
+                // Neither a path nor a name on record: a malformed name says so first.
+                if !reference.starts_with(['/', '.']) {
+                    Reference::parse(reference)?;
+                }
+                Err(ImageError::NotFound {
+                    reference: super::error::shorten(reference),
+                })
+            }
         }
     }
 
-    /// `den image load SOURCE --name NAME`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
-    /// into the store and records NAME for it.
-    pub fn load(&self, source: &Path, name: &str) -> Result<Image, ImageError> {
-        if !names::valid_name(name) {
-            return Err(ImageError::InvalidName {
-                name: name.to_string(),
-            });
+    /// Whether `reference` names something on this machine: a path den can read as an image, or a
+    /// name in the store (what `--pull missing` checks before pulling).
+    pub fn is_local(&self, reference: &str) -> Result<bool, ImageError> {
+        if locate(reference)?.is_some() {
+            return Ok(true);
         }
+        let names = names::read(&self.root)?;
+        Ok(names::lookup(&names, reference).is_some())
+    }
+
+    /// Whether `reference` is a path (an image den reads in place, never pulled).
+    pub fn is_path(&self, reference: &str) -> Result<bool, ImageError> {
+        Ok(locate(reference)?.is_some() || reference.starts_with(['/', '.']))
+    }
+
+    /// `den image load SOURCE [--name NAME]`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
+    /// into the store and records NAME for it, or else the names the archive gives it (docker's
+    /// `RepoTags`, an OCI `ref.name`), which take over those names as `docker load` does.
+    /// Returns the image and the names recorded.
+    pub fn load(
+        &self,
+        source: &Path,
+        name: Option<&str>,
+    ) -> Result<(Image, Vec<String>), ImageError> {
+        let given = name
+            .map(|n| names::canonical_name(n).map(|r| r.to_string()))
+            .transpose()?;
         make_private_dirs(&self.root)?;
         let lock = StoreLock::acquire(&self.root)?;
         let mut names = names::read(&self.root)?;
-        if names.contains_key(name) {
-            return Err(ImageError::NameInUse {
-                name: name.to_string(),
-            });
+        if let Some(name) = &given {
+            if names::lookup(&names, name).is_some() {
+                return Err(ImageError::NameInUse { name: name.clone() });
+            }
         }
         let layers = LayerStore::new(&self.root);
         layers.clean_stale();
@@ -78,34 +110,81 @@ impl ImageStore {
         let (located, tag) = locate(&text)?
             .ok_or_else(|| ImageError::io(source, io::Error::from_raw_os_error(libc::ENOENT)))?;
         let resolved = self.resolve_located(&located, tag.as_deref())?;
-        let entry = NameEntry {
-            id: resolved.id.clone(),
-            layers: resolved.layer_keys.clone(),
-            config: resolved.config.clone(),
-            created: resolved.created.clone(),
+        let recorded = match given {
+            Some(name) => vec![name],
+            None if resolved.names.is_empty() => {
+                return Err(ImageError::Unnamed {
+                    path: source.to_path_buf(),
+                })
+            }
+            None => resolved.names.clone(),
         };
-        names.insert(name.to_string(), entry);
+        for name in &recorded {
+            let entry = NameEntry {
+                id: resolved.id.clone(),
+                layers: resolved.layer_keys.clone(),
+                config: resolved.config.clone(),
+                created: resolved.created.clone(),
+                digest: None,
+            };
+            names.insert(name.clone(), entry);
+        }
         names::write(&self.root, &names, &lock)?;
-        Ok(resolved.into_image(name))
+        Ok((resolved.into_image(&recorded[0]), recorded))
     }
 
-    /// The loaded images, by name.
-    pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
+    /// `den image load` of an archive read from `input` (stdin): copied to a temp file of the
+    /// store first (a tar is read by offset), removed afterwards.
+    pub fn load_from(
+        &self,
+        mut input: impl io::Read,
+        name: Option<&str>,
+    ) -> Result<(Image, Vec<String>), ImageError> {
+        let tmp_dir = self.root.join("tmp");
+        make_private_dirs(&tmp_dir)?;
+        let path = tmp_dir.join(format!("load.{}.tar", std::process::id()));
+        let copied = fs::File::create(&path).and_then(|mut f| io::copy(&mut input, &mut f));
+        let result = copied
+            .map_err(|e| ImageError::io(&path, e))
+            .and_then(|_| self.load(&path, name));
+        // Undo: the copy is only a means; a leftover (den killed here) is swept by gc.
+        let _ = fs::remove_file(&path);
+        result
+    }
+
+    /// `den tag SRC DST`: records DST for the image SRC names (replacing what DST named, as
+    /// docker does). Returns DST in full.
+    pub fn tag(&self, source: &str, target: &str) -> Result<String, ImageError> {
+        let target = names::canonical_name(target)?.to_string();
+        let lock = StoreLock::acquire(&self.root)?;
+        let mut names = names::read(&self.root)?;
+        let entry = match names::lookup(&names, source) {
+            Some((_, entry)) => entry.clone(),
+            None => {
+                return Err(ImageError::NoSuchName {
+                    name: super::error::shorten(source),
+                })
+            }
+        };
+        names.insert(target.clone(), entry);
+        names::write(&self.root, &names, &lock)?;
+        Ok(target)
+    }
+
+    /// The id of the image recorded under `name`.
+    pub fn resolve_id(&self, name: &str) -> Result<String, ImageError> {
         let names = names::read(&self.root)?;
-        Ok(names
-            .into_iter()
-            .map(|(name, entry)| ImageSummary {
-                name,
-                id: entry.id,
-                created: entry.created,
-                layers: entry.layers.len(),
-            })
-            .collect())
+        match names::lookup(&names, name) {
+            Some((_, entry)) => Ok(entry.id.clone()),
+            None => Err(ImageError::NoSuchName {
+                name: super::error::shorten(name),
+            }),
+        }
     }
 
     /// Forgets `name` and removes the store layers no other name uses. Layers are removed even
-    /// if one fails; the first failure is returned.
-    pub fn remove(&self, name: &str) -> Result<(), ImageError> {
+    /// if one fails; the first failure is returned. Returns the full name removed.
+    pub fn remove(&self, name: &str) -> Result<String, ImageError> {
         if !self.root.is_dir() {
             return Err(ImageError::NoSuchName {
                 name: name.to_string(),
@@ -139,7 +218,7 @@ impl ImageStore {
                 first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(key), Err)
     }
 
     fn resolve_located(
@@ -156,12 +235,13 @@ impl ImageStore {
                     layers: vec![dir.clone()],
                     config: ImageConfig::default(),
                     created: None,
+                    names: Vec::new(),
                 })
             }
             Located::Layout(dir) => {
                 let blobs = DirBlobs::new(dir);
                 let parsed = oci::parse(&blobs, tag)?;
-                self.unpack(&blobs, parsed)
+                self.unpack_parsed(&blobs, parsed)
             }
             Located::Archive(file) => {
                 let blobs = TarBlobs::open(file)?;
@@ -172,22 +252,30 @@ impl ImageStore {
                 } else {
                     return Err(ImageError::NotAnArchive { path: file.clone() });
                 };
-                self.unpack(&blobs, parsed)
+                self.unpack_parsed(&blobs, parsed)
             }
         }
     }
 
     /// Makes sure every layer of `parsed` is in the store.
-    fn unpack(&self, blobs: &dyn Blobs, parsed: Parsed) -> Result<Resolved, ImageError> {
+    pub(crate) fn unpack_parsed(
+        &self,
+        blobs: &dyn Blobs,
+        parsed: Parsed,
+    ) -> Result<Resolved, ImageError> {
         let store = LayerStore::new(&self.root);
-        let layers = parsed
-            .layers
-            .iter()
-            .map(|layer| store.ensure(blobs, layer))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys: Vec<Sha256Digest> = Vec::with_capacity(parsed.layers.len());
+        let mut layers: Vec<PathBuf> = Vec::with_capacity(parsed.layers.len());
+        for layer in &parsed.layers {
+            let key = chain_key(keys.last(), &layer.digest);
+            let lowers: Vec<PathBuf> = layers.iter().rev().cloned().collect();
+            layers.push(store.ensure(blobs, layer, &key, &lowers)?);
+            keys.push(key);
+        }
         Ok(Resolved {
             id: parsed.id.to_string(),
-            layer_keys: parsed.layers.iter().map(|l| l.digest.to_string()).collect(),
+            layer_keys: keys.iter().map(ToString::to_string).collect(),
+            names: parsed.names,
             layers,
             config: parsed.config,
             created: parsed.created,
@@ -212,7 +300,7 @@ impl ImageStore {
                 None => {
                     let hex = layer.strip_prefix("sha256:").unwrap_or(layer);
                     let digest = Sha256Digest::from_hex(hex).ok_or_else(|| missing(layer))?;
-                    store.path(&digest)
+                    store.lower(&digest)?.ok_or_else(|| missing(layer))?
                 }
             };
             if !path.is_dir() {
@@ -230,13 +318,22 @@ impl ImageStore {
 }
 
 impl Resolved {
-    fn into_image(self, reference: &str) -> Image {
+    pub(crate) fn into_image(self, reference: &str) -> Image {
         Image {
             reference: reference.to_string(),
             id: self.id,
             layers: self.layers,
             config: self.config,
         }
+    }
+}
+
+/// The store key of a layer: its digest at the bottom, else sha256("<key below> <digest>"), like
+/// docker's chain ids: an unpacked layer depends on the layers below (implied directories).
+pub(crate) fn chain_key(below: Option<&Sha256Digest>, digest: &Sha256Digest) -> Sha256Digest {
+    match below {
+        None => digest.clone(),
+        Some(below) => Sha256Digest::of_bytes(format!("{below} {digest}").as_bytes()),
     }
 }
 

@@ -44,16 +44,43 @@ pub(crate) fn set_mtime(path: &Path, secs: i64) -> io::Result<()> {
 
 /// Marks directory `path` opaque for overlayfs (`trusted.overlay.opaque=y`), not following symlinks.
 pub(crate) fn set_opaque(path: &Path) -> io::Result<()> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
-    let name = c"trusted.overlay.opaque";
-    let value = b"y";
-    // SAFETY: c_path and name are valid NUL-terminated strings and value is a valid buffer of
+    set_xattr(path, OPAQUE_XATTR, b"y")
+}
+
+const OPAQUE_XATTR: &[u8] = b"trusted.overlay.opaque";
+
+/// Whether directory `path` is overlayfs-opaque.
+pub(crate) fn is_opaque(path: &Path) -> bool {
+    let Ok(c_path) = cstring(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let Ok(c_name) = cstring(OPAQUE_XATTR) else {
+        return false;
+    };
+    let mut value = [0u8; 4];
+    // SAFETY: both strings are valid and NUL-terminated and value is a valid buffer of
+    // value.len() bytes; all outlive the call, which does not keep them.
+    let n = unsafe {
+        libc::lgetxattr(
+            c_path.as_ptr(),
+            c_name.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    n == 1 && value[0] == b'y'
+}
+
+/// Sets the extended attribute `name` of `path` (not following a final symlink).
+pub(crate) fn set_xattr(path: &Path, name: &[u8], value: &[u8]) -> io::Result<()> {
+    let c_path = cstring(path.as_os_str().as_bytes())?;
+    let c_name = cstring(name)?;
+    // SAFETY: c_path and c_name are valid NUL-terminated strings and value is a valid buffer of
     // value.len() bytes; all three outlive the call, which does not keep them.
     let rc = unsafe {
         libc::lsetxattr(
             c_path.as_ptr(),
-            name.as_ptr(),
+            c_name.as_ptr(),
             value.as_ptr().cast(),
             value.len(),
             0,
@@ -64,4 +91,9 @@ pub(crate) fn set_opaque(path: &Path) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
 }

@@ -3,27 +3,34 @@
 //! outside the directory.
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
 use tar::{Archive, Entry, EntryType, Header};
 
-use super::error::ImageError;
+use super::error::{shorten, ImageError};
+use super::guard::TarGuard;
+use super::parents::Parents;
 use super::sys::{self, Special};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
 /// Unpacks the tar stream `reader` into the existing directory `dest`; `layer` names the layer in
-/// errors. Reads the tar up to its end-of-archive marker (the caller drains the rest).
-pub(crate) fn unpack_tar(reader: impl Read, dest: &Path, layer: &str) -> Result<(), ImageError> {
+/// errors; `lowers` are the unpacked layers below it, TOP first (implied directories take their
+/// metadata from them). Reads the tar up to its end-of-archive marker (the caller drains the rest).
+pub(crate) fn unpack_tar(
+    reader: impl Read,
+    dest: &Path,
+    layer: &str,
+    lowers: &[PathBuf],
+) -> Result<(), ImageError> {
     let err = |entry: &Path, source: io::Error| ImageError::Unpack {
         layer: layer.to_string(),
-        entry: entry.display().to_string(),
+        entry: shorten(&entry.display().to_string()),
         source,
     };
     let dest = dest.canonicalize().map_err(|e| err(dest, e))?;
-    let mut archive = Archive::new(reader);
+    let mut archive = Archive::new(TarGuard::new(reader));
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(true);
     archive.set_preserve_mtime(true);
@@ -32,7 +39,8 @@ pub(crate) fn unpack_tar(reader: impl Read, dest: &Path, layer: &str) -> Result<
 
     // Directories are applied last, deepest first, so that their modes do not block their
     // children and their mtimes are not disturbed by them (as tar's own unpack does).
-    let mut dirs: Vec<(PathBuf, Entry<'_, _>)> = Vec::new();
+    let mut dirs: Vec<(PathBuf, Entry<'_, _>, Xattrs)> = Vec::new();
+    let mut parents = Parents::new(&dest, lowers);
     let mut opaque: Vec<PathBuf> = Vec::new();
     let entries = archive.entries().map_err(|e| err(Path::new(""), e))?;
     for entry in entries {
@@ -52,19 +60,22 @@ pub(crate) fn unpack_tar(reader: impl Read, dest: &Path, layer: &str) -> Result<
             if name == OPAQUE {
                 opaque.push(parent.to_path_buf());
             } else if !hidden.starts_with(WHITEOUT_PREFIX) && !hidden.is_empty() {
-                whiteout(&dest, &parent.join(hidden)).map_err(|e| err(&rel, e))?;
+                whiteout(&mut parents, &parent.join(hidden)).map_err(|e| err(&rel, e))?;
             } // else: other `.wh..wh.*` metadata (aufs), meaningless to overlayfs
             continue;
         }
         let kind = entry.header().entry_type();
+        // Parents first, made here (not by the tar crate) so they keep the lower layers' metadata.
+        parents.prepare(&rel).map_err(|e| err(&rel, e))?;
         match kind {
             EntryType::Directory => {
                 remove_non_dir(&dest.join(&rel)).map_err(|e| err(&rel, e))?;
-                dirs.push((rel, entry));
+                let xattrs = xattrs(&mut entry).map_err(|e| err(&rel, e))?;
+                dirs.push((rel, entry, xattrs));
                 continue;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                special(&dest, &rel, entry.header()).map_err(|e| err(&rel, e))?;
+                special(&mut parents, &rel, entry.header()).map_err(|e| err(&rel, e))?;
                 continue;
             }
             EntryType::Link => {
@@ -84,18 +95,25 @@ pub(crate) fn unpack_tar(reader: impl Read, dest: &Path, layer: &str) -> Result<
 
     dirs.sort_by(|a, b| b.0.cmp(&a.0));
     let mut mtimes = Vec::with_capacity(dirs.len());
-    for (rel, mut entry) in dirs {
+    for (rel, mut entry, xattrs) in dirs {
         if !entry.unpack_in(&dest).map_err(|e| err(&rel, e))? {
             return Err(unsafe_entry(layer, &rel));
+        }
+        // The tar crate sets xattrs on files only.
+        for (name, value) in xattrs {
+            sys::set_xattr(&dest.join(&rel), &name, &value).map_err(|e| err(&rel, e))?;
         }
         if let Ok(mtime) = entry.header().mtime() {
             mtimes.push((rel, mtime));
         }
     }
     for dir in opaque {
-        let path = inside_dir(&dest, &dir).map_err(|e| err(&dir, e))?;
+        let path = parents.dir(&dir).map_err(|e| err(&dir, e))?;
         sys::set_opaque(&path).map_err(|e| err(&dir, e))?;
     }
+    parents
+        .finish()
+        .map_err(|e| err(Path::new("(implied directories)"), e))?;
     for (rel, mtime) in mtimes {
         let secs = i64::try_from(mtime).unwrap_or(i64::MAX);
         sys::set_mtime(&dest.join(&rel), secs).map_err(|e| err(&rel, e))?;
@@ -120,7 +138,7 @@ fn relative(path: &Path) -> Option<Option<PathBuf>> {
 fn unsafe_entry(layer: &str, entry: &Path) -> ImageError {
     ImageError::UnsafeEntry {
         layer: layer.to_string(),
-        entry: entry.display().to_string(),
+        entry: shorten(&entry.display().to_string()),
     }
 }
 
@@ -134,49 +152,26 @@ fn remove_non_dir(path: &Path) -> io::Result<()> {
     }
 }
 
-/// `dest/rel`, after creating its missing parents as 0755 directories. Refuses to pass through
-/// symlinks or non-directories, so nothing made here can land outside `dest`.
-fn prepare_parent(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
-    let mut cur = dest.to_path_buf();
-    if let Some(parent) = rel.parent() {
-        for part in parent.components() {
-            cur.push(part);
-            ensure_real_dir(dest, &cur)?;
+type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The `SCHILY.xattr.*` PAX records of an entry.
+fn xattrs<R: Read>(entry: &mut Entry<'_, R>) -> io::Result<Xattrs> {
+    let Some(exts) = entry.pax_extensions()? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for ext in exts {
+        let ext = ext?;
+        if let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+            out.push((name.to_vec(), ext.value_bytes().to_vec()));
         }
     }
-    Ok(dest.join(rel))
-}
-
-/// `dest/rel` as a real directory (created if missing), reached without symlinks.
-fn inside_dir(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
-    let path = prepare_parent(dest, rel)?;
-    if path != dest {
-        ensure_real_dir(dest, &path)?;
-    }
-    Ok(path)
-}
-
-fn ensure_real_dir(dest: &Path, path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!(
-                "\"{}\" is a symlink or not a directory",
-                path.strip_prefix(dest).unwrap_or(path).display()
-            ),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::DirBuilder::new().mode(0o755).create(path)?;
-            fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        }
-        Err(e) => Err(e),
-    }
+    Ok(out)
 }
 
 /// An OCI whiteout `.wh.NAME` -> overlayfs whiteout NAME, unless this layer itself has NAME.
-fn whiteout(dest: &Path, rel: &Path) -> io::Result<()> {
-    let path = prepare_parent(dest, rel)?;
+fn whiteout(parents: &mut Parents<'_>, rel: &Path) -> io::Result<()> {
+    let path = parents.prepare(rel)?;
     match fs::symlink_metadata(&path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => sys::make_whiteout(&path),
@@ -185,8 +180,8 @@ fn whiteout(dest: &Path, rel: &Path) -> io::Result<()> {
 }
 
 /// A device node or fifo, with the header's mode, owner and mtime.
-fn special(dest: &Path, rel: &Path, header: &Header) -> io::Result<()> {
-    let path = prepare_parent(dest, rel)?;
+fn special(parents: &mut Parents<'_>, rel: &Path, header: &Header) -> io::Result<()> {
+    let path = parents.prepare(rel)?;
     remove_non_dir(&path)?;
     let major = u64::from(header.device_major()?.unwrap_or(0));
     let minor = u64::from(header.device_minor()?.unwrap_or(0));

@@ -113,6 +113,9 @@ fn mount_rootfs(plan: &ChildPlan) -> Result<OwnedFd, Failure> {
     let none: Option<&CStr> = None;
     mount(none, c"/", none, plan.propagation, none).map_err(at(Step::MakePrivate))?;
     let root = plan.root.as_c_str();
+    if let Some(dir) = &plan.overlay_cwd {
+        chdir(dir.as_c_str()).map_err(at(Step::MountRootfs))?;
+    }
     match &plan.overlay {
         Some(data) => mount(
             Some(c"overlay"),

@@ -31,6 +31,9 @@ pub struct ChildPlan {
     pub root: CString,
     /// Overlay mount data; `None`: bind the prepared rootfs onto itself.
     pub overlay: Option<CString>,
+    /// Where to chdir before mounting the overlay when its lower dirs are named relative to one
+    /// directory (many layers: docker's overlay2 way around the 4095-byte option limit).
+    pub overlay_cwd: Option<CString>,
     pub mounts: Vec<MountPlan>,
     pub dev: DevPlan,
     /// The working directory, created if missing; `None` for `/`.
@@ -82,13 +85,15 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
     let paths = |v: &Option<Vec<String>>| -> Result<Vec<CString>, ProcessError> {
         v.iter().flatten().map(|p| c("path", p)).collect()
     };
+    let overlay = launch.overlay.as_ref().map(overlay_data).transpose()?;
     Ok(ChildPlan {
         clone_flags,
         joins,
         propagation: root_propagation(linux.rootfs_propagation().as_deref())?,
         root_path: root.path().clone(),
         root: c("root path", root.path().as_os_str().as_bytes())?,
-        overlay: launch.overlay.as_ref().map(overlay_data).transpose()?,
+        overlay: overlay.as_ref().map(|o| o.0.clone()),
+        overlay_cwd: overlay.and_then(|o| o.1),
         mounts: spec
             .mounts()
             .iter()
@@ -229,8 +234,10 @@ fn namespaces(spec: &Spec) -> Result<(CloneFlags, Vec<Join>), ProcessError> {
     Ok((flags, joins))
 }
 
-/// `lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W`.
-fn overlay_data(o: &Overlay) -> Result<CString, ProcessError> {
+/// `lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W`. When that is over the kernel's 4095 bytes
+/// and the lower dirs share one parent (den's image store links them as `images/l/<short>`), they
+/// are named relative to it and the second value is the directory to mount from.
+fn overlay_data(o: &Overlay) -> Result<(CString, Option<CString>), ProcessError> {
     if o.lower.is_empty() {
         return Err(ProcessError::MissingField {
             field: "overlay lower layer",
@@ -246,22 +253,46 @@ fn overlay_data(o: &Overlay) -> Result<CString, ProcessError> {
             });
         }
     }
-    let lower: Vec<&[u8]> = o
-        .lower
-        .iter()
-        .rev()
-        .map(|p| p.as_os_str().as_bytes())
-        .collect();
-    let mut data = b"lowerdir=".to_vec();
-    data.extend(lower.join(&b':'));
-    data.extend(b",upperdir=");
-    data.extend(o.upper.as_os_str().as_bytes());
-    data.extend(b",workdir=");
-    data.extend(o.work.as_os_str().as_bytes());
-    if data.len() > 4095 {
-        return Err(ProcessError::OverlayTooLong { len: data.len() });
+    let data = |lower: Vec<&[u8]>| {
+        let mut data = b"lowerdir=".to_vec();
+        data.extend(lower.join(&b':'));
+        data.extend(b",upperdir=");
+        data.extend(o.upper.as_os_str().as_bytes());
+        data.extend(b",workdir=");
+        data.extend(o.work.as_os_str().as_bytes());
+        data
+    };
+    let full = data(
+        o.lower
+            .iter()
+            .rev()
+            .map(|p| p.as_os_str().as_bytes())
+            .collect(),
+    );
+    if full.len() <= 4095 {
+        return Ok((c("overlay options", full)?, None));
     }
-    c("overlay options", data)
+    let parent = o.lower[0].parent();
+    let shared = parent.filter(|&dir| o.lower.iter().all(|p| p.parent() == Some(dir)));
+    let short = shared.map(|dir| {
+        let names = o.lower.iter().rev();
+        (
+            dir,
+            data(
+                names
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.as_bytes())
+                    .collect(),
+            ),
+        )
+    });
+    match short {
+        Some((dir, short)) if short.len() <= 4095 => Ok((
+            c("overlay options", short)?,
+            Some(c("overlay lower dir", dir.as_os_str().as_bytes())?),
+        )),
+        _ => Err(ProcessError::OverlayTooLong { len: full.len() }),
+    }
 }
 
 #[cfg(test)]
@@ -276,7 +307,7 @@ mod tests {
             work: "/c/work".into(),
         };
         assert_eq!(
-            overlay_data(&o).expect("data").as_c_str(),
+            overlay_data(&o).expect("data").0.as_c_str(),
             c"lowerdir=/l/top:/l/mid:/l/base,upperdir=/c/upper,workdir=/c/work"
         );
         let bad = Overlay {
@@ -284,5 +315,33 @@ mod tests {
             ..o
         };
         assert!(overlay_data(&bad).is_err());
+    }
+
+    #[test]
+    fn many_layers_are_named_relative_to_their_shared_dir() {
+        let dir = "/var/lib/den/images/l";
+        let o = Overlay {
+            lower: (0..125).map(|i| format!("{dir}/{i:016x}").into()).collect(),
+            upper: "/c/upper".into(),
+            work: "/c/work".into(),
+        };
+        let (data, cwd) = overlay_data(&o).expect("125 layers fit");
+        assert_eq!(cwd.as_deref(), Some(c"/var/lib/den/images/l"));
+        let data = data.to_str().unwrap();
+        assert!(
+            data.starts_with("lowerdir=000000000000007c:000000000000007b:"),
+            "{data}"
+        );
+        assert!(data.ends_with(":0000000000000000,upperdir=/c/upper,workdir=/c/work"));
+        let apart = Overlay {
+            lower: (0..125)
+                .map(|i| format!("/x{i}/{:0100}", 0).into())
+                .collect(),
+            ..o
+        };
+        assert!(matches!(
+            overlay_data(&apart),
+            Err(ProcessError::OverlayTooLong { .. })
+        ));
     }
 }

@@ -2,6 +2,8 @@
 //! creates device nodes and trusted.* xattrs), as den itself does.
 mod bad_input;
 mod fixtures;
+mod hostile;
+mod implied_dirs;
 mod store;
 mod support;
 
@@ -79,12 +81,17 @@ fn layout_layers_are_unpacked_with_everything_kept() {
 
     let image = store.resolve(layout.to_str().unwrap()).unwrap();
     assert_eq!(image.layers.len(), 2);
-    for (dir, hex) in image.layers.iter().zip(&hexes) {
+    // Stored by chain (the bottom by its digest, the next by sha256("<below> <digest>")), and
+    // named for overlayfs by a short link.
+    let top_key = sha256_hex(format!("sha256:{} sha256:{}", hexes[0], hexes[1]).as_bytes());
+    for (dir, key) in image.layers.iter().zip([&hexes[0], &top_key]) {
         assert!(
-            dir.ends_with(format!("images/layers/sha256/{hex}")),
+            dir.ends_with(format!("images/l/{}", &key[..16])),
             "{}",
             dir.display()
         );
+        let target = fs::read_link(dir).unwrap();
+        assert_eq!(target, Path::new("../layers/sha256").join(key));
     }
     let config = config_json(&[&base, &top], &["sh", "-c", "true"]);
     assert_eq!(image.id, format!("sha256:{}", sha256_hex(&config)));

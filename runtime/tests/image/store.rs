@@ -32,9 +32,9 @@ fn docker_save_oci_archive_and_layout_give_identical_trees() {
     );
     assert_eq!(from_save.layers.len(), 2);
     // The base layer is gzip in the layout and plain in the archive: stored apart, same tree.
-    // The top layer is plain in both: the same blob, so the same store dir.
+    // The top layer is the same blob in both, but over another base: stored by chain, apart.
     assert_ne!(from_layout.layers[0], from_save.layers[0]);
-    assert_eq!(from_layout.layers[1], from_save.layers[1]);
+    assert_ne!(from_layout.layers[1], from_save.layers[1]);
     for (a, b) in from_layout.layers.iter().zip(&from_save.layers) {
         assert_eq!(
             snapshot(a),
@@ -52,6 +52,48 @@ fn docker_save_oci_archive_and_layout_give_identical_trees() {
         .resolve(&format!("{}:v2", save.display()))
         .unwrap_err();
     assert!(matches!(err, ImageError::UnknownTag { .. }), "{err}");
+}
+
+#[test]
+fn archive_tags_match_as_docker_normalises_them() {
+    // `skopeo copy ... docker-archive:x.tar:t` records "docker.io/library/t:latest".
+    let tmp = TempDir::new("skopeotag");
+    let base = base_layer();
+    let config = config_json(&[&base], &["true"]);
+    let save = tmp.path().join("x.tar");
+    write_docker_save(&save, &[&base], &config, &["docker.io/library/t:latest"]);
+    let store = ImageStore::new(&tmp.path().join("state"));
+    for tag in ["t", "t:latest", "library/t", "docker.io/library/t:latest"] {
+        let image = store.resolve(&format!("{}:{tag}", save.display()));
+        assert!(image.is_ok(), "{tag}: {}", image.unwrap_err());
+    }
+    let err = store.resolve(&format!("{}:u", save.display())).unwrap_err();
+    assert!(matches!(err, ImageError::UnknownTag { .. }), "{err}");
+}
+
+#[test]
+fn load_takes_the_names_the_archive_gives() {
+    let tmp = TempDir::new("loadnames");
+    let base = base_layer();
+    let config = config_json(&[&base], &["true"]);
+    let save = tmp.path().join("x.tar");
+    write_docker_save(&save, &[&base], &config, &["t", "example.com/app:v1"]);
+    let store = ImageStore::new(&tmp.path().join("state"));
+    let (image, names) = store.load(&save, None).unwrap();
+    assert_eq!(names, ["docker.io/library/t:latest", "example.com/app:v1"]);
+    assert_eq!(store.resolve("t").unwrap().layers, image.layers);
+    assert_eq!(store.resolve("example.com/app:v1").unwrap().id, image.id);
+    // From a reader (stdin), the same; the temp copy is gone afterwards.
+    let (again, _) = store
+        .load_from(fs::File::open(&save).unwrap(), None)
+        .unwrap();
+    assert_eq!(again.id, image.id);
+    assert_no_leftovers(&tmp.path().join("state"));
+    // An OCI layout whose ref.name is only a tag names nothing.
+    let layout = tmp.path().join("img");
+    layout_of(&layout, &base_layer(), &top_layer());
+    let err = store.load(&layout, None).unwrap_err();
+    assert!(matches!(err, ImageError::Unnamed { .. }), "{err}");
 }
 
 #[test]
@@ -171,7 +213,7 @@ fn rootfs_directories_are_one_layer() {
         .unwrap_err();
     assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
     // Loaded under a name, it stays where it is, and removing the name leaves it alone.
-    let loaded = store.load(&rootfs, "plain").unwrap();
+    let loaded = store.load(&rootfs, Some("plain")).unwrap().0;
     assert_eq!(loaded.layers, store.resolve("plain").unwrap().layers);
     assert_eq!(loaded.id, image.id);
     store.remove("plain").unwrap();
@@ -190,17 +232,31 @@ fn loaded_names_resolve_list_and_remove() {
     let state = tmp.path().join("state");
     let store = ImageStore::new(&state);
 
-    let loaded = store.load(&layout, "busy").unwrap();
-    assert_eq!(loaded.reference, "busy");
-    let err = store.load(&save, "busy").unwrap_err();
+    let loaded = store.load(&layout, Some("busy")).unwrap().0;
+    assert_eq!(loaded.reference, "docker.io/library/busy:latest");
+    let err = store.load(&save, Some("busy")).unwrap_err();
     assert!(matches!(err, ImageError::NameInUse { .. }), "{err}");
-    assert_eq!(err.to_string(), "image name \"busy\" is already in use");
-    let also = store.load(&layout, "also:v2").unwrap();
+    assert_eq!(
+        err.to_string(),
+        "image name \"docker.io/library/busy:latest\" is already in use"
+    );
+    let also = store.load(&layout, Some("also:v2")).unwrap().0;
     assert_eq!(also.layers, loaded.layers);
-    store.load(&save, "saved").unwrap();
-    let err = store.load(&layout, "-bad name").unwrap_err();
-    assert!(matches!(err, ImageError::InvalidName { .. }), "{err}");
-    let err = store.load(&tmp.path().join("nope"), "nope").unwrap_err();
+    store.load(&save, Some("saved")).unwrap();
+    let err = store.load(&layout, Some("-bad name")).unwrap_err();
+    assert!(matches!(err, ImageError::InvalidReference { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "image \"-bad name\": invalid reference format"
+    );
+    let err = store.load(&layout, Some("Busy")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "image \"Busy\": invalid reference format: repository name must be lowercase"
+    );
+    let err = store
+        .load(&tmp.path().join("nope"), Some("nope"))
+        .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 
     let by_name = store.resolve("busy").unwrap();
@@ -210,11 +266,24 @@ fn loaded_names_resolve_list_and_remove() {
     );
     assert_eq!(by_name.config, loaded.config);
     assert_eq!(store.resolve("busy:latest").unwrap().layers, loaded.layers);
+    let full = store.resolve("docker.io/library/busy:latest").unwrap();
+    assert_eq!(full.layers, loaded.layers);
+    let err = store.resolve("busy:other").unwrap_err();
+    assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
+    let err = store.resolve("a::b").unwrap_err();
+    assert_eq!(err.to_string(), "image \"a::b\": invalid reference format");
     assert_eq!(store.resolve("also:v2").unwrap().layers, loaded.layers);
 
     let list = store.list().unwrap();
     let names: Vec<_> = list.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["also:v2", "busy", "saved"]);
+    assert_eq!(
+        names,
+        [
+            "docker.io/library/also:v2",
+            "docker.io/library/busy:latest",
+            "docker.io/library/saved:latest"
+        ]
+    );
     assert_eq!(list[1].id, loaded.id);
     assert_eq!(list[1].layers, 2);
     assert_eq!(list[1].created.as_deref(), Some("2024-05-06T07:08:09Z"));
@@ -226,8 +295,8 @@ fn loaded_names_resolve_list_and_remove() {
     assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
     store.remove("also:v2").unwrap();
     assert!(!loaded.layers[0].exists(), "unused layer removed");
-    // The plain top layer has the same digest in both sources: "saved" still uses it.
-    assert!(loaded.layers[1].is_dir(), "shared layer kept");
+    // The top layer's blob is also in "saved", but over another base (another chain).
+    assert!(!loaded.layers[1].exists(), "unused layer removed");
     let saved = store.resolve("saved").unwrap();
     assert!(
         saved.layers.iter().all(|l| l.is_dir()),

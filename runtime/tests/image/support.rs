@@ -94,6 +94,13 @@ impl Layer {
         self
     }
 
+    pub fn file_bytes(mut self, path: &str, content: &[u8]) -> Self {
+        let mut h = Self::header(EntryType::Regular, 0o644, (0, 0));
+        h.set_size(content.len() as u64);
+        self.0.append_data(&mut h, path, content).unwrap();
+        self
+    }
+
     pub fn symlink(mut self, path: &str, target: &str) -> Self {
         let mut h = Self::header(EntryType::Symlink, 0o777, (0, 0));
         self.0.append_link(&mut h, path, target).unwrap();
