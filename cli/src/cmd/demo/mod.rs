@@ -65,9 +65,10 @@ pub fn main(_root: &Path, a: Args) -> Result<i32> {
     pause();
     say(
         "PID 1 inside, another PID outside",
-        "The same process, two names for it.",
+        "The same process, two names for it. den ns puts its namespaces beside the host's: pid, net, mnt, uts, ipc are its own, user, cgroup and time are shared.",
     );
     sb.den("top web")?;
+    sb.den("ns web host")?;
     pause();
     say(
         "Two containers on den0",
@@ -140,22 +141,20 @@ pub fn main(_root: &Path, a: Args) -> Result<i32> {
     Ok(0)
 }
 
-/// `den topology` (when this den has it) into `file`, else the `ip`/`bridge` listing it draws from.
+/// `den topology` as text into `file` and as an SVG beside it, and `den veth`: which host veth is
+/// whose (seed 002's question).
 fn topology(sb: &Sandbox, file: &Path) -> Result<()> {
-    let has = std::process::Command::new(&sb.den)
-        .args(["topology", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
     let f = file.display();
-    if has {
-        sb.den(&format!("topology > {f}"))?;
-    } else {
-        sb.in_host(&format!(
-            "{{ ip -d -br link; bridge link; bridge fdb show br den0; ip route; }} > {f}"
-        ))?;
-    }
+    sb.den(&format!("topology > {f}"))?;
     println!("(written to {f})");
-    sb.sh(&format!("cat {f}"))
+    sb.sh(&format!("cat {f}"))?;
+    let svg = file.with_extension("svg");
+    sb.den(&format!("topology --format svg -o {}", svg.display()))?;
+    println!(
+        "(the same as a picture: {}, for a browser; kept with --keep)",
+        svg.display()
+    );
+    sb.den("veth")
 }
 
 fn say(title: &str, words: &str) {
