@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use den_tests::{fixtures, Sandbox};
 use serde_json::Value;
 
-/// dockerd with its state under DIR, stopped (containers first) on drop.
+/// dockerd with its state under DIR, stopped (containers first) on drop, and the cgroup parent
+/// it made (`--cgroup-parent`, the same path in every hierarchy) removed after it.
 struct Dockerd<'a> {
     sb: &'a Sandbox,
     dir: PathBuf,
+    cgroup_parent: String,
 }
 
 impl Dockerd<'_> {
@@ -49,6 +51,34 @@ impl Drop for Dockerd<'_> {
             "umount -R {}/data 2>/dev/null; true",
             self.dir.display()
         ));
+        remove_cgroup_everywhere(&self.cgroup_parent);
+    }
+}
+
+/// `rmdir` of cgroup `rel` (and of any cgroup left below it, deepest first) in every hierarchy
+/// mounted under /sys/fs/cgroup, the unified one included: dockerd's cgroupfs driver makes its
+/// parent in each and never removes it.
+fn remove_cgroup_everywhere(rel: &str) {
+    fn rmdir_tree(dir: &Path) {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                rmdir_tree(&e.path());
+            }
+        }
+        let _ = fs::remove_dir(dir);
+    }
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for line in mounts.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fstype = right.split_whitespace().next().unwrap_or("");
+        let Some(point) = left.split_whitespace().nth(4) else {
+            continue;
+        };
+        if (fstype == "cgroup" || fstype == "cgroup2") && point.starts_with("/sys/fs/cgroup") {
+            rmdir_tree(&Path::new(point).join(rel.trim_start_matches('/')));
+        }
     }
 }
 
@@ -93,14 +123,14 @@ fn a_docker_containers_veth_is_identified_by_name() {
     let docker = Dockerd {
         sb: &sb,
         dir: dir.clone(),
+        cgroup_parent: format!("{}/{}-docker", own_cgroup(), sb.name()),
     };
     let d = dir.display();
     sb.host_spawn(&format!(
         "cd {d} && exec dockerd --data-root {d}/data --exec-root {d}/exec -H unix://{d}/docker.sock \
-         --pidfile {d}/docker.pid --config-file {d}/daemon.json --cgroup-parent {cg}/{name}-docker \
+         --pidfile {d}/docker.pid --config-file {d}/daemon.json --cgroup-parent {cg} \
          </dev/null >{d}/dockerd.log 2>&1",
-        cg = own_cgroup(),
-        name = sb.name()
+        cg = docker.cgroup_parent,
     ));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !docker.docker("version").success() {
