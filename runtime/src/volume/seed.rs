@@ -54,11 +54,13 @@ pub fn seed(
     })?;
     std::thread::scope(|s| {
         s.spawn(|| -> Result<(), VolumeError> {
-            let root = private_overlay(&data, &target).map_err(|e| VolumeError::Io {
-                what: "mounting the image read-only (in a private mount namespace) at",
-                path: scratch.to_path_buf(),
-                source: e.into(),
-            })?;
+            let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            let root =
+                private_overlay(&data, target.as_c_str(), flags).map_err(|e| VolumeError::Io {
+                    what: "mounting the image read-only (in a private mount namespace) at",
+                    path: scratch.to_path_buf(),
+                    source: e.into(),
+                })?;
             for (name, data_dir, dest) in &todo {
                 seed_one(root.as_fd(), data_dir, dest).map_err(|source| VolumeError::Seed {
                     name: name.to_string(),
@@ -79,9 +81,14 @@ pub fn seed(
     })
 }
 
-/// In this thread only: a new mount namespace, private, with the overlay at `target`; the root
-/// of the overlay, opened.
-fn private_overlay(data: &CString, target: &CString) -> Result<OwnedFd, Errno> {
+/// In this thread only: a new mount namespace, private, with the overlay (`data`, mounted with
+/// `flags`) at `target`; the root of the overlay, opened. The namespace dies with the thread, so
+/// nothing reaches the host's mount table. Also `den cp`'s view of a stopped container.
+pub(super) fn private_overlay<P: ?Sized + nix::NixPath>(
+    data: &CString,
+    target: &P,
+    flags: MsFlags,
+) -> Result<OwnedFd, Errno> {
     unshare(CloneFlags::CLONE_NEWNS)?;
     let none: Option<&std::ffi::CStr> = None;
     mount(
@@ -93,13 +100,13 @@ fn private_overlay(data: &CString, target: &CString) -> Result<OwnedFd, Errno> {
     )?;
     mount(
         Some(c"overlay"),
-        target.as_c_str(),
+        target,
         Some(c"overlay"),
-        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        flags,
         Some(data.as_c_str()),
     )?;
     open(
-        target.as_c_str(),
+        target,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )

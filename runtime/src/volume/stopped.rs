@@ -13,8 +13,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
-use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
+use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
 use super::cp::CpError;
@@ -66,7 +65,7 @@ fn assemble<T: Send>(
     let target = dir.join("rootfs");
     std::thread::scope(|s| {
         s.spawn(move || {
-            let root = private_overlay(&data, &target)
+            let root = super::seed::private_overlay(&data, target.as_path(), MsFlags::empty())
                 .map_err(|e| fail("mounting its filesystem (privately)", e.into()))?;
             for p in &plans {
                 p.apply(root.as_fd())
@@ -82,30 +81,6 @@ fn assemble<T: Send>(
             ))
         })
     })
-}
-
-fn private_overlay(data: &CString, target: &Path) -> Result<std::os::fd::OwnedFd, Errno> {
-    unshare(CloneFlags::CLONE_NEWNS)?;
-    let none: Option<&std::ffi::CStr> = None;
-    mount(
-        none,
-        c"/",
-        none,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        none,
-    )?;
-    mount(
-        Some(c"overlay"),
-        target,
-        Some(c"overlay"),
-        MsFlags::empty(),
-        Some(data.as_c_str()),
-    )?;
-    open(
-        target,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
 }
 
 /// Run `f` on the container's root: `/proc/PID/root` while it runs, else its filesystem put
