@@ -28,10 +28,11 @@ fn root_nft_tables() -> String {
 
 #[test]
 fn demo_replays_the_journey_and_leaves_nothing() {
-    let (ns, nft, mounts) = (
+    let (ns, nft, mounts, cgroups) = (
         demo_netns(),
         root_nft_tables(),
         mounts_mentioning("den-demo-"),
+        den_cgroups(),
     );
     let out = Command::new(den_bin())
         .args(["demo", "--image", fixtures().dir_arg()])
@@ -87,4 +88,17 @@ fn demo_replays_the_journey_and_leaves_nothing() {
         mounts,
         "den demo left a mount"
     );
+    assert_eq!(den_cgroups(), cgroups, "den demo left cgroup dirs");
+}
+
+/// The den-looking cgroup dirs right below this test's own cgroup in each hierarchy.
+fn den_cgroups() -> Vec<String> {
+    let mut out: Vec<String> = den_tests::cgroups::own_dirs()
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.rsplit('/').next().is_some_and(|n| n.starts_with("den")))
+        .collect();
+    out.sort();
+    out
 }

@@ -18,6 +18,9 @@ pub struct Sandbox {
     made: Vec<String>,
     children: Vec<Child>,
     pub keep: bool,
+    /// The demo's containers' `--cgroup-parent` (env DEN_CGROUP_PARENT, relative to den's own
+    /// cgroup): the sandbox's name, so its cgroup dirs go with it.
+    cgroup_parent: String,
 }
 
 impl Sandbox {
@@ -33,6 +36,7 @@ impl Sandbox {
             made: Vec::new(),
             children: Vec::new(),
             keep,
+            cgroup_parent: tag.clone(),
         };
         for ns in [sb.host.clone(), sb.out.clone()] {
             sb.sh(&format!("ip netns add {ns}"))?;
@@ -71,7 +75,8 @@ impl Sandbox {
     pub fn den(&self, args: &str) -> Result<()> {
         println!("$ den {args}");
         let cmd = format!(
-            "nsenter --net=/run/netns/{} -- {} --root {} {args}",
+            "DEN_CGROUP_PARENT={} nsenter --net=/run/netns/{} -- {} --root {} {args}",
+            self.cgroup_parent,
             self.host,
             self.den.display(),
             self.root.display()
@@ -154,5 +159,30 @@ impl Drop for Sandbox {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
         let _ = std::fs::remove_dir_all(&self.root);
+        remove_cgroup_parent(&self.cgroup_parent);
+    }
+}
+
+/// `rmdir` of the (by now empty) cgroup parent `name` below this process's own cgroup in each
+/// hierarchy, where den put the demo's containers.
+fn remove_cgroup_parent(name: &str) {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let path = path.trim_start_matches('/');
+        let dirs: Vec<PathBuf> = match ctrls {
+            "" => vec![
+                PathBuf::from("/sys/fs/cgroup/unified").join(path),
+                PathBuf::from("/sys/fs/cgroup").join(path),
+            ],
+            c if c.starts_with("name=") => continue,
+            c => vec![PathBuf::from("/sys/fs/cgroup").join(c).join(path)],
+        };
+        for d in dirs {
+            let _ = std::fs::remove_dir(d.join(name));
+        }
     }
 }
