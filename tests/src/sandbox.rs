@@ -151,9 +151,12 @@ impl Sandbox {
         cmd
     }
 
-    fn sh_cmd(ns: &Path, script: &str) -> Command {
+    /// `sh -c SCRIPT` in netns `ns`; a den that the script starts puts its containers' cgroups
+    /// under the sandbox's parent, as [`Sandbox::den`] does.
+    fn sh_cmd(&self, ns: &Path, script: &str) -> Command {
         let mut cmd = Command::new("nsenter");
         cmd.arg(format!("--net={}", ns.display()))
+            .env("DEN_CGROUP_PARENT", crate::cgroups::parent(&self.name))
             .args(["--", "sh", "-c", script]);
         cmd
     }
@@ -170,20 +173,20 @@ impl Sandbox {
 
     /// Runs the shell command `script` in the host netns.
     pub fn host(&self, script: &str) -> Output {
-        let mut cmd = Self::sh_cmd(&self.host_ns_path(), script);
+        let mut cmd = self.sh_cmd(&self.host_ns_path(), script);
         exec::run(&mut cmd, &self.capture("host"), CMD_TIMEOUT)
     }
 
     /// Runs the shell command `script` in the outside netns.
     pub fn outside(&self, script: &str) -> Output {
-        let mut cmd = Self::sh_cmd(&self.out_ns_path(), script);
+        let mut cmd = self.sh_cmd(&self.out_ns_path(), script);
         exec::run(&mut cmd, &self.capture("outside"), CMD_TIMEOUT)
     }
 
     /// Starts the shell command `script` in the host netns in the background.
     pub fn host_spawn(&self, script: &str) -> Proc {
         self.spawn(
-            Self::sh_cmd(&self.host_ns_path(), script),
+            self.sh_cmd(&self.host_ns_path(), script),
             "host",
             Kind::Plain,
         )
@@ -192,7 +195,7 @@ impl Sandbox {
     /// Starts the shell command `script` in the outside netns in the background.
     pub fn outside_spawn(&self, script: &str) -> Proc {
         self.spawn(
-            Self::sh_cmd(&self.out_ns_path(), script),
+            self.sh_cmd(&self.out_ns_path(), script),
             "outside",
             Kind::Plain,
         )
