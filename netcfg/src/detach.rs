@@ -75,13 +75,16 @@ pub(crate) async fn detach(
             // The host ports the allocator says were this container's are its elements' keys:
             // deleted by key, with no listing of den's table; any other mapping it lists (its
             // reservation lost) only where the element still leads to this container.
-            let owned = match portalloc::release(&lock, &att.container_id) {
-                Ok(owned) => owned,
-                Err(e) => {
-                    errors.push(e.into());
-                    Vec::new()
-                }
+            // An attachment that publishes nothing (a `den network connect`) leaves the
+            // container's other reservations alone.
+            let owned = match att.ports.is_empty() {
+                true => Ok(Vec::new()),
+                false => portalloc::release(&lock, &att.container_id),
             };
+            let owned = owned.unwrap_or_else(|e| {
+                errors.push(e.into());
+                Vec::new()
+            });
             let (mine, unsure): (Vec<_>, Vec<_>) =
                 att.ports.iter().cloned().partition(|m| owned.contains(m));
             if let Some(f) = fw.as_mut() {

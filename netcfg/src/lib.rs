@@ -31,7 +31,10 @@ pub mod view;
 
 pub use attach::{AttachError, Attachment, Plan, Request};
 pub use detach::{DetachError, Unplug};
-pub use gc::{element_owner, host_veth_name, veth_owner, IdSet, Owners, Sweep, SweepError, Swept};
+pub use gc::{
+    element_owner, host_veth_name, host_veth_name_nth, veth_owner, IdSet, Owners, Sweep,
+    SweepError, Swept,
+};
 pub use network::Network;
 pub use networks::{Collection, Member, Networks};
 pub use ports::{PortMapping, PortSpec, Proto};

@@ -7,8 +7,10 @@
 //! a rewrite per member when a container joins or leaves, O(members) small writes.
 //!
 //! The file is rewritten IN PLACE (the container's bind mount refers to its inode): the part up to
-//! den's marker line (localhost and the container's own hostname, written by `den run`) is kept, and
-//! everything from the marker on is replaced. Membership is the network's leases, read under the
+//! den's first marker line (localhost and the container's own hostname, written by `den run`) is
+//! kept, and the block of the network refreshed (from its marker to the next marker) is replaced;
+//! a container on several networks (`den network connect`) has one block each. A member's
+//! `--network-alias` names follow its name on that network's line. Membership is the network's leases, read under the
 //! network lock, so that two containers joining at once cannot write stale lists last: a lease exists
 //! from attach to detach, exactly while the container is on the network.
 //!
@@ -52,6 +54,7 @@ pub fn refresh(root: &Path, network: &str) -> Result<(), HostsError> {
                 match store.load_id(&lease.owner) {
                     Ok(c) => members.push(Member {
                         ip: lease.ip,
+                        aliases: c.aliases.get(network).cloned().unwrap_or_default(),
                         name: c.name,
                         id: c.id,
                     }),
@@ -63,7 +66,8 @@ pub fn refresh(root: &Path, network: &str) -> Result<(), HostsError> {
             let block = block(network, &members);
             for m in &members {
                 let path = store.dir(&m.id).join("hosts");
-                rewrite(&path, &block).map_err(|source| HostsError::Write { path, source })?;
+                rewrite(&path, network, &block)
+                    .map_err(|source| HostsError::Write { path, source })?;
             }
             Ok(())
         })
@@ -76,6 +80,7 @@ struct Member {
     ip: Ipv4Addr,
     name: String,
     id: String,
+    aliases: Vec<String>,
 }
 
 fn marker(network: &str) -> String {
@@ -91,34 +96,60 @@ fn block(network: &str, members: &[Member]) -> String {
     let mut s = marker(network);
     for m in by_name.values() {
         let short: String = m.id.chars().take(12).collect();
-        s.push_str(&format!("{}\t{} {short}\n", m.ip, m.name));
+        s.push_str(&format!("{}\t{} {short}", m.ip, m.name));
+        for a in &m.aliases {
+            s.push_str(&format!(" {a}"));
+        }
+        s.push('\n');
     }
     s
 }
 
-/// `current` up to den's marker (any network's), then `block`.
-fn merged(current: &str, block: &str) -> String {
-    let keep = match current.find("# den: containers on network ") {
-        Some(at) if at == 0 || current.as_bytes()[at - 1] == b'\n' => &current[..at],
-        _ => current,
-    };
-    let mut s = keep.to_string();
+const ANY_MARKER: &str = "# den: containers on network ";
+
+/// Where each den block of `s` starts (a marker at a line's start).
+fn block_starts(s: &str) -> Vec<usize> {
+    s.match_indices(ANY_MARKER)
+        .map(|(at, _)| at)
+        .filter(|&at| at == 0 || s.as_bytes()[at - 1] == b'\n')
+        .collect()
+}
+
+/// `current` with the block of `network` replaced by `block` (appended if it had none); the
+/// container's own part and other networks' blocks kept.
+fn merged(current: &str, network: &str, block: &str) -> String {
+    let starts = block_starts(current);
+    let own_end = starts.first().copied().unwrap_or(current.len());
+    let mut s = current[..own_end].to_string();
     if !s.is_empty() && !s.ends_with('\n') {
         s.push('\n');
+    }
+    let mine = marker(network);
+    for (i, &at) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(current.len());
+        if !current[at..].starts_with(&mine) {
+            s.push_str(&current[at..end]);
+        }
     }
     s.push_str(block);
     s
 }
 
+/// Take `network`'s block out of the hosts file at `path` (the container left that network);
+/// a file that is gone is fine.
+pub fn forget(path: &Path, network: &str) -> io::Result<()> {
+    rewrite(path, network, "")
+}
+
 /// Replace the file's den block in place: write from offset 0, then cut to length. A container whose
 /// hosts file is gone (removed meanwhile) is skipped.
-fn rewrite(path: &Path, block: &str) -> io::Result<()> {
+fn rewrite(path: &Path, network: &str, block: &str) -> io::Result<()> {
     let current = match fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let new = merged(&current, block);
+    let new = merged(&current, network, block);
     if new == current {
         return Ok(());
     }
@@ -140,6 +171,7 @@ mod tests {
             ip: ip.parse().unwrap(),
             name: name.into(),
             id: id.into(),
+            aliases: Vec::new(),
         }
     }
 
@@ -162,14 +194,37 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_own_part_and_replaces_the_block() {
-        let one = merged(OWN, &block("n", &[m("10.1.0.2", "a", "aaaa")]));
+        let one = merged(OWN, "n", &block("n", &[m("10.1.0.2", "a", "aaaa")]));
         assert_eq!(
             one,
             format!("{OWN}# den: containers on network n\n10.1.0.2\ta aaaa\n")
         );
-        let none = merged(&one, &block("n", &[]));
+        let none = merged(&one, "n", &block("n", &[]));
         assert_eq!(none, format!("{OWN}# den: containers on network n\n"));
-        assert_eq!(merged("x", "B\n"), "x\nB\n");
+        assert_eq!(merged("x", "n", "B\n"), "x\nB\n");
+    }
+
+    #[test]
+    fn each_network_keeps_its_own_block_and_aliases_follow_the_name() {
+        let mut web = m("10.2.0.3", "web", "0123456789abcdef");
+        web.aliases = vec!["www".into(), "api".into()];
+        let two = merged(
+            &merged(OWN, "a", &block("a", &[m("10.1.0.2", "x", "aaaa")])),
+            "b",
+            &block("b", &[web]),
+        );
+        assert_eq!(
+            two,
+            format!(
+                "{OWN}# den: containers on network a\n10.1.0.2\tx aaaa\n\
+                 # den: containers on network b\n10.2.0.3\tweb 0123456789ab www api\n"
+            )
+        );
+        let left_a = merged(&two, "a", "");
+        assert_eq!(
+            left_a,
+            format!("{OWN}# den: containers on network b\n10.2.0.3\tweb 0123456789ab www api\n")
+        );
     }
 
     #[test]
@@ -183,15 +238,15 @@ mod tests {
         let many: Vec<Member> = (2..9)
             .map(|i| m(&format!("10.1.0.{i}"), &format!("c{i}"), "0123456789abcdef"))
             .collect();
-        rewrite(&path, &block("n", &many)).unwrap();
+        rewrite(&path, "n", &block("n", &many)).unwrap();
         assert!(fs::read_to_string(&path).unwrap().contains("10.1.0.8\tc8"));
-        rewrite(&path, &block("n", &many[..1])).unwrap();
+        rewrite(&path, "n", &block("n", &many[..1])).unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             format!("{OWN}# den: containers on network n\n10.1.0.2\tc2 0123456789ab\n")
         );
         assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
-        rewrite(&dir.join("missing"), "x").unwrap();
+        rewrite(&dir.join("missing"), "n", "x").unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,6 +4,7 @@
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
 pub mod cgroups;
+pub mod connect;
 mod envflags;
 pub mod exec;
 pub mod fault;
@@ -11,6 +12,7 @@ pub mod gc;
 pub mod hostconfig;
 pub mod hosts;
 pub mod image;
+pub mod kvfile;
 pub mod lifecycle;
 pub mod logs;
 pub mod process;

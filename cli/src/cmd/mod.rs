@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod kill;
 pub mod login;
 pub mod logs;
+pub mod netconnect;
 pub mod network;
 pub mod ns;
 pub mod ps;

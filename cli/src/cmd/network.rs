@@ -20,6 +20,12 @@ pub enum Command {
         #[arg(required = true)]
         networks: Vec<String>,
     },
+    /// Connect a running container to a network (its next ethN).
+    Connect(super::netconnect::ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(super::netconnect::DisconnectArgs),
+    /// Remove every network no container is on.
+    Prune(super::netconnect::PruneArgs),
     /// Remove networks (refused while a container is on one).
     #[command(visible_alias = "remove")]
     Rm {
@@ -55,6 +61,13 @@ pub struct CreateArgs {
     /// With --uplink: take it even if it carries the host's only default route.
     #[arg(long, requires = "uplink")]
     force: bool,
+    /// The network driver: bridge (den's only one).
+    #[arg(short = 'd', long, default_value = "bridge")]
+    driver: String,
+    /// A driver option: com.docker.network.bridge.name=NAME, or one of docker's bridge options
+    /// at the value den always has.
+    #[arg(short = 'o', long = "opt")]
+    opt: Vec<String>,
     name: String,
 }
 
@@ -64,12 +77,13 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             if a.trace {
                 den_netcfg::trace::enable();
             }
+            let bridge = super::netconnect::bridge_options(&a.driver, &a.opt, a.bridge)?;
             let net = network::create(&CreateRequest {
                 root,
                 name: &a.name,
                 subnet: a.subnet,
                 gateway: a.gateway,
-                bridge: a.bridge.as_deref(),
+                bridge: bridge.as_deref(),
                 internal: a.internal,
                 uplink: a.uplink.as_deref(),
                 force: a.force,
@@ -111,6 +125,9 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(0)
         }
+        Command::Connect(a) => super::netconnect::connect(root, a),
+        Command::Disconnect(a) => super::netconnect::disconnect(root, a),
+        Command::Prune(a) => super::netconnect::prune(root, a),
         Command::Rm { trace, networks } => {
             if trace {
                 den_netcfg::trace::enable();
@@ -138,7 +155,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
 fn inspect(n: &Network, containers: &[Container]) -> Value {
     let mut members = Map::new();
     for c in containers.iter().filter(|c| c.status == Status::Running) {
-        let Some(att) = c.network.as_ref().filter(|a| a.network == n.name) else {
+        let Some(att) = c.attachments().find(|a| a.network == n.name) else {
             continue;
         };
         members.insert(

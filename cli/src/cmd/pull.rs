@@ -59,7 +59,8 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
 
 /// `den run --pull POLICY IMAGE`: pulls IMAGE if the policy asks for it, printing docker's lines
 /// to stderr ("Unable to find image ... locally", then the pull's).
-pub fn before_run(root: &Path, image: &str, policy: &str) -> Result<()> {
+/// `quiet` (`den run -q`): the pull prints nothing.
+pub fn before_run(root: &Path, image: &str, policy: &str, quiet: bool) -> Result<()> {
     let store = ImageStore::new(root);
     let wanted = match policy {
         "never" => false,
@@ -70,6 +71,10 @@ pub fn before_run(root: &Path, image: &str, policy: &str) -> Result<()> {
         return Ok(());
     }
     let reference = Reference::parse(image)?;
+    if quiet {
+        store.pull(image, &PullOptions { platform: None }, &|_| {})?;
+        return Ok(());
+    }
     if policy != "always" {
         let shown = match reference.tag() {
             Some(tag) => format!("{}:{tag}", reference.familiar_repository()),

@@ -1,9 +1,10 @@
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use den_runtime::hostconfig::Flags;
-use den_runtime::run::{self, NetworkMode, RunOptions, Storage};
+use den_runtime::kvfile::{self, Bare};
+use den_runtime::run::{self, NetFlags, NetworkMode, RunOptions, Storage};
 
 #[derive(clap::Args)]
 #[command(trailing_var_arg = true, disable_help_flag = true)]
@@ -37,8 +38,8 @@ pub struct Args {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// bridge (default), host or none.
-    #[arg(long, default_value = "bridge")]
+    /// bridge (default), host, none, a user network's name, or container:NAME (NAME's network).
+    #[arg(long, visible_alias = "net", default_value = "bridge")]
     network: String,
     /// A fixed address on the bridge network.
     #[arg(long)]
@@ -68,6 +69,8 @@ pub struct Args {
     trace: bool,
     #[command(flatten)]
     security: SecurityArgs,
+    #[command(flatten)]
+    more: MoreArgs,
     /// Pull the image first: missing (if not here), always, never.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
     pull: String,
@@ -82,13 +85,19 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         den_netcfg::trace::enable();
     }
     let network: NetworkMode = a.network.parse().map_err(anyhow::Error::msg)?;
+    // docker's order: the env files, then -e; the label files, then -l.
+    let mut env = kvfile::read(&a.more.env_file, Bare::HostEnv)?;
+    env.extend(a.env);
+    let mut labels = kvfile::read(&a.more.label_file, Bare::Empty)?;
+    labels.extend(a.more.label);
+    let labels = kvfile::labels(&labels)?;
     let publish = a
         .publish
         .iter()
         .map(|p| p.parse())
         .collect::<Result<Vec<_>, _>>()?;
     // Before anything is created or cloned: the pull runs its own async runtime and ends it.
-    super::pull::before_run(root, &a.image, &a.pull)?;
+    super::pull::before_run(root, &a.image, &a.pull, a.more.quiet)?;
     let opts = RunOptions {
         root: root.to_path_buf(),
         image: a.image,
@@ -96,7 +105,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         entrypoint: a.entrypoint,
         name: a.name,
         hostname: a.hostname,
-        env: a.env,
+        env,
         workdir: a.workdir,
         user: a.user,
         interactive: a.interactive,
@@ -113,6 +122,18 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             read_only: a.read_only,
         },
         security: a.security.into(),
+        net_flags: NetFlags {
+            dns: a.more.dns,
+            dns_search: a.more.dns_search,
+            dns_options: a.more.dns_option,
+            add_hosts: a.more.add_host,
+            aliases: a.more.network_alias,
+            mac: a.more.mac_address,
+            publish_all: a.more.publish_all,
+            expose: a.more.expose,
+        },
+        labels,
+        cidfile: a.more.cidfile,
     };
     let detach = a.detach;
     let start = || match detach {
@@ -136,6 +157,51 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             Ok(e.exit_status())
         }
     }
+}
+
+/// docker's run flags for the environment, labels, name resolution and ports beyond `-p`.
+#[derive(clap::Args)]
+struct MoreArgs {
+    /// Read environment variables from a file (KEY=VALUE lines; KEY alone takes den's own; #
+    /// comments).
+    #[arg(long)]
+    env_file: Vec<PathBuf>,
+    /// Set a label: KEY=VALUE (or KEY, empty).
+    #[arg(short = 'l', long)]
+    label: Vec<String>,
+    /// Read labels from a file (KEY=VALUE lines).
+    #[arg(long)]
+    label_file: Vec<PathBuf>,
+    /// Add a line to /etc/hosts: NAME:IP (IP may be host-gateway: the network's gateway).
+    #[arg(long)]
+    add_host: Vec<String>,
+    /// A nameserver for /etc/resolv.conf (replaces the host's).
+    #[arg(long)]
+    dns: Vec<String>,
+    /// A search domain for /etc/resolv.conf ("." for none).
+    #[arg(long)]
+    dns_search: Vec<String>,
+    /// An options entry for /etc/resolv.conf (e.g. ndots:2).
+    #[arg(long, visible_alias = "dns-opt")]
+    dns_option: Vec<String>,
+    /// Another name for the container on its user network (in the other members' /etc/hosts).
+    #[arg(long, visible_alias = "net-alias")]
+    network_alias: Vec<String>,
+    /// Publish every exposed port (the image's EXPOSE and --expose) to a random host port.
+    #[arg(short = 'P', long)]
+    publish_all: bool,
+    /// Expose a port or a range (PORT[/PROTO], FIRST-LAST[/PROTO]) without publishing it.
+    #[arg(long)]
+    expose: Vec<String>,
+    /// The MAC address of the container's eth0 (e.g. 02:42:ac:11:00:99).
+    #[arg(long)]
+    mac_address: Option<String>,
+    /// Write the container's id to this file (which must not exist).
+    #[arg(long)]
+    cidfile: Option<PathBuf>,
+    /// Suppress the pull output.
+    #[arg(short = 'q', long)]
+    quiet: bool,
 }
 
 /// The security and resource flags (docker's names and units); checked by den run's step 1.

@@ -62,6 +62,8 @@ pub enum AttachError {
     },
     #[error("-p cannot publish ports of network {0}: it is --internal (no traffic in or out)")]
     PublishInternal(String),
+    #[error("network connect publishes no ports (network {0}): publish them with den run -p")]
+    PublishOnConnect(String),
 }
 
 /// The addresses of a subnet no container may hold.

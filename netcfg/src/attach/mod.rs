@@ -6,6 +6,7 @@
 //! each as it is made. Both are reached through [`crate::Networks`].
 
 mod error;
+mod more;
 
 use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
@@ -71,6 +72,11 @@ pub struct Plan {
     publish: Vec<PortSpec>,
     /// The interface's name inside the netns (`eth0` unless [`Plan::with_ifname`] says otherwise).
     ifname: String,
+    /// `--mac-address` (else one made from the address, [`mac_from_ip`]).
+    mac: Option<[u8; 6]>,
+    /// `den network connect`: the container's Nth network (its `ethN`, host veth
+    /// [`crate::gc::host_veth_name_nth`], no default route); 0 for its first.
+    nth: u8,
 }
 
 impl Plan {
@@ -94,6 +100,8 @@ impl Plan {
             ip: req.ip,
             publish: req.publish.to_vec(),
             ifname: "eth0".into(),
+            mac: None,
+            nth: 0,
         })
     }
 
@@ -231,7 +239,7 @@ impl Plan {
             )
         });
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
-        let mac = mac_from_ip(ip);
+        let mac = self.mac.unwrap_or_else(|| mac_from_ip(ip));
         let (veth, index) = self
             .create_veth(host, netns, mtu, mac)
             .await
@@ -282,7 +290,10 @@ impl Plan {
         mtu: u32,
         mac: [u8; 6],
     ) -> Result<(String, u32), AttachError> {
-        let name = crate::gc::host_veth_name(&self.container_id);
+        let name = match self.nth {
+            0 => crate::gc::host_veth_name(&self.container_id),
+            n => crate::gc::host_veth_name_nth(&self.container_id, n),
+        };
         trace::step(|| {
             format!(
                 "ip link add {name} mtu {mtu} type veth peer name {} netns <container> address {}",
@@ -316,7 +327,7 @@ impl Plan {
             trace::step(|| format!("ip -n <container> link set {name} up"));
             nl.set_up(index).await?;
         }
-        if !net.internal {
+        if !net.internal && self.nth == 0 {
             trace::step(|| format!("ip -n <container> route add default via {}", net.gateway));
             nl.add_default_route(net.gateway).await?;
         }

@@ -37,7 +37,7 @@ use crate::network::{Network, NetworkError, DEFAULT};
 use crate::portalloc::{self, PortAllocError};
 use crate::ports::PortMapping;
 
-pub use owners::{element_owner, host_veth_name, veth_owner, IdSet, Owners};
+pub use owners::{element_owner, host_veth_name, host_veth_name_nth, veth_owner, IdSet, Owners};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {

@@ -60,9 +60,22 @@ pub fn host_veth_name(container_id: &str) -> String {
     }
 }
 
-/// The id prefix a host veth name made by [`host_veth_name`] carries.
+/// The host veth of a container's `n`th network (`den network connect`, 1..=9): `vet<n>` + the
+/// same 11 hex digits as [`host_veth_name`], so gc tells its owner the same way.
+pub fn host_veth_name_nth(container_id: &str, n: u8) -> String {
+    match container_id.get(..VETH_ID_DIGITS) {
+        Some(prefix) if is_lower_hex(prefix) && (1..=9).contains(&n) => format!("vet{n}{prefix}"),
+        _ => random_veth_name(),
+    }
+}
+
+/// The id prefix a host veth name made by [`host_veth_name`] or [`host_veth_name_nth`] carries.
 pub fn veth_owner(name: &str) -> Option<&str> {
     name.strip_prefix("veth")
+        .or_else(|| {
+            name.strip_prefix("vet")
+                .and_then(|r| r.strip_prefix(|c: char| ('1'..='9').contains(&c)))
+        })
         .filter(|p| p.len() == VETH_ID_DIGITS && is_lower_hex(p))
 }
 
@@ -93,6 +106,10 @@ mod tests {
         assert_eq!(name, "veth0123456789a");
         assert!(name.len() <= 15);
         assert_eq!(veth_owner(&name), Some("0123456789a"));
+        let second = host_veth_name_nth(ID, 1);
+        assert_eq!(second, "vet10123456789a");
+        assert_eq!(veth_owner(&second), Some("0123456789a"));
+        assert_eq!(veth_owner("vet00123456789a"), None);
         assert!(IdSet::new([ID.to_string()]).has(veth_owner(&name).unwrap()));
     }
 

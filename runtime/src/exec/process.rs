@@ -82,6 +82,10 @@ mod tests {
             finished_at: None,
             auto_remove: false,
             network: None,
+            connected: Vec::new(),
+            aliases: Default::default(),
+            labels: Default::default(),
+            exposed_ports: Vec::new(),
         }
     }
 

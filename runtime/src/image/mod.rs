@@ -56,6 +56,9 @@ pub struct ImageConfig {
     /// there (docker).
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// The image's `EXPOSE`d ports as `PORT/PROTO` (`-P` publishes them).
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
 }
 
 /// One image on record, as `den images` shows it.

@@ -69,6 +69,7 @@ pub(crate) fn parse_config(
             working_dir: non_empty(c.working_dir()),
             user: non_empty(c.user()),
             volumes: c.volumes().clone().unwrap_or_default(),
+            exposed_ports: c.exposed_ports().clone().unwrap_or_default(),
         },
         None => ImageConfig::default(),
     };

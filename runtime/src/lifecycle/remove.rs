@@ -37,7 +37,7 @@ pub fn remove(
         // Its supervisor removed it (`--rm`), teardown included.
         return Ok(c.name);
     };
-    if let Some(att) = &c.network {
+    for att in c.attachments() {
         Networks::new(root).detach(att)?;
         crate::hosts::refresh(root, &att.network)?;
     }

@@ -20,6 +20,10 @@ use crate::volume::VolumeError;
 pub enum RunError {
     #[error(transparent)]
     Flag(#[from] FlagError),
+    #[error(transparent)]
+    NetFlag(#[from] super::netflags::NetFlagError),
+    #[error("container ID file found, make sure the other container isn't running or delete {}", .0.display())]
+    CidFileExists(PathBuf),
     #[error("--ip needs a bridge network, not --network {0}")]
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use den_netcfg::Attachment;
 
+use super::netflags::EtcSettings;
+
 /// Where the three files live in the container's state directory, paired with their container paths.
 pub fn paths(dir: &Path) -> Vec<(PathBuf, String)> {
     ["hostname", "hosts", "resolv.conf"]
@@ -31,26 +33,24 @@ pub fn write(
     hostname: &str,
     att: Option<&Attachment>,
     host_network: bool,
+    extra: &EtcSettings,
 ) -> io::Result<()> {
+    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     if host_network {
-        copy_or_empty(Path::new("/etc/hosts"), &dir.join("hosts"))?;
-        return copy_or_empty(Path::new("/etc/resolv.conf"), &dir.join("resolv.conf"));
+        // The host's files, with `--add-host` and `--dns*` applied as on any network.
+        let hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();
+        fs::write(dir.join("hosts"), hosts + &extra.hosts_lines(None))?;
+        return fs::write(dir.join("resolv.conf"), extra.resolv_conf(&host_resolv));
     }
+    // docker's order: localhost, `--add-host` entries, the container's own name.
     let mut hosts = LOCALHOST.to_string();
+    hosts.push_str(&extra.hosts_lines(att.map(|a| a.gateway)));
     if let Some(att) = att {
         hosts.push_str(&format!("{}\t{hostname}\n", att.ip));
     }
     fs::write(dir.join("hosts"), hosts)?;
-    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    fs::write(dir.join("resolv.conf"), container_resolv_conf(&host_resolv))
-}
-
-fn copy_or_empty(from: &Path, to: &Path) -> io::Result<()> {
-    match fs::copy(from, to) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::write(to, ""),
-        Err(e) => Err(e),
-    }
+    let base = container_resolv_conf(&host_resolv);
+    fs::write(dir.join("resolv.conf"), extra.resolv_conf(&base))
 }
 
 /// The host's resolv.conf minus loopback nameservers (unreachable from a container's own netns), like

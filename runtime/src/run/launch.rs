@@ -43,7 +43,10 @@ fn supervisor_of_this_process() -> Option<(i32, u64)> {
 }
 
 /// Step 2 for a new container: reserve the name, create its dir and the overlay's dirs.
-fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation>), RunError> {
+fn create(
+    store: &Store,
+    v: &Validated,
+) -> Result<(Container, Option<Reservation>, Option<CidFile>), RunError> {
     let record = Container {
         id: v.id.clone(),
         name: v.name.clone(),
@@ -64,6 +67,13 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
         finished_at: None,
         auto_remove: v.auto_remove,
         network: None,
+        connected: Vec::new(),
+        aliases: match v.extra.aliases.is_empty() {
+            true => Default::default(),
+            false => [(v.network.to_string(), v.extra.aliases.clone())].into(),
+        },
+        labels: v.extra.labels.clone(),
+        exposed_ports: v.extra.exposed.clone(),
     };
     let reservation = store.create(&record)?;
     let dir = store.dir(&v.id);
@@ -72,12 +82,18 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
         fs::create_dir(&path).map_err(RunError::io("creating", path))?;
     }
     v.saved.save(&dir)?;
-    Ok((record, Some(reservation)))
+    // `--cidfile`, as docker writes it: once the container exists (removed with the rest if
+    // the run fails before it starts).
+    let cidfile = match &v.extra.cidfile {
+        Some(path) => Some(CidFile::write(path, &v.id)?),
+        None => None,
+    };
+    Ok((record, Some(reservation), cidfile))
 }
 
 /// Step 2 for `den start`: the container's name, dir and upper dir are reused as they are. Its record
 /// on disk keeps saying "exited" until step 6, so a failure leaves nothing to undo.
-fn reuse(old: &Container) -> (Container, Option<Reservation>) {
+fn reuse(old: &Container) -> (Container, Option<Reservation>, Option<CidFile>) {
     let mut record = old.clone();
     record.status = Status::Created;
     record.pid = None;
@@ -88,7 +104,8 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>) {
     record.started_at = None;
     record.finished_at = None;
     record.network = None;
-    (record, None)
+    record.connected = Vec::new();
+    (record, None, None)
 }
 
 fn log_file(dir: &Path) -> Result<OwnedFd, RunError> {
@@ -106,7 +123,7 @@ fn log_file(dir: &Path) -> Result<OwnedFd, RunError> {
 pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> {
     // 2. The name, the state dir, the overlay's dirs (or, for `start`, the container's own).
     let store = Store::new(&v.root);
-    let (mut record, reservation) = match &v.existing {
+    let (mut record, reservation, cidfile) = match &v.existing {
         None => create(&store, &v)?,
         Some(old) => reuse(old),
     };
@@ -224,6 +241,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             &record.hostname,
             record.network.as_ref(),
             host_network,
+            &v.saved.etc,
         )
         .map_err(RunError::io("writing /etc files in", dir.clone()))?;
     }
@@ -246,6 +264,9 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     store.save(&record)?;
     if let Some(r) = reservation {
         r.commit();
+    }
+    if let Some(c) = cidfile {
+        c.commit();
     }
     mounts.commit();
     crate::fault::point("after-start");
@@ -276,4 +297,50 @@ fn warn_once(root: &Path) {
 fn cgroups_path(parent: &str, id: &str) -> String {
     let parent = if parent.is_empty() { "den" } else { parent };
     format!("{}/{}", parent.trim_end_matches('/'), cgroups::dir_name(id))
+}
+
+/// `--cidfile`'s file, removed on drop unless the container started.
+struct CidFile {
+    path: std::path::PathBuf,
+    armed: bool,
+}
+
+impl CidFile {
+    /// Write `id` to `path`, which must not exist (checked in step 1; `create_new` makes it atomic).
+    fn write(path: &Path, id: &str) -> Result<CidFile, RunError> {
+        use std::io::Write;
+        let exists = || RunError::CidFileExists(path.to_path_buf());
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => exists(),
+                _ => RunError::Io {
+                    what: "writing the --cidfile",
+                    path: path.to_path_buf(),
+                    source: e,
+                },
+            })?;
+        let guard = CidFile {
+            path: path.to_path_buf(),
+            armed: true,
+        };
+        f.write_all(id.as_bytes())
+            .map_err(RunError::io("writing the --cidfile", path.to_path_buf()))?;
+        Ok(guard)
+    }
+
+    fn commit(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }

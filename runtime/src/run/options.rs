@@ -1,6 +1,7 @@
 //! What the user asked `den run` for, and the docker rules that turn it plus the image config into a
 //! command, environment, working directory and hostname.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -90,6 +91,12 @@ pub struct RunOptions {
     /// `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (parsed by `crate::volume`), and
     /// `--read-only`.
     pub storage: Storage,
+    /// `--dns*`, `--add-host`, `--network-alias`, `--mac-address`, `-P`, `--expose` as typed.
+    pub net_flags: super::netflags::NetFlags,
+    /// `-l` and `--label-file`, merged (docker's Config.Labels).
+    pub labels: BTreeMap<String, String>,
+    /// `--cidfile`: the file the container's id is written to once it exists (must not exist).
+    pub cidfile: Option<PathBuf>,
 }
 
 /// The container's filesystem flags, as given on the command line.
@@ -109,10 +116,14 @@ impl RunOptions {
             JoinedNet::check_options(!self.publish.is_empty(), self.hostname.is_some())?;
         }
         envflags::check(&self.env, self.workdir.as_ref())?;
+        if let Some(path) = self.cidfile.as_ref().filter(|p| p.exists()) {
+            return Err(RunError::CidFileExists(path.clone()));
+        }
         if self.ip.is_some() && !matches!(self.network, NetworkMode::Bridge(_)) {
             return Err(RunError::IpWithoutBridge(self.network.to_string()));
         }
-        if !self.publish.is_empty() && !matches!(self.network, NetworkMode::Bridge(_)) {
+        let publishes = !self.publish.is_empty() || self.net_flags.publish_all;
+        if publishes && !matches!(self.network, NetworkMode::Bridge(_)) {
             eprintln!(
                 "den: published ports are discarded when using --network {}",
                 self.network

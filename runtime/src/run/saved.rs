@@ -19,6 +19,12 @@ pub(crate) struct Saved {
     /// The security and resource flags (`hostconfig`).
     #[serde(default)]
     pub host: crate::hostconfig::HostConfig,
+    /// `--dns*` and `--add-host`, for /etc/resolv.conf and /etc/hosts.
+    #[serde(default)]
+    pub etc: super::netflags::EtcSettings,
+    /// `--mac-address`.
+    #[serde(default)]
+    pub mac: Option<[u8; 6]>,
 }
 
 const FILE: &str = "run.json";

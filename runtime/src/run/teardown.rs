@@ -36,14 +36,26 @@ pub(crate) fn record_exit(
         }),
         None => Ok(()),
     };
+    // The networks `den network connect` added: their veths die with the netns; their leases
+    // and the veths (at once) are released here. Every one is tried; the first error is kept.
+    let mut detached = detached;
+    for att in &record.connected {
+        let r = Networks::new(root).detach(att);
+        if detached.is_ok() {
+            detached = r;
+        }
+    }
     if behind.is_none() && record.auto_remove {
         behind = unplug::start(None);
     }
     // Its lease is gone: the other members of a user network stop listing it.
-    let names = match &record.network {
-        Some(att) => hosts::refresh(root, &att.network),
-        None => Ok(()),
-    };
+    let mut names = Ok(());
+    for att in record.attachments() {
+        let r = hosts::refresh(root, &att.network);
+        if names.is_ok() {
+            names = r;
+        }
+    }
     den_netcfg::trace::step(|| "# network detached".into());
     record.status = Status::Exited;
     record.finished_at = Some(state::now_secs());

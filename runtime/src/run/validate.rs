@@ -35,6 +35,17 @@ pub(crate) struct Validated {
     pub existing: Option<Container>,
     /// Its volumes, binds and tmpfs mounts, and `--read-only`.
     pub mounts: crate::volume::Mounts,
+    /// `--network-alias`, labels, `--expose`, `--cidfile` (for the record; `den start` keeps them).
+    pub extra: Extra,
+}
+
+/// What the record gets beyond the basics, and the `--cidfile` to write once it exists.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub aliases: Vec<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub exposed: Vec<String>,
+    pub cidfile: Option<PathBuf>,
 }
 
 struct PlanInputs<'a> {
@@ -44,24 +55,30 @@ struct PlanInputs<'a> {
     name: &'a str,
     ip: Option<Ipv4Addr>,
     publish: &'a [PortSpec],
+    mac: Option<[u8; 6]>,
 }
 
 fn plan(p: PlanInputs<'_>) -> Result<Option<Plan>, RunError> {
     let NetworkMode::Bridge(net) = p.network else {
         return Ok(None);
     };
-    Ok(Some(Networks::new(p.root).plan(&Request {
+    let plan = Networks::new(p.root).plan(&Request {
         network: net,
         container_id: p.id,
         container_name: p.name,
         ip: p.ip,
         publish: p.publish,
-    })?))
+    })?;
+    Ok(Some(match p.mac {
+        Some(mac) => plan.with_mac(mac),
+        None => plan,
+    }))
 }
 
 impl Validated {
     /// `den run`: the options, the image and the network plan.
     pub fn new(opts: &RunOptions) -> Result<Validated, RunError> {
+        let net = opts.net_flags.settle(&opts.network)?;
         opts.validate()?;
         if let NetworkMode::Lab(mode) = opts.network {
             mode.check().map_err(Box::new)?;
@@ -84,13 +101,21 @@ impl Validated {
                 return Err(state::StateError::NameInUse(name).into());
             }
         }
+        let publish = match opts.net_flags.publish_all {
+            true => super::netflags::publish_all(
+                &opts.publish,
+                &[image.config.exposed_ports.clone(), net.exposed.clone()].concat(),
+            ),
+            false => opts.publish.clone(),
+        };
         let plan = plan(PlanInputs {
             root: &opts.root,
             network: &opts.network,
             id: &id,
             name: &name,
             ip: opts.ip,
-            publish: &opts.publish,
+            publish: &publish,
+            mac: net.mac,
         })?;
         let joined = joined(&opts.root, &opts.network)?;
         let mounts = super::storage::plan(&opts.root, &opts.storage, &image.config.volumes)?;
@@ -104,6 +129,8 @@ impl Validated {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
                 host,
+                etc: net.etc,
+                mac: net.mac,
             },
             hostname,
             id,
@@ -119,6 +146,12 @@ impl Validated {
             auto_remove: opts.rm,
             existing: None,
             mounts,
+            extra: Extra {
+                aliases: net.aliases,
+                labels: opts.labels.clone(),
+                exposed: net.exposed,
+                cidfile: opts.cidfile.clone(),
+            },
         })
     }
 
@@ -150,6 +183,7 @@ impl Validated {
             name: &c.name,
             ip,
             publish: &publish,
+            mac: saved.mac,
         })?;
         Ok(Validated {
             root: root.to_path_buf(),
@@ -168,6 +202,12 @@ impl Validated {
             tty: false,
             auto_remove: c.auto_remove,
             mounts: crate::volume::load(&store.dir(&c.id))?,
+            extra: Extra {
+                aliases: c.aliases.get(&c.network_mode).cloned().unwrap_or_default(),
+                labels: c.labels.clone(),
+                exposed: c.exposed_ports.clone(),
+                cidfile: None,
+            },
             existing: Some(c),
         })
     }

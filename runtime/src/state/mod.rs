@@ -4,6 +4,7 @@
 
 mod time;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::symlink;
@@ -85,11 +86,31 @@ pub struct Container {
     pub finished_at: Option<i64>,
     pub auto_remove: bool,
     pub network: Option<Attachment>,
+    /// The networks `den network connect` added while it runs (its eth1, eth2, ...), beside
+    /// `network` (its eth0).
+    #[serde(default)]
+    pub connected: Vec<Attachment>,
+    /// `--network-alias` and `network connect --alias`: the extra names other members of each
+    /// network find it by, keyed by network.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// `-l`/`--label-file` (docker's Config.Labels).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `--expose`d ports as `PORT/PROTO` (docker's Config.ExposedPorts keys, the image's not
+    /// included).
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
 }
 
 impl Container {
     pub fn short_id(&self) -> &str {
         &self.id[..12]
+    }
+
+    /// Every network it is on: its first (`network`), then those `network connect` added.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.network.iter().chain(self.connected.iter())
     }
 }
 
