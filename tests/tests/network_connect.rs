@@ -239,3 +239,62 @@ fn create_takes_the_bridge_driver_and_its_name_option_and_prune_removes_unused()
     assert!(out.stdout.is_empty(), "{out}");
     assert!(sb.den(&["network", "ls"]).ok().stdout.contains("used"));
 }
+
+#[test]
+fn gc_collects_both_networks_of_a_container_whose_supervisor_died() {
+    let sb = Sandbox::new();
+    create(&sb, "one");
+    create(&sb, "two");
+    let links = host_links(&sb);
+    let nft = sb.host("nft list ruleset").ok().stdout;
+    let (l1, l2) = (leases(&sb, "one"), leases(&sb, "two"));
+    web(&sb, "web", "one", &[]);
+    sb.den(&["network", "connect", "two", "web"]).ok();
+    let id = id_of(&sb, "web");
+    assert!(
+        host_links(&sb)
+            .iter()
+            .any(|l| l.starts_with(&format!("vet1{}", &id[..11]))),
+        "no vet1 host veth: {:?}",
+        host_links(&sb)
+    );
+    let state = sb.root().join("containers").join(&id).join("state.json");
+    let record: serde_json::Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    let supervisor = record["supervisor"][0].as_u64().expect("a supervisor pid") as u32;
+    sb.kill_member(supervisor, den_tests::SIGKILL);
+    let out = sb.den(&["gc"]).ok();
+    assert!(out.stdout.contains("killed container web"), "{out}");
+    sb.den(&["rm", "web"]).ok();
+    den_tests::wait_until(EXIT_TIMEOUT, "the host veths to go", || {
+        host_links(&sb) == links
+    });
+    assert_eq!((leases(&sb, "one"), leases(&sb, "two")), (l1, l2), "{out}");
+    assert_eq!(sb.host("nft list ruleset").ok().stdout, nft);
+}
+
+#[test]
+fn start_connects_the_networks_again_and_disconnect_of_a_stopped_one_forgets_it() {
+    let sb = Sandbox::new();
+    create(&sb, "one");
+    create(&sb, "two");
+    create(&sb, "three");
+    web(&sb, "web", "one", &[]);
+    sb.den(&["network", "connect", "two", "web"]).ok();
+    sb.den(&["network", "connect", "three", "web"]).ok();
+    let ip2 = addr_of(&sb, "web", "eth1").expect("eth1");
+    sb.den(&["stop", "web"]).ok();
+    sb.den(&["network", "disconnect", "three", "web"]).ok();
+    sb.den(&["start", "web"]).ok();
+    assert_eq!(
+        addr_of(&sb, "web", "eth1"),
+        Some(ip2.clone()),
+        "eth1 is back"
+    );
+    assert!(
+        addr_of(&sb, "web", "eth2").is_none(),
+        "three was disconnected"
+    );
+    assert!(reach(&sb, "two", &[&ip2, "web"]).contains("reached web"));
+    sb.den(&["rm", "-f", "web"]).ok();
+    sb.den(&["network", "rm", "one", "two", "three"]).ok();
+}

@@ -226,6 +226,9 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     let mut net = NetGuard::new(&v.root);
     if let Some(plan) = v.plan {
         record.network = Some(net.attach(plan, child.pid())?);
+        for plan in v.connect_plans {
+            record.connected.push(net.attach_more(plan, child.pid())?);
+        }
     } else if v.network == NetworkMode::None {
         net.loopback_only(child.pid())?;
     } else if let NetworkMode::Lab(mode) = v.network {
@@ -245,7 +248,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         )
         .map_err(RunError::io("writing /etc files in", dir.clone()))?;
     }
-    if let Some(att) = &record.network {
+    for att in record.attachments() {
         hosts::refresh(&v.root, &att.network)?;
     }
 

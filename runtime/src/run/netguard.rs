@@ -9,6 +9,8 @@ use super::RunError;
 pub struct NetGuard {
     networks: Networks,
     attached: Option<Attachment>,
+    /// The networks `den network connect` had added, attached again by `den start`.
+    more: Vec<Attachment>,
 }
 
 /// The network namespace of process `pid`, as netcfg opens it.
@@ -21,6 +23,7 @@ impl NetGuard {
         NetGuard {
             networks: Networks::new(root),
             attached: None,
+            more: Vec::new(),
         }
     }
 
@@ -29,6 +32,13 @@ impl NetGuard {
     pub fn attach(&mut self, plan: Plan, pid: i32) -> Result<Attachment, AttachError> {
         let att = self.networks.attach(plan, &netns_of(pid))?;
         self.attached = Some(att.clone());
+        Ok(att)
+    }
+
+    /// One more network (a `den start` of a container `den network connect` had connected).
+    pub fn attach_more(&mut self, plan: Plan, pid: i32) -> Result<Attachment, AttachError> {
+        let att = self.networks.attach(plan, &netns_of(pid))?;
+        self.more.push(att.clone());
         Ok(att)
     }
 
@@ -54,14 +64,23 @@ impl NetGuard {
     /// Forget the attachment: someone else detaches it (from the container's record).
     pub fn disarm(&mut self) {
         self.attached = None;
+        self.more.clear();
     }
 
-    /// Detach now, reporting what could not be undone.
+    /// Detach now, reporting what could not be undone (every attachment is tried; the first
+    /// error is kept).
     pub fn detach(&mut self) -> Result<(), DetachError> {
-        match self.attached.take() {
+        let mut out = match self.attached.take() {
             Some(att) => self.networks.detach(&att),
             None => Ok(()),
+        };
+        for att in std::mem::take(&mut self.more) {
+            let r = self.networks.detach(&att);
+            if out.is_ok() {
+                out = r;
+            }
         }
+        out
     }
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Validated {
     pub saved: Saved,
     pub network: NetworkMode,
     pub plan: Option<Plan>,
+    /// `den start`: the networks `den network connect` had added, planned again (eth1, ...).
+    pub connect_plans: Vec<Plan>,
     /// `--network container:NAME`: NAME's network namespace, held open, and its /etc files.
     pub joined: Option<JoinedNet>,
     pub interactive: bool,
@@ -140,6 +142,7 @@ impl Validated {
             args,
             network: opts.network.clone(),
             plan,
+            connect_plans: Vec::new(),
             joined,
             interactive: opts.interactive,
             tty: opts.tty,
@@ -185,6 +188,22 @@ impl Validated {
             publish: &publish,
             mac: saved.mac,
         })?;
+        let connect_plans = c
+            .connected
+            .iter()
+            .enumerate()
+            .map(|(i, att)| {
+                let ip = still_free(root, &att.network, att.ip, &c.id)?;
+                let plan = Networks::new(root).plan(&Request {
+                    network: &att.network,
+                    container_id: &c.id,
+                    container_name: &c.name,
+                    ip,
+                    publish: &[],
+                })?;
+                Ok(plan.nth_network(i as u8 + 1)?)
+            })
+            .collect::<Result<Vec<_>, RunError>>()?;
         Ok(Validated {
             root: root.to_path_buf(),
             id: c.id.clone(),
@@ -198,6 +217,7 @@ impl Validated {
             joined: joined(root, &network)?,
             network,
             plan,
+            connect_plans,
             interactive: false,
             tty: false,
             auto_remove: c.auto_remove,
