@@ -4,9 +4,12 @@
 //! refused in one line with nothing left behind.
 
 use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use den_tests::{
-    addr, assert_rejected, fixtures, http_get, wait_ok, Footprint, Sandbox, HOST_ADDR,
+    addr, assert_rejected, fixtures, http_get, wait_ok, Footprint, Registry, Sandbox, HOST_ADDR,
     START_TIMEOUT,
 };
 
@@ -140,6 +143,105 @@ fn publish_all_maps_exposed_ports_to_random_host_ports() {
     });
     assert_eq!(page, "hello-den\n");
     sb.den(&["rm", "-f", "web"]).ok();
+}
+
+/// Writes `body` as a blob of the OCI layout at `layout`; returns its digest.
+fn put_blob(layout: &Path, body: &[u8]) -> String {
+    let hex = format!("{:x}", Sha256::digest(body));
+    fs::write(layout.join("blobs/sha256").join(&hex), body).unwrap();
+    format!("sha256:{hex}")
+}
+
+fn blob_json(layout: &Path, digest: &str) -> serde_json::Value {
+    let path = layout.join("blobs").join(digest.replace(':', "/"));
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// A copy of the fixture's OCI layout whose image config EXPOSEs `ports`.
+fn image_exposing(sb: &Sandbox, ports: &[&str]) -> PathBuf {
+    let layout = sb.scratch().join("exposing.oci");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&fixtures().oci)
+        .arg(&layout)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut manifest = blob_json(&layout, index["manifests"][0]["digest"].as_str().unwrap());
+    let mut config = blob_json(&layout, manifest["config"]["digest"].as_str().unwrap());
+    let exposed: serde_json::Map<String, serde_json::Value> = ports
+        .iter()
+        .map(|p| (p.to_string(), serde_json::json!({})))
+        .collect();
+    config["config"]["ExposedPorts"] = exposed.into();
+    let body = serde_json::to_vec(&config).unwrap();
+    manifest["config"]["digest"] = put_blob(&layout, &body).into();
+    manifest["config"]["size"] = body.len().into();
+    let body = serde_json::to_vec(&manifest).unwrap();
+    index["manifests"][0]["digest"] = put_blob(&layout, &body).into();
+    index["manifests"][0]["size"] = body.len().into();
+    fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    layout
+}
+
+#[test]
+fn publish_all_publishes_the_images_exposed_ports() {
+    let sb = Sandbox::new();
+    let layout = image_exposing(&sb, &["80/tcp"]);
+    let id = sb.run_detached(&["-P", layout.to_str().unwrap(), "sh", "-c", WEB]);
+    let out = sb.den(&["port", &id[..12]]).ok().stdout;
+    let port: u16 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("80/tcp -> 0.0.0.0:"))
+        .unwrap_or_else(|| panic!("80/tcp is not published:\n{out}"))
+        .trim()
+        .parse()
+        .unwrap();
+    let to = addr(&format!("{HOST_ADDR}:{port}"));
+    let page = wait_ok(START_TIMEOUT, "the image's port", || {
+        http_get(&sb.out_ns_path(), to)
+    });
+    assert_eq!(page, "hello-den\n");
+    // Without -P, EXPOSE publishes nothing.
+    let id = sb.run_detached(&[layout.to_str().unwrap(), "sleep", "60"]);
+    assert_eq!(sb.den(&["port", &id[..12]]).ok().stdout, "");
+    sb.den(&["rm", "-f", &id[..12]]).ok();
+}
+
+#[test]
+fn quiet_run_pulls_without_a_word() {
+    let sb = Sandbox::new();
+    let reg = Registry::http(&sb, 5000);
+    reg.push_fixture(&sb, "busybox:latest").ok();
+    let image = format!("{}/busybox:latest", reg.addr);
+    let out = sb
+        .den(&[
+            "run",
+            "--rm",
+            "-q",
+            "--network",
+            "none",
+            &image,
+            "echo",
+            "hi",
+        ])
+        .ok();
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("hi\n", ""),
+        "{out}"
+    );
+    sb.den(&["rmi", &image]).ok();
+    let out = sb
+        .den(&["run", "--rm", "--network", "none", &image, "echo", "hi"])
+        .ok();
+    assert!(out.stderr.contains("Unable to find image"), "{out}");
 }
 
 #[test]
