@@ -298,3 +298,24 @@ fn start_connects_the_networks_again_and_disconnect_of_a_stopped_one_forgets_it(
     sb.den(&["rm", "-f", "web"]).ok();
     sb.den(&["network", "rm", "one", "two", "three"]).ok();
 }
+
+#[test]
+fn disconnect_of_the_first_network_takes_its_published_ports_too() {
+    let sb = Sandbox::new();
+    create(&sb, "n1");
+    let links = host_links(&sb);
+    let nft = sb.host("nft list ruleset").ok().stdout;
+    let l1 = leases(&sb, "n1");
+    web(&sb, "web", "n1", &["-p", "8080:80"]);
+    assert_ne!(sb.host("nft list ruleset").ok().stdout, nft);
+    sb.den(&["network", "disconnect", "n1", "web"]).ok();
+    assert!(addr_of(&sb, "web", "eth0").is_none());
+    assert_eq!(host_links(&sb), links);
+    assert_eq!(leases(&sb, "n1"), l1);
+    assert_eq!(sb.host("nft list ruleset").ok().stdout, nft);
+    assert_eq!(sb.den(&["port", "web"]).ok().stdout, "");
+    let reserved = fs::read_to_string(sb.root().join("networks/ports.json")).unwrap_or_default();
+    assert!(!reserved.contains(&id_of(&sb, "web")), "{reserved}");
+    sb.den(&["rm", "-f", "web"]).ok();
+    assert_eq!(host_links(&sb), links);
+}
