@@ -27,14 +27,18 @@ pub struct NetFlags {
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetFlagError {
-    #[error("invalid argument {0:?} for \"--dns\" flag: {0} is not an ip address")]
+    #[error(
+        "invalid argument {0:?} for \"--dns\" flag: IP address is not correctly formatted: {0}"
+    )]
     Dns(String),
     #[error("invalid argument {0:?} for \"--dns-search\" flag: {0} is not a valid domain")]
     DnsSearch(String),
     #[error("invalid argument {0:?} for \"--add-host\" flag: bad format for add-host: {0:?}")]
     AddHostFormat(String),
-    #[error("invalid IP address in add-host: {0:?}")]
-    AddHostIp(String),
+    #[error(
+        "invalid argument {flag:?} for \"--add-host\" flag: invalid IP address in add-host: {ip:?}"
+    )]
+    AddHostIp { flag: String, ip: String },
     #[error("--add-host {0}: host-gateway needs a bridge network (it is the network's gateway)")]
     HostGateway(String),
     #[error("{0} is not a valid mac address")]
@@ -211,7 +215,10 @@ fn parse_add_host(h: &str, network: &NetworkMode) -> Result<(String, HostAddr), 
             ip.trim_start_matches('[')
                 .trim_end_matches(']')
                 .parse()
-                .map_err(|_| NetFlagError::AddHostIp(ip.to_string()))?,
+                .map_err(|_| NetFlagError::AddHostIp {
+                    flag: h.to_string(),
+                    ip: ip.to_string(),
+                })?,
         ),
     };
     Ok((name.to_string(), addr))
