@@ -9,6 +9,10 @@
 //! record is saved only while the container still runs; if it ended meanwhile, the new
 //! attachment is undone here (its supervisor's teardown read the record without it).
 //!
+//! A container that does not run (created or exited) only gets the network on its record
+//! (`pending_networks`, checked as far as it can be now: the network exists, `--ip` is in its
+//! subnet): `den start` joins it, as docker's connect of a stopped container does.
+//!
 //! Disconnect undoes one attachment (the first network's too, its published ports with it), takes
 //! it off the record and out of the container's own /etc/hosts, and refreshes the other members'.
 
@@ -20,7 +24,7 @@ use den_netcfg::{AttachError, Attachment, DetachError, Networks, Request};
 use crate::hosts::{self, HostsError};
 use crate::lifecycle;
 use crate::run::{NetFlagError, NetworkMode};
-use crate::state::{StateError, Store};
+use crate::state::{Container, PendingNetwork, StateError, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -54,20 +58,18 @@ pub struct Connect<'a> {
     pub aliases: &'a [String],
 }
 
-/// Connect a running container to one more network; returns the attachment.
-pub fn connect(root: &Path, req: &Connect<'_>) -> Result<Attachment, ConnectError> {
+/// Connect a container to one more network: now if it runs, else at its next start.
+pub fn connect(root: &Path, req: &Connect<'_>) -> Result<(), ConnectError> {
     let store = Store::new(root);
     let c = store.find(req.container)?;
-    if !lifecycle::is_running(&c) {
-        return Err(ConnectError::NotRunning(c.name));
-    }
     if !matches!(c.network_mode.parse(), Ok(NetworkMode::Bridge(_))) {
         return Err(ConnectError::NotBridged {
             name: c.name,
             mode: c.network_mode,
         });
     }
-    if c.attachments().any(|a| a.network == req.network) {
+    let pending = c.pending_networks.iter().any(|p| p.network == req.network);
+    if pending || c.attachments().any(|a| a.network == req.network) {
         return Err(ConnectError::AlreadyOn {
             container: c.name,
             network: req.network.into(),
@@ -78,8 +80,12 @@ pub fn connect(root: &Path, req: &Connect<'_>) -> Result<Attachment, ConnectErro
     }
     let nth = (1..=9u8)
         .find(|n| !c.connected.iter().any(|a| nth_of(a) == Some(*n)))
+        .filter(|n| usize::from(*n) + c.pending_networks.len() <= 9)
         .ok_or_else(|| ConnectError::TooMany(c.name.clone()))?;
     let networks = Networks::new(root);
+    if !lifecycle::is_running(&c) {
+        return connect_later(&store, c, req);
+    }
     let plan = networks
         .plan(&Request {
             network: req.network,
@@ -116,7 +122,27 @@ pub fn connect(root: &Path, req: &Connect<'_>) -> Result<Attachment, ConnectErro
         }
     }
     hosts::refresh(root, req.network)?;
-    Ok(att)
+    Ok(())
+}
+
+/// A container that does not run: checked now (network, `--ip`), joined by `den start`.
+fn connect_later(store: &Store, mut c: Container, req: &Connect<'_>) -> Result<(), ConnectError> {
+    Networks::new(store.root()).plan(&Request {
+        network: req.network,
+        container_id: &c.id,
+        container_name: &c.name,
+        ip: req.ip,
+        publish: &[],
+    })?;
+    c.pending_networks.push(PendingNetwork {
+        network: req.network.to_string(),
+        ip: req.ip,
+    });
+    if !req.aliases.is_empty() {
+        c.aliases
+            .insert(req.network.to_string(), req.aliases.to_vec());
+    }
+    Ok(store.save(&c)?)
 }
 
 /// Take a container off `network`: its veth, lease (and, for its first network, published
@@ -125,7 +151,14 @@ pub fn connect(root: &Path, req: &Connect<'_>) -> Result<Attachment, ConnectErro
 pub fn disconnect(root: &Path, network: &str, container: &str) -> Result<(), ConnectError> {
     let store = Store::new(root);
     let c = store.find(container)?;
+    let pending = c.pending_networks.iter().any(|p| p.network == network);
     let Some(att) = c.attachments().find(|a| a.network == network).cloned() else {
+        if pending {
+            let mut now = c;
+            now.pending_networks.retain(|p| p.network != network);
+            now.aliases.remove(network);
+            return Ok(store.save(&now)?);
+        }
         return Err(ConnectError::NotOn {
             container: c.name,
             network: network.into(),
@@ -141,6 +174,7 @@ pub fn disconnect(root: &Path, network: &str, container: &str) -> Result<(), Con
         now.network = None;
     }
     now.connected.retain(|a| a.network != network);
+    now.pending_networks.retain(|p| p.network != network);
     now.aliases.remove(network);
     store.save(&now)?;
     if running {

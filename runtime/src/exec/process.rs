@@ -83,6 +83,7 @@ mod tests {
             auto_remove: false,
             network: None,
             connected: Vec::new(),
+            pending_networks: Vec::new(),
             aliases: Default::default(),
             labels: Default::default(),
             exposed_ports: Vec::new(),

@@ -68,6 +68,7 @@ fn create(
         auto_remove: v.auto_remove,
         network: None,
         connected: Vec::new(),
+        pending_networks: Vec::new(),
         aliases: match v.extra.aliases.is_empty() {
             true => Default::default(),
             false => [(v.network.to_string(), v.extra.aliases.clone())].into(),
@@ -105,6 +106,7 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>, Option<CidFile>) {
     record.finished_at = None;
     record.network = None;
     record.connected = Vec::new();
+    record.pending_networks = Vec::new();
     (record, None, None)
 }
 

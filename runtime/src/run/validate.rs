@@ -188,22 +188,7 @@ impl Validated {
             publish: &publish,
             mac: saved.mac,
         })?;
-        let connect_plans = c
-            .connected
-            .iter()
-            .enumerate()
-            .map(|(i, att)| {
-                let ip = still_free(root, &att.network, att.ip, &c.id)?;
-                let plan = Networks::new(root).plan(&Request {
-                    network: &att.network,
-                    container_id: &c.id,
-                    container_name: &c.name,
-                    ip,
-                    publish: &[],
-                })?;
-                Ok(plan.nth_network(i as u8 + 1)?)
-            })
-            .collect::<Result<Vec<_>, RunError>>()?;
+        let connect_plans = connect_plans(root, &c)?;
         Ok(Validated {
             root: root.to_path_buf(),
             id: c.id.clone(),
@@ -269,4 +254,26 @@ fn still_free(
 ) -> Result<Option<Ipv4Addr>, RunError> {
     let free = Networks::new(root).ip_free(network, ip, id)?;
     Ok(free.then_some(ip))
+}
+
+/// `den start`: the networks `network connect` added (the same address if still free), then
+/// those it was given while the container did not run, planned as its eth1, eth2, ...
+fn connect_plans(root: &Path, c: &Container) -> Result<Vec<Plan>, RunError> {
+    let mut wanted = Vec::new();
+    for att in &c.connected {
+        wanted.push((&att.network, still_free(root, &att.network, att.ip, &c.id)?));
+    }
+    wanted.extend(c.pending_networks.iter().map(|p| (&p.network, p.ip)));
+    let mut plans = Vec::new();
+    for (n, (network, ip)) in (1u8..).zip(wanted) {
+        let plan = Networks::new(root).plan(&Request {
+            network,
+            container_id: &c.id,
+            container_name: &c.name,
+            ip,
+            publish: &[],
+        })?;
+        plans.push(plan.nth_network(n)?);
+    }
+    Ok(plans)
 }

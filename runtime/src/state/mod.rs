@@ -90,6 +90,9 @@ pub struct Container {
     /// `network` (its eth0).
     #[serde(default)]
     pub connected: Vec<Attachment>,
+    /// Networks `den network connect` was given while it did not run: joined at its next start.
+    #[serde(default)]
+    pub pending_networks: Vec<PendingNetwork>,
     /// `--network-alias` and `network connect --alias`: the extra names other members of each
     /// network find it by, keyed by network.
     #[serde(default)]
@@ -101,6 +104,13 @@ pub struct Container {
     /// included).
     #[serde(default)]
     pub exposed_ports: Vec<String>,
+}
+
+/// A network to join at the next `den start` (with `--ip`, if given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingNetwork {
+    pub network: String,
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 impl Container {
