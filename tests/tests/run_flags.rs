@@ -317,6 +317,20 @@ fn cidfile_env_file_labels_and_net() {
     assert_rejected(&again, &["container ID file found"]);
     sb.assert_footprint(&before, "an existing --cidfile");
     sb.den(&["rm", "-f", "web"]).ok();
+    // A relative --cidfile is the caller's, also for -d (whose supervisor works from /).
+    let out = sb
+        .host(&format!(
+            "cd {} && {} --root {} run -d --cidfile rel.cid --network none {} true",
+            sb.scratch().display(),
+            den_tests::den_bin().display(),
+            sb.root().display(),
+            img()
+        ))
+        .ok();
+    assert_eq!(
+        fs::read_to_string(sb.scratch().join("rel.cid")).unwrap(),
+        out.stdout.trim()
+    );
     // Without -e the file's value is what the container gets.
     let out = run(
         &sb,

@@ -153,7 +153,11 @@ impl Validated {
                 aliases: net.aliases,
                 labels: opts.labels.clone(),
                 exposed: net.exposed,
-                cidfile: opts.cidfile.clone(),
+                // Absolute: a detached container's supervisor works from `/`.
+                cidfile: opts
+                    .cidfile
+                    .as_ref()
+                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
             },
         })
     }
