@@ -20,7 +20,7 @@ pub enum Command {
         #[arg(required = true)]
         networks: Vec<String>,
     },
-    /// Connect a running container to a network (its next ethN).
+    /// Connect a container to a network: its next ethN (a stopped one gets it at its next start).
     Connect(super::netconnect::ConnectArgs),
     /// Disconnect a container from a network.
     Disconnect(super::netconnect::DisconnectArgs),
