@@ -4,6 +4,7 @@ import os
 import platform
 import time
 
+from . import targets
 from .engines import ENGINES
 from .results import Measure
 
@@ -91,6 +92,9 @@ def markdown(measures: list[Measure], info: dict, mode: str, counts: str) -> str
                    "so compare the ratios")
     out += [""]
     out += table(measures, notes)
+    goals = targets.rows(measures, int(info.get("counts", {}).get("n", 0)))
+    if goals:
+        out += ["", "den's speed targets, from this run's medians:", "", *goals]
     out += ["", "What each measure is (see bench/README.md):", ""]
     out += [f"- ({m.key}) {m.detail}" for m in measures if m.detail]
     extra = [f"- ({m.key}) {e}: {m.cell(e).note}" for m in measures for e in ENGINES

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from denbench import report, svg  # noqa: E402
+from denbench import report, svg, targets  # noqa: E402
 from denbench.engines import Engine  # noqa: E402
 from denbench.results import Failed, Measure, interleave  # noqa: E402
 from denbench.timing import p90, run_timed  # noqa: E402
@@ -93,6 +93,35 @@ class Report(unittest.TestCase):
     def test_svg_is_well_formed(self):
         root = ET.fromstring(svg.chart([self.measure()], "sub & title"))
         self.assertTrue(root.tag.endswith("svg"))
+
+
+class Targets(unittest.TestCase):
+    def measure(self, key, den, docker, podman=None, unit="ms", lower=True):
+        m = Measure(key, key, unit, lower_is_better=lower)
+        m.cell("den").samples = [den]
+        m.cell("docker").samples = [docker]
+        if podman is not None:
+            m.cell("podman").samples = [podman]
+        return m
+
+    def test_each_target_met_or_not_from_the_medians(self):
+        ms = [self.measure("a", 19.0, 400.0, 250.0), self.measure("b", 7.0, 300.0),
+              self.measure("d1", 20.0, 1.0), self.measure("dN", 23.0, 1.0),
+              self.measure("e1", 9.0, 10.0, unit="Gbit/s", lower=False)]
+        rows = "\n".join(targets.rows(ms, 500))
+        self.assertRegex(rows, r"≤ 20 ms \| 19.0 ms \| \*\*met\*\*")
+        self.assertRegex(rows, r"than docker \| 21.05× \| \*\*met\*\*")
+        self.assertRegex(rows, r"than podman \| 13.16× \| \*\*not met\*\*")
+        self.assertRegex(rows, r"≤ 6 ms \| 7.0 ms \| \*\*not met\*\*")
+        self.assertRegex(rows, r"1.15× at N=500 \| \*\*met\*\*")
+        self.assertRegex(rows, r"\(e1\) iperf3 at least docker's \| 0.90× \| \*\*not met\*\*")
+
+    def test_a_quick_run_does_not_claim_the_n500_target(self):
+        ms = [self.measure("d1", 20.0, 1.0), self.measure("dN", 21.0, 1.0)]
+        row = targets.rows(ms, 50)[-1]
+        self.assertIn("N=50 (the target is at N=500: not shown)", row)
+        self.assertTrue(row.endswith("| — |"), row)
+        self.assertEqual(targets.rows([], 500), [])
 
 
 class Timing(unittest.TestCase):

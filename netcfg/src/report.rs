@@ -3,8 +3,9 @@
 use std::error::Error;
 
 /// `e`, then each of its causes after ": ". Error types of den say only their own part and chain
-/// their cause; a cause whose text the line already holds (a foreign type that prints its own
-/// source) is not said twice. Newlines become spaces.
+/// their cause; some foreign types print their source and chain it too (serde_json's I/O errors,
+/// oci-client's), so a cause whose text the line already holds is not said twice. Newlines become
+/// spaces.
 pub fn one_line(e: &(dyn Error + 'static)) -> String {
     let mut line = String::new();
     let mut next = Some(e);

@@ -33,8 +33,8 @@ pub struct Route {
 
 /// A route lookup the kernel refused: `Network is unreachable` and friends, with the errno.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NoRoute(#[source] pub Cause);
+#[error(transparent)]
+pub struct NoRoute(pub Cause);
 
 /// One link, with what a bridge says about it when it is a bridge port.
 #[derive(Debug, Clone, PartialEq, Eq)]

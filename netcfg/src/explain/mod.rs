@@ -33,15 +33,15 @@ pub enum ExplainError {
     Ruleset(#[from] RulesetError),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
-    #[error("asking the kernel for {what}: {source}")]
+    #[error("asking the kernel for {what}")]
     Kernel {
         what: String,
         #[source]
         source: Cause,
     },
-    #[error("starting a tokio runtime for netlink: {0}")]
+    #[error("starting a tokio runtime for netlink")]
     Runtime(#[source] io::Error),
-    #[error("opening {path}: {source}")]
+    #[error("opening {path}")]
     Proc {
         path: String,
         #[source]

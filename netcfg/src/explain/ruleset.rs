@@ -15,11 +15,11 @@ use crate::firewall::ListingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesetError {
-    #[error("listing the nftables ruleset: {0}")]
+    #[error("listing the nftables ruleset")]
     Nft(#[source] NftError),
-    #[error("reading the nftables ruleset: {0}")]
+    #[error("reading the nftables ruleset")]
     Json(#[source] serde_json::Error),
-    #[error("reading den's published maps: {0}")]
+    #[error("reading den's published maps")]
     Listing(#[source] ListingError),
 }
 

@@ -39,17 +39,17 @@ pub enum LabError {
     Lock(#[from] LockError),
     #[error("--network hostonly: no free /31 in 169.254.0.0/16 that no host route covers")]
     NoSubnet,
-    #[error("starting a tokio runtime for netlink: {0}")]
+    #[error("starting a tokio runtime for netlink")]
     Runtime(#[source] io::Error),
     #[error("uplink {uplink}: {why}")]
     Uplink { uplink: String, why: String },
-    #[error("moving the uplink: {what}: {source}")]
+    #[error("moving the uplink: {what}")]
     Move {
         what: &'static str,
         #[source]
         source: Cause,
     },
-    #[error("saving what was on the uplink in {path}: {source}")]
+    #[error("saving what was on the uplink in {}", path.display())]
     Save {
         path: std::path::PathBuf,
         #[source]
@@ -61,7 +61,7 @@ pub enum LabError {
         #[source]
         source: io::Error,
     },
-    #[error("--network isolated: checking for the dummy link type in a scratch namespace: {0}")]
+    #[error("--network isolated: checking for the dummy link type in a scratch namespace")]
     Scratch(#[source] io::Error),
 }
 

@@ -33,21 +33,21 @@ use render::{Shown, Tracer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    #[error("adding the trace rule: {0}")]
+    #[error("adding the trace rule")]
     AddRule(#[source] NftError),
-    #[error("removing the trace table: {0}")]
+    #[error("removing the trace table")]
     RemoveRule(#[source] NftError),
-    #[error("listening for nftables trace events (NFNLGRP_NFTRACE): {0}")]
+    #[error("listening for nftables trace events (NFNLGRP_NFTRACE)")]
     Listen(#[source] io::Error),
     #[error(transparent)]
     Ruleset(#[from] RulesetError),
-    #[error("setting up the probe: {0}")]
+    #[error("setting up the probe")]
     Netlink(#[from] NetlinkError),
-    #[error("probe: {0}: {1}")]
+    #[error("probe: {0}")]
     Probe(&'static str, #[source] io::Error),
-    #[error("taking SIGINT/SIGTERM through a signalfd: {0}")]
+    #[error("taking SIGINT/SIGTERM through a signalfd")]
     Signals(#[source] nix::Error),
-    #[error("waiting for trace events: {0}")]
+    #[error("waiting for trace events")]
     Poll(#[source] nix::Error),
 }
 

@@ -1,4 +1,5 @@
-//! The one error type of the image module. Every Display is one line naming the culprit.
+//! The one error type of the image module. Every Display is one line naming the culprit; a cause is
+//! chained (`#[source]`), not printed, so `one_line` says it once.
 use std::io;
 use std::path::PathBuf;
 
@@ -9,14 +10,14 @@ pub enum ImageError {
     #[error("image \"{reference}\": no such file, directory or loaded image")]
     NotFound { reference: String },
 
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
 
-    #[error("{what} in {}: invalid JSON: {source}", image.display())]
+    #[error("{what} in {}: invalid JSON", image.display())]
     Json {
         image: PathBuf,
         what: String,
@@ -93,7 +94,7 @@ pub enum ImageError {
     #[error("{}: gzip-compressed archive; decompress it first (gunzip)", path.display())]
     CompressedArchive { path: PathBuf },
 
-    #[error("{}: not a tar archive: {source}", path.display())]
+    #[error("{}: not a tar archive", path.display())]
     BadArchive {
         path: PathBuf,
         #[source]
@@ -114,7 +115,7 @@ pub enum ImageError {
     #[error("layer {layer}: entry \"{entry}\" escapes the layer (absolute path or \"..\")")]
     UnsafeEntry { layer: String, entry: String },
 
-    #[error("layer {layer}: unpacking \"{entry}\": {source}")]
+    #[error("layer {layer}: unpacking \"{entry}\"")]
     Unpack {
         layer: String,
         entry: String,
@@ -143,7 +144,7 @@ pub enum ImageError {
     #[error("image \"{name}\": layer {layer} is missing from the store; load the image again")]
     LayerMissing { name: String, layer: String },
 
-    #[error("{}: corrupt image names file: {source}", path.display())]
+    #[error("{}: corrupt image names file", path.display())]
     CorruptNames {
         path: PathBuf,
         #[source]

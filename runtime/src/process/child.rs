@@ -37,6 +37,8 @@ pub struct ChildFds {
     /// Namespaces to join (setns) before reporting Ready: a namespace file, or a container's
     /// pidfd with the set of its namespaces to enter.
     pub joins: Vec<(OwnedFd, CloneFlags)>,
+    /// Cgroup files to write "0" to (moving this process in) before reporting Ready.
+    pub cgroup: Vec<OwnedFd>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -46,7 +48,7 @@ pub struct ChildFds {
     pub tty_path: Option<CString>,
 }
 
-/// The child's main: join the namespaces, report Ready, wait for Go, then `setup_and_exec`.
+/// The child's main: join the namespaces and the cgroup, report Ready, wait for Go, then `setup_and_exec`.
 /// Returns only on failure (the exit status is irrelevant: the parent has the typed error and
 /// reaps).
 pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) -> i32 {
@@ -62,6 +64,12 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     for (i, (fd, flags)) in fds.joins.iter().enumerate() {
         if let Err(e) = setns(fd, *flags) {
             let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinNamespace, i, e)));
+            return 1;
+        }
+    }
+    for (i, fd) in fds.cgroup.iter().enumerate() {
+        if let Err(e) = nix::unistd::write(fd, b"0") {
+            let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinCgroup, i, e)));
             return 1;
         }
     }

@@ -138,8 +138,16 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
             None,
         ),
     };
+    let cgroup = launch
+        .cgroup
+        .iter()
+        .map(|e| {
+            syscall::dup_above_stdio(e.file.as_fd()).map_err(prepare("duplicate", "a cgroup fd"))
+        })
+        .collect::<Result<_, _>>()?;
     let prepared = Prepared {
         joins,
+        cgroup,
         stdin: null_stdin(terminal || launch.stdin)?,
         stdout,
         stderr,
@@ -165,6 +173,7 @@ pub(super) fn null_stdin(keep: bool) -> Result<Option<OwnedFd>, ProcessError> {
 /// What a child is started with, besides its plan and the sync socket.
 pub(super) struct Prepared {
     pub joins: Vec<(OwnedFd, CloneFlags)>,
+    pub cgroup: Vec<OwnedFd>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -220,6 +229,7 @@ pub(super) fn launch(
     .map_err(prepare("create", "the sync socketpair"))?;
     let Prepared {
         joins,
+        cgroup,
         stdin,
         stdout,
         stderr,
@@ -231,6 +241,7 @@ pub(super) fn launch(
         sock: above_stdio(child_end)?,
         parent_end: Cell::new(Some(parent_end)),
         joins,
+        cgroup,
         stdin,
         stdout,
         stderr,

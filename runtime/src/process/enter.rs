@@ -81,6 +81,7 @@ pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
         .map_err(prepare("duplicate", "the container's pidfd"))?;
     let prepared = Prepared {
         joins: vec![(pidfd, NAMESPACES)],
+        cgroup: Vec::new(),
         stdin: null_stdin(terminal || e.stdin)?,
         stdout: None,
         stderr: None,

@@ -85,6 +85,9 @@ pub struct Launch<'a> {
     /// Mount the root filesystem `nodev` (den's fail-closed answer where no device cgroup can
     /// stop the container from using a device node its image ships; its own /dev is a tmpfs).
     pub rootfs_nodev: bool,
+    /// Files the child writes "0" to before it reports Ready, to move itself into its cgroup
+    /// (empty: it stays in den's).
+    pub cgroup: &'a [crate::cgroups::Entry],
 }
 
 /// How the container's PID 1 ended.

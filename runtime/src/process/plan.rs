@@ -47,6 +47,8 @@ pub struct ChildPlan {
     pub sysctls: Vec<(CString, CString)>,
     pub hostname: Option<OsString>,
     pub process: ProcPlan,
+    /// The cgroup files the child moves itself in through (for the message if that fails).
+    pub cgroup: Vec<PathBuf>,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
@@ -117,6 +119,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
             .collect::<Result<_, ProcessError>>()?,
         hostname,
         process: process_plan,
+        cgroup: launch.cgroup.iter().map(|e| e.path.clone()).collect(),
     })
 }
 
@@ -130,6 +133,7 @@ impl ChildPlan {
         let nth = |v: &[CString]| v.get(i).map(|p| p.to_string_lossy().into_owned());
         let some = match f.step {
             Step::JoinNamespace => self.joins.get(i).map(|j| j.path.display().to_string()),
+            Step::JoinCgroup => self.cgroup.get(i).map(|p| p.display().to_string()),
             Step::MakePrivate => Some("/".into()),
             Step::MountRootfs | Step::OpenRootfs | Step::PivotRoot | Step::ReadonlyRoot => {
                 Some(self.root_path.display().to_string())

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! child                         parent
-//!   non-dumpable, join namespaces
+//!   non-dumpable, join namespaces, move into its cgroup
 //!   Ready            ------->   spawn() returns Paused
 //!   wait             <-------   Go            (start())
 //!   set up, exec
@@ -26,6 +26,7 @@ use nix::sys::socket::{recv, send, MsgFlags};
 pub enum Step {
     NotDumpable = 1,
     JoinNamespace,
+    JoinCgroup,
     Stdio,
     Terminal,
     MakePrivate,
@@ -58,9 +59,10 @@ pub enum Step {
     Protocol,
 }
 
-const STEPS: [Step; 32] = [
+const STEPS: [Step; 33] = [
     Step::NotDumpable,
     Step::JoinNamespace,
+    Step::JoinCgroup,
     Step::Stdio,
     Step::Terminal,
     Step::MakePrivate,
@@ -102,6 +104,7 @@ impl Step {
         match self {
             Step::NotDumpable => "make the process non-dumpable",
             Step::JoinNamespace => "join namespace",
+            Step::JoinCgroup => "move into its cgroup",
             Step::Stdio => "set up stdio",
             Step::Terminal => "set up terminal",
             Step::MakePrivate => "make mounts private",

@@ -34,6 +34,8 @@ pub(crate) struct Started {
     pub running: Running,
     pub net: NetGuard,
     pub cgroup: cgroups::Cgroup,
+    /// With `--rm`: the container's mount namespace, held (see [`hold_mounts`]).
+    pub mounts_held: Option<OwnedFd>,
 }
 
 /// This process, as the one that waits for the container and tears it down.
@@ -198,7 +200,9 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         .transpose()
         .map_err(RunError::io("duplicating the log fd of", dir.clone()))?;
 
-    // 3. Clone the child into its namespaces; it waits for step 6.
+    // 3. Clone the child into its namespaces and its cgroup (it moves itself in before it reports
+    // Ready, so before it can exec or fork); it waits for step 6.
+    let cgroup_entries = cgroup.entries()?;
     den_netcfg::trace::step(|| format!("# state dir {} ready, spec built", dir.display()));
     let child = process::spawn(&Launch {
         spec: &spec,
@@ -208,14 +212,18 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stderr: log_err,
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
         rootfs_nodev: !device_control,
+        cgroup: &cgroup_entries,
     })?;
+    drop(cgroup_entries);
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
     // this save the child is still waiting for step 6, and exits by itself if den dies.
     record.pid = Some(child.pid());
     record.pid_start = state::start_time(child.pid());
     store.save(&record)?;
-    // Into its cgroup before it can exec (or fork).
-    cgroup.add(child.pid())?;
+    let mounts_held = match v.auto_remove {
+        true => Some(hold_mounts(child.pid())?),
+        false => None,
+    };
     crate::fault::point("after-clone");
 
     den_netcfg::trace::step(|| {
@@ -281,7 +289,21 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         running,
         net,
         cgroup,
+        mounts_held,
     })
+}
+
+/// An fd of the mount namespace of `pid`. While it is open, the exit of the namespace's last
+/// process does not tear its mounts down: the last close does, and that waits for an RCU grace
+/// period (`namespace_unlock`), milliseconds a run. `--rm`'s teardown keeps it open until after the
+/// helper that removes the container's files has been forked (run/unplug.rs), which inherits it
+/// and releases it after den returned. The mounts are the container's own (its private namespace):
+/// nothing outside it sees them in the meantime.
+fn hold_mounts(pid: i32) -> Result<OwnedFd, RunError> {
+    let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/mnt"));
+    fs::File::open(&path)
+        .map(OwnedFd::from)
+        .map_err(RunError::io("opening", path))
 }
 
 /// Where no device cgroup exists (v1 without the devices controller; v2, whose eBPF device

@@ -91,6 +91,7 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         running,
         mut net,
         cgroup,
+        mounts_held,
     } = started;
     let exit = running.wait();
     // Read before the cgroup goes; removed before the record says "exited" (teardown done).
@@ -106,6 +107,8 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
     let recorded = record_exit(store.root(), &record.id, status, oom_killed)
         .and(cgroup_removed.map_err(RunError::from));
     den_netcfg::trace::step(|| "# torn down".into());
+    // The helper `record_exit` forked holds it too; without one, its mounts go now.
+    drop(mounts_held);
     let exit: Exit = exit?;
     Ok((exit.status(), recorded.err()))
 }

@@ -4,7 +4,9 @@
 //! every listing (netcfg checks), the firewall elements, host ports and lease gone, the container
 //! gone from `den ps -a`. Deleting a veth blocks its sender in the kernel's RCU waits, and each
 //! freed block of a removed file waits for a synchronous discard on this machine's ext4: together
-//! most of a bridged `den run --rm`'s time; the child waits them out after `den run` returned.
+//! most of a bridged `den run --rm`'s time; the child waits them out after `den run` returned. It
+//! also inherits, and releases when it ends, the container's mount namespace that `--rm` holds
+//! (run/launch.rs `hold_mounts`): its mounts' teardown waits for an RCU grace period too.
 
 use std::fs::File;
 use std::io::{Read, Write};

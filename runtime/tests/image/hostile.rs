@@ -60,7 +60,8 @@ fn pax_record(key: &str, value: &str) -> Vec<u8> {
 }
 
 fn assert_short(err: &ImageError, wants: &str) {
-    let msg = err.to_string();
+    // As den prints it: the error, then its causes.
+    let msg = den_runtime::run::one_line(err);
     assert!(msg.len() < 400, "{} bytes: {}...", msg.len(), &msg[..300]);
     assert!(msg.contains(wants), "{msg}");
 }

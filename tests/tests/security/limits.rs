@@ -132,3 +132,36 @@ fn gc_removes_the_cgroup_of_a_container_whose_den_was_killed() {
     sb.den(&["rm", "k"]).ok();
     sb.assert_footprint(&before, "den killed, then den gc");
 }
+
+#[test]
+fn pid_1_runs_in_its_own_cgroup_in_every_hierarchy_den_uses() {
+    let sb = Sandbox::new();
+    // The container's PID 1 moves itself in before it reports Ready (v1: "0" to `tasks`), so the
+    // shell, exec'd after, finds itself there at once.
+    let out = run_sh(&sb, &[], img(), "hostname; cat /proc/1/cgroup").ok();
+    let mut lines = out.stdout.lines();
+    let host = lines.next().expect("hostname").trim().to_string();
+    let own = format!("/{}/den-{host}", cgroups::parent(sb.name()));
+    // `N:CONTROLLERS:PATH`: the v1 hierarchies den puts containers in, or the unified one alone.
+    const V1: [&str; 7] = [
+        "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "blkio",
+    ];
+    let entries: Vec<(&str, &str)> = lines
+        .filter_map(|l| l.split_once(':').and_then(|(_, r)| r.split_once(':')))
+        .collect();
+    let v1: Vec<_> = entries
+        .iter()
+        .filter(|(c, _)| c.split(',').any(|c| V1.contains(&c)))
+        .collect();
+    let used: Vec<_> = match v1.is_empty() {
+        true => entries.iter().filter(|(c, _)| c.is_empty()).collect(),
+        false => v1,
+    };
+    assert!(!used.is_empty(), "no cgroup lines\n{out}");
+    for (controllers, path) in used {
+        assert!(
+            path.contains(&own),
+            "{controllers}: PID 1 in {path}, not in {own}*\n{out}"
+        );
+    }
+}
