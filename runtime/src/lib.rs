@@ -9,6 +9,7 @@ pub mod exec;
 pub mod fault;
 pub mod gc;
 pub mod hostconfig;
+pub mod hostinfo;
 pub mod hosts;
 pub mod image;
 pub mod lifecycle;

@@ -17,8 +17,10 @@ pub struct Args {
     /// Run in the background: print the container's id once its command runs.
     #[arg(short = 'd', long)]
     detach: bool,
+    /// Name the container (default: a random adjective_surname, as docker).
     #[arg(long)]
     name: Option<String>,
+    /// The container's hostname (default: its short id).
     #[arg(long, short = 'h')]
     hostname: Option<String>,
     /// Set an environment variable (K=V, or K to copy it from den's environment).
@@ -27,8 +29,10 @@ pub struct Args {
     /// Working directory inside the container (absolute).
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
+    /// Run as this user: NAME|UID[:GROUP|GID] (default: the image's USER, else root).
     #[arg(short = 'u', long)]
     user: Option<String>,
+    /// Override the image's ENTRYPOINT (`""` for none); the arguments after the image follow it.
     #[arg(long)]
     entrypoint: Option<String>,
     /// Keep stdin open.
@@ -37,7 +41,8 @@ pub struct Args {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// bridge (default), host or none.
+    /// bridge (default: den0), a user network (den network create NAME), host, none, or
+    /// container:NAME (share another container's network namespace).
     #[arg(long, default_value = "bridge")]
     network: String,
     /// A fixed address on the bridge network.

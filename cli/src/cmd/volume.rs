@@ -13,13 +13,12 @@ pub enum Command {
     Create { name: Option<String> },
     /// List volumes.
     #[command(visible_alias = "list")]
-    Ls {
-        /// Only the names.
-        #[arg(short = 'q', long)]
-        quiet: bool,
-    },
+    Ls(super::listing::LsArgs),
     /// Show volumes as JSON.
     Inspect {
+        /// A Go template over each volume, or `json`.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
         #[arg(required = true)]
         volumes: Vec<String>,
     },
@@ -51,24 +50,16 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             let (v, _) = store.create(Some(&name))?;
             println!("{}", v.name);
         }
-        Command::Ls { quiet } => {
-            let all = store.list()?;
-            if !quiet {
-                println!("{:<10}VOLUME NAME", "DRIVER");
-            }
-            for v in all {
-                match quiet {
-                    true => println!("{}", v.name),
-                    false => println!("{:<10}{}", "local", v.name),
-                }
-            }
+        Command::Ls(a) => {
+            let rows: Vec<Value> = store.list()?.iter().map(ls_row).collect();
+            return super::listing::print(&a, VOLUME_HEADER, VOLUME_TABLE, rows, "Name");
         }
-        Command::Inspect { volumes } => {
+        Command::Inspect { format, volumes } => {
             let out = volumes
                 .iter()
                 .map(|n| store.get(n).map(|v| inspect(&v)))
                 .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            print!("{}", crate::format::objects(format.as_deref(), &out)?);
         }
         Command::Rm { force, volumes } => {
             let mut status = 0;
@@ -92,6 +83,31 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+const VOLUME_HEADER: &str = r#"{"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+  "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE",
+  "Availability": "AVAILABILITY", "Group": "GROUP", "Status": "STATUS"}"#;
+const VOLUME_TABLE: &str = "{{.Driver}}\t{{.Name}}";
+
+/// One row of `volume ls`: docker's fields.
+fn ls_row(v: &Volume) -> Value {
+    let labels = if v.anonymous {
+        "com.docker.volume.anonymous="
+    } else {
+        ""
+    };
+    json!({
+        "Name": v.name, "Driver": "local", "Scope": "local",
+        "Mountpoint": v.mountpoint, "Labels": labels, "Links": "N/A", "Size": "N/A",
+        "Availability": "N/A", "Group": "N/A", "Status": "N/A",
+        "Anonymous": v.anonymous,
+    })
+}
+
+/// `den inspect`'s volume.
+pub fn inspect_one(root: &Path, name: &str) -> Result<Value> {
+    Ok(inspect(&VolumeStore::new(root).get(name)?))
 }
 
 /// docker's `volume inspect` keys.

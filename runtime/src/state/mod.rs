@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use den_netcfg::Attachment;
 use serde::{Deserialize, Serialize};
 
-pub use time::{human_duration, now_secs, rfc3339};
+pub use time::{human_duration, now_secs, parse_rfc3339, rfc3339};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -85,6 +85,9 @@ pub struct Container {
     pub finished_at: Option<i64>,
     pub auto_remove: bool,
     pub network: Option<Attachment>,
+    /// `--label KEY=VALUE` (docker's Config.Labels); empty for a container made before labels.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Container {
