@@ -99,3 +99,29 @@ fn inspect_prints_an_array_or_one_rendering_per_object() {
 fn a_bad_template_is_a_parse_error() {
     assert!(Template::new("{{.Id").is_err());
 }
+
+#[test]
+fn docker_docs_inspect_examples() {
+    let v = json!({"NetworkSettings": {
+        "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
+        "Networks": {"bridge": {"IPAddress": "172.17.0.2"}}}});
+    assert_eq!(
+        render(
+            "{{range $p, $conf := .NetworkSettings.Ports}} {{$p}} -> {{(index $conf 0).HostPort}} {{end}}",
+            v.clone()
+        ),
+        " 80/tcp -> 8080 "
+    );
+    assert_eq!(
+        render("{{json .NetworkSettings.Ports}}", v.clone()),
+        r#"{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}"#
+    );
+    assert_eq!(
+        render("{{.NetworkSettings.Networks.bridge.IPAddress}}", v.clone()),
+        "172.17.0.2"
+    );
+    assert_eq!(
+        render("{{if .NetworkSettings.Ports}}yes{{else}}no{{end}}", v),
+        "yes"
+    );
+}

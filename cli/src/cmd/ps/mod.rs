@@ -54,8 +54,12 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     let store = Store::new(root);
     let mut all: Vec<Container> = store.list()?.iter().map(lifecycle::observed).collect();
     let filters = filter::Filters::parse(&a.filter)?;
-    // Newest first, as docker lists them.
-    all.reverse();
+    // Newest first, as docker lists them; within one second of `created`, by when the container's
+    // dir was made.
+    all.sort_by_cached_key(|c| {
+        let made = std::fs::metadata(store.dir(&c.id)).and_then(|m| m.created().or(m.modified()));
+        std::cmp::Reverse((c.created, made.ok()))
+    });
     filters.check_refs(&all)?;
     let mut shown: Vec<&Container> = all
         .iter()
