@@ -4,6 +4,7 @@
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
 pub mod cgroups;
+pub mod config;
 mod envflags;
 pub mod exec;
 pub mod fault;

@@ -92,6 +92,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         .iter()
         .map(|p| p.parse())
         .collect::<Result<Vec<_>, _>>()?;
+    // den's config file: flags override it.
+    let config = den_runtime::config::load()?;
+    let bridge = &config.default_bridge;
+    den_netcfg::network::configure_default(root, bridge.subnet, bridge.bridge.as_deref())?;
     // Before anything is created or cloned: the pull runs its own async runtime and ends it.
     super::pull::before_run(root, &a.image, &a.pull)?;
     let opts = RunOptions {
@@ -117,7 +121,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             volumes_from: a.volumes_from,
             read_only: a.read_only,
         },
-        security: a.security.into(),
+        security: Flags {
+            cgroup_parent: a.security.cgroup_parent.clone().or(config.cgroup_parent),
+            ..a.security.into()
+        },
     };
     let detach = a.detach;
     let start = || match detach {

@@ -42,6 +42,11 @@ pub fn write(
     }
     fs::write(dir.join("hosts"), hosts)?;
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    // den's config file may name other nameservers, search domains, options (`crate::config`;
+    // `den run` has read it already, so it parses).
+    let host_resolv = crate::config::load()
+        .unwrap_or_default()
+        .resolv_conf(&host_resolv);
     fs::write(dir.join("resolv.conf"), container_resolv_conf(&host_resolv))
 }
 
