@@ -15,6 +15,8 @@ pub const DOCKER: &[(&str, Func)] = &[
     ("title", title),
     ("truncate", truncate),
     ("pad", pad),
+    // gtmpl's own `len` knows no maps.
+    ("len", len),
 ];
 
 /// A JSON object whose keys all look like Go struct fields (`Id`, `NetworkSettings`) becomes an
@@ -95,6 +97,17 @@ fn int(v: &Value) -> Result<usize, FuncError> {
             .ok_or(FuncError::UnableToConvertFromValue),
         _ => Err(FuncError::UnableToConvertFromValue),
     }
+}
+
+fn len(args: &[Value]) -> Result<Value, FuncError> {
+    let n = match &arg("len", args, 1)?[0] {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.len(),
+        Value::Object(m) | Value::Map(m) => m.len(),
+        Value::Nil | Value::NoValue => 0,
+        _ => return Err(FuncError::Generic("len of a value that has none".into())),
+    };
+    Ok(Value::from(n))
 }
 
 fn json(args: &[Value]) -> Result<Value, FuncError> {

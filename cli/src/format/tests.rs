@@ -40,7 +40,8 @@ fn fields_nested_index_range_and_docker_functions() {
         render("{{title \"up and down\"}}", v.clone()),
         "Up And Down"
     );
-    assert_eq!(render("{{len .Config.Env}}", v), "2");
+    assert_eq!(render("{{len .Config.Env}}", v.clone()), "2");
+    assert_eq!(render("{{len .Config.Labels}}", v), "1");
 }
 
 #[test]

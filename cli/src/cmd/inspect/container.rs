@@ -18,13 +18,18 @@ fn time(t: Option<i64>) -> Value {
     json!(t.map(rfc3339).unwrap_or_else(|| ZERO_TIME.into()))
 }
 
-/// docker's `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}` for `c`'s published ports.
-fn port_map(c: &Container) -> Map<String, Value> {
+/// docker's `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}` for `c`'s published ports;
+/// `asked`: as HostConfig.PortBindings, where an address not given is `""` (as docker keeps it).
+fn port_map(c: &Container, asked: bool) -> Map<String, Value> {
     let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in c.network.iter().flat_map(|n| &n.ports) {
+        let ip = match p.host_ip.is_unspecified() && asked {
+            true => String::new(),
+            false => p.host_ip.to_string(),
+        };
         m.entry(format!("{}/{}", p.container_port, p.proto))
             .or_default()
-            .push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
+            .push(json!({"HostIp": ip, "HostPort": p.host_port.to_string()}));
     }
     m.into_iter().map(|(k, v)| (k, Value::Array(v))).collect()
 }
@@ -37,7 +42,7 @@ pub fn inspect(c: &Container, store: &Store) -> Value {
     let mounts = volume::mounts_of(&dir);
     let entrypoint = proc.entrypoint.clone().unwrap_or_default();
     let cmd: Vec<String> = c.command.iter().skip(entrypoint.len()).cloned().collect();
-    let ports = port_map(c);
+    let ports = port_map(c, false);
     let exposed: Map<String, Value> = ports.keys().map(|k| (k.clone(), json!({}))).collect();
     let mut config = json!({
         "Hostname": c.hostname, "Domainname": "", "User": proc.user.clone().unwrap_or_default(),
@@ -57,7 +62,7 @@ pub fn inspect(c: &Container, store: &Store) -> Value {
         config["Volumes"] = Value::Object(anonymous);
     }
     let mut host = host_config(c, store, &mounts);
-    host["PortBindings"] = json!(port_map(c));
+    host["PortBindings"] = json!(port_map(c, true));
     // Where the restart policy goes (den has none yet: docker's default).
     host["RestartPolicy"] = json!({"Name": "no", "MaximumRetryCount": 0});
     host["LogConfig"] = json!({"Type": "json-file", "Config": {}});
