@@ -133,3 +133,16 @@ pub fn refused(e: clap::Error) -> ExitCode {
         }
     }
 }
+
+/// The exit code of a failed verb: 1 where docker's daemon would have refused the request (a bad
+/// `--filter`), else den's own 125.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let refused = e.is::<crate::cmd::ps::FilterError>()
+        || e.is::<crate::cmd::listing::FilterError>()
+        || e.is::<crate::cmd::image_filter::FilterError>();
+    if refused {
+        1
+    } else {
+        125
+    }
+}

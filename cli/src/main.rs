@@ -164,7 +164,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
-            ExitCode::from(125)
+            ExitCode::from(help::exit_code(&e))
         }
     }
 }

@@ -115,7 +115,14 @@ fn ps_and_inspect_answer_as_docker_does() {
     // Without -a, a status filter still finds exited containers (docker).
     let st = sb.den(&["ps", "--filter", "status=exited", "-q"]).ok();
     assert_eq!(st.stdout.lines().count(), 1, "{st}");
+    let size = sb.den(&["ps", "-s", "--format", "{{.Size}}"]).ok();
+    assert!(
+        size.stdout.contains("B (virtual ") && size.stdout.ends_with(")\n"),
+        "{size}"
+    );
+    // A bad filter: docker's daemon refuses it, exit 1.
     let bad = sb.den(&["ps", "--filter", "colour=red"]);
+    assert_eq!(bad.code(), 1, "{bad}");
     assert!(
         !bad.success() && bad.stderr.contains("invalid filter 'colour'"),
         "{bad}"

@@ -91,6 +91,8 @@ pub fn inspect(c: &Container, store: &Store) -> Value {
             "Error": "",
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
+            // docker's State.Health ({Status, FailingStreak, Log}) goes here once den runs
+            // health checks.
         },
         "Image": sha256(&c.image_id),
         "ResolvConfPath": file("resolv.conf"),
@@ -98,6 +100,7 @@ pub fn inspect(c: &Container, store: &Store) -> Value {
         "HostsPath": file("hosts"),
         "LogPath": logs::path(&dir),
         "Name": format!("/{}", c.name),
+        // The supervisor's restarts, once den has restart policies.
         "RestartCount": 0,
         "Driver": "overlay",
         "Platform": "linux",

@@ -3,6 +3,8 @@
 
 mod filter;
 
+pub use filter::FilterError;
+
 use std::path::Path;
 
 use anyhow::Result;
