@@ -69,7 +69,12 @@ enum Command {
     /// Log out from a registry.
     Logout(cmd::login::LogoutArgs),
     /// Give an image another name: den tag SOURCE TARGET.
-    Tag { source: String, target: String },
+    Tag {
+        /// The image, by name or id.
+        source: String,
+        /// The new name: [HOST[:PORT]/]REPO[:TAG].
+        target: String,
+    },
     /// List images (as `image ls`).
     Images(cmd::image::LsArgs),
     /// Remove images (as `image rm`).

@@ -8,10 +8,12 @@ pub enum Command {
     /// Load an image (OCI layout dir, docker-save or OCI tar; stdin if no file is given) under
     /// the names the archive gives it, or --name.
     Load {
+        /// The archive: an OCI layout dir, a docker-save or OCI tar (default: stdin).
         source: Option<PathBuf>,
         /// The archive to read (as docker's -i).
         #[arg(short, long, conflicts_with = "source")]
         input: Option<PathBuf>,
+        /// The name to give the image (default: the names the archive gives it).
         #[arg(long)]
         name: Option<String>,
     },
@@ -25,6 +27,7 @@ pub enum Command {
     Prune,
     /// Show images' details as JSON (docker's shape).
     Inspect {
+        /// Images, by name or id.
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -55,6 +58,7 @@ pub struct RmArgs {
     /// Remove even if a container uses it.
     #[arg(short, long)]
     force: bool,
+    /// Images, by name or id.
     #[arg(required = true)]
     names: Vec<String>,
 }

@@ -20,6 +20,7 @@ pub enum Command {
         /// A Go template over each network, or `json`.
         #[arg(short = 'f', long)]
         format: Option<String>,
+        /// Networks, by name.
         #[arg(required = true)]
         networks: Vec<String>,
     },
@@ -29,6 +30,7 @@ pub enum Command {
         /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
         #[arg(long)]
         trace: bool,
+        /// Networks, by name.
         #[arg(required = true)]
         networks: Vec<String>,
     },
@@ -58,6 +60,7 @@ pub struct CreateArgs {
     /// With --uplink: take it even if it carries the host's only default route.
     #[arg(long, requires = "uplink")]
     force: bool,
+    /// The network's name.
     name: String,
 }
 

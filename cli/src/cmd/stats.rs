@@ -24,6 +24,7 @@ pub struct Args {
     /// .BlockIO .PIDs, or `json` (one object per container and line).
     #[arg(long)]
     format: Option<String>,
+    /// Containers (default: every running one).
     containers: Vec<String>,
 }
 

@@ -9,6 +9,7 @@ pub struct Args {
     /// Seconds to wait after SIGTERM before SIGKILL.
     #[arg(short = 't', long = "time", default_value_t = 10)]
     time: u64,
+    /// Containers, by name or id (or a unique id prefix).
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
 }

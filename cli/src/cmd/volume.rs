@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create a volume (named with 64 random hex digits if no name is given).
-    Create { name: Option<String> },
+    Create {
+        /// The volume's name (default: 64 random hex digits).
+        name: Option<String>,
+    },
     /// List volumes.
     #[command(visible_alias = "list")]
     Ls(super::listing::LsArgs),
@@ -19,6 +22,7 @@ pub enum Command {
         /// A Go template over each volume, or `json`.
         #[arg(short = 'f', long)]
         format: Option<String>,
+        /// Volumes, by name.
         #[arg(required = true)]
         volumes: Vec<String>,
     },
@@ -28,11 +32,13 @@ pub enum Command {
         /// A missing volume is no error.
         #[arg(short = 'f', long)]
         force: bool,
+        /// Volumes, by name.
         #[arg(required = true)]
         volumes: Vec<String>,
     },
     /// Remove the anonymous volumes no container uses (with -a, named ones too).
     Prune {
+        /// Named volumes too, not only anonymous ones.
         #[arg(short = 'a', long)]
         all: bool,
         /// Accepted for docker's sake: den does not ask.

@@ -38,6 +38,50 @@ fn reports_and_listings_print_docker_headers() {
         "--network help: {run_help}"
     );
 
+    // Every flag and argument of every verb has a help line (`logs` is another helper's).
+    for verb in [
+        "run",
+        "ps",
+        "exec",
+        "rm",
+        "stop",
+        "kill",
+        "start",
+        "top",
+        "stats",
+        "inspect",
+        "port",
+        "pull",
+        "login",
+        "logout",
+        "tag",
+        "images",
+        "rmi",
+        "cp",
+        "version",
+        "info",
+        "completion",
+        "man",
+        "image load",
+        "image rm",
+        "network create",
+        "network ls",
+        "network inspect",
+        "volume create",
+        "volume ls",
+        "volume inspect",
+        "volume rm",
+        "volume prune",
+        "system df",
+    ] {
+        let args: Vec<&str> = verb.split(' ').chain(["--help"]).collect();
+        let help = sb.den(&args).ok().stdout;
+        for line in help.lines().map(str::trim) {
+            let flag = line.starts_with('-') || line.starts_with('<') || line.starts_with('[');
+            let parts = line.split("  ").filter(|p| !p.trim().is_empty()).count();
+            assert!(!flag || parts >= 2, "den {verb}: {line:?} has no help line");
+        }
+    }
     let version = sb
         .den(&[
             "version",

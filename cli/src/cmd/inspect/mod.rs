@@ -32,6 +32,7 @@ pub struct Args {
 
 #[derive(clap::Args)]
 pub struct PortArgs {
+    /// The container, by name or id.
     container: String,
 }
 
