@@ -1,11 +1,13 @@
 //! `den`: parse the command line, call into the runtime, print. Nothing else lives here.
 
 mod cmd;
+mod format;
+mod help;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// A daemonless container runtime with docker0-style bridge networking.
 #[derive(Parser)]
@@ -40,7 +42,7 @@ enum Command {
     Top(cmd::top::Args),
     /// Live CPU, memory, network and block I/O of running containers.
     Stats(cmd::stats::Args),
-    /// Show a container's details as JSON.
+    /// Details of containers, images, networks or volumes (docker's shape; -f TEMPLATE).
     Inspect(cmd::inspect::Args),
     /// List a container's published ports.
     Port(cmd::inspect::PortArgs),
@@ -67,7 +69,12 @@ enum Command {
     /// Log out from a registry.
     Logout(cmd::login::LogoutArgs),
     /// Give an image another name: den tag SOURCE TARGET.
-    Tag { source: String, target: String },
+    Tag {
+        /// The image, by name or id.
+        source: String,
+        /// The new name: [HOST[:PORT]/]REPO[:TAG].
+        target: String,
+    },
     /// List images (as `image ls`).
     Images(cmd::image::LsArgs),
     /// Remove images (as `image rm`).
@@ -83,6 +90,17 @@ enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(cmd::volume::Command),
+    /// Show den's version, the client's and the runtime's (they are one binary).
+    Version(cmd::system::FormatArgs),
+    /// Display system-wide information: kernel, cgroups, storage, networks, counts.
+    Info(cmd::system::FormatArgs),
+    /// Manage den: disk usage (df), information (info).
+    #[command(subcommand)]
+    System(cmd::system::Command),
+    /// Print a shell completion script: den completion bash|zsh|fish.
+    Completion(cmd::docs::CompletionArgs),
+    /// Write man pages (den.1, den-run.1, ...) into a directory.
+    Man(cmd::docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,19 +109,12 @@ fn main() -> ExitCode {
     if let Some(code) = den_runtime::run::supervisor::main_if_supervisor() {
         return ExitCode::from(code);
     }
-    let cli = match Cli::try_parse() {
+    let parsed = help::with_groups(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            // One line, like every other den error; exit 125 like docker's own failures.
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("invalid arguments");
-            eprintln!("den: {}", first.trim_start_matches("error: "));
-            return ExitCode::from(125);
-        }
+        Err(e) => return help::refused(e),
     };
     if std::env::var_os("DEN_TRACE").is_some() {
         den_netcfg::trace::enable();
@@ -148,12 +159,17 @@ fn main() -> ExitCode {
         Command::Tag { source, target } => cmd::image::tag(&root, &source, &target),
         Command::Images(args) => cmd::image::main(&root, cmd::image::Command::Ls(args)),
         Command::Rmi(args) => cmd::image::main(&root, cmd::image::Command::Rm(args)),
+        Command::Version(args) => cmd::system::version(&root, args),
+        Command::Info(args) => cmd::system::info(&root, args),
+        Command::System(c) => cmd::system::main(&root, c),
+        Command::Completion(args) => cmd::docs::completion(args),
+        Command::Man(args) => cmd::docs::man(args),
     };
     match status {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
-            ExitCode::from(125)
+            ExitCode::from(help::exit_code(&e))
         }
     }
 }

@@ -4,12 +4,14 @@
 //! (clone, sync, exec), `state` (the container directory) and den-netcfg (the network).
 
 pub mod cgroups;
+pub mod config;
 pub mod connect;
 mod envflags;
 pub mod exec;
 pub mod fault;
 pub mod gc;
 pub mod hostconfig;
+pub mod hostinfo;
 pub mod hosts;
 pub mod image;
 pub mod kvfile;

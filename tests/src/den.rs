@@ -99,19 +99,26 @@ impl Inspect {
         self.text_at(&["NetworkSettings", "HostVeth"])
     }
 
-    /// `NetworkSettings.Ports`; empty if absent.
+    /// `NetworkSettings.Ports` (docker's `{"80/tcp": [{"HostIp", "HostPort"}]}`), one entry per
+    /// binding; empty if absent.
     pub fn ports(&self) -> Vec<PortMap> {
-        let Some(Value::Array(items)) = self.get(&["NetworkSettings", "Ports"]) else {
+        let Some(Value::Object(map)) = self.get(&["NetworkSettings", "Ports"]) else {
             return Vec::new();
         };
         let field = |p: &Value, k: &str| p.get(k).and_then(text).unwrap_or_default();
-        items
-            .iter()
-            .map(|p| PortMap {
-                host_ip: field(p, "HostIp"),
-                host_port: field(p, "HostPort"),
-                container_port: field(p, "ContainerPort"),
-                protocol: field(p, "Protocol"),
+        map.iter()
+            .flat_map(|(port, bindings)| {
+                let (number, proto) = port.split_once('/').unwrap_or((port, "tcp"));
+                bindings
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |b| PortMap {
+                        host_ip: field(b, "HostIp"),
+                        host_port: field(b, "HostPort"),
+                        container_port: number.to_string(),
+                        protocol: proto.to_string(),
+                    })
             })
             .collect()
     }

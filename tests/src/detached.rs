@@ -22,13 +22,13 @@ impl Sandbox {
         id
     }
 
-    /// The line of `den ps` (`den ps -a` with `all`) whose NAME column is `name`, if listed.
+    /// The line of `den ps` (`den ps -a` with `all`) whose NAMES column (the last) is `name`.
     pub fn ps_line(&self, all: bool, name: &str) -> Option<String> {
         let args: &[&str] = if all { &["ps", "-a"] } else { &["ps"] };
         let out = self.den(args).ok();
         out.stdout
             .lines()
-            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .find(|l| l.split_whitespace().last() == Some(name))
             .map(str::to_string)
     }
 

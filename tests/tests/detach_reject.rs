@@ -40,14 +40,21 @@ fn verbs_reject_unknown_and_exited_containers() {
         let out = sb.den(&[verb, &["ghost"]].concat());
         assert_ne!(out.code(), 0, "{out}");
         assert_eq!(out.stderr_lines().len(), 1, "{out}");
+        // docker's words where docker's user types them from habit (stop, kill, start, rm).
+        let docker = ["stop", "kill", "start", "rm"].contains(&verb[0]);
+        let expected = if docker {
+            "Error: No such container: ghost"
+        } else {
+            "den: "
+        };
         assert!(
-            out.stderr.starts_with("den: ") && out.stderr.contains("ghost"),
+            out.stderr.starts_with(expected) && out.stderr.contains("ghost"),
             "{out}"
         );
     }
     sb.run_detached(&["--network", "none", "--name", "done", img(), "true"]);
     sb.wait_exited("done", 0);
-    for verb in ["stop", "kill", "top"] {
+    for verb in ["kill", "top"] {
         let out = sb.den(&[verb, "done"]);
         assert_ne!(out.code(), 0, "{out}");
         assert_eq!(
@@ -56,6 +63,8 @@ fn verbs_reject_unknown_and_exited_containers() {
             "{out}"
         );
     }
+    // Stopping a stopped container succeeds, as docker's does.
+    assert_eq!(sb.den(&["stop", "done"]).ok().stdout, "done\n");
     let bad = sb.den(&["kill", "-s", "NOPE", "done"]);
     assert_rejected(&bad, &["NOPE"]);
 }

@@ -202,5 +202,43 @@ fn a_docker_containers_veth_is_identified_by_name() {
     assert!(accepted, "no `{accept} ... accept` in\n{rules}");
     assert!(rules.contains("ip filter DOCKER"), "{rules}");
     assert!(rules.contains("ip saddr 172.17.0.0/16"), "{rules}");
+    templates_print_what_docker_prints(&sb, &docker);
     drop(docker);
+}
+
+/// The same templates over docker's `dweb` and a den container made alike (same name, command,
+/// published port) print the same, where the values do not depend on the engine.
+fn templates_print_what_docker_prints(sb: &Sandbox, docker: &Dockerd) {
+    let img = fixtures().dir_arg();
+    sb.den(&[
+        "run", "-d", "--name", "dweb", "-p", "8082:80", img, "sleep", "600",
+    ])
+    .ok();
+    let inspect = [
+        "{{.Name}}",
+        "{{.State.Status}} {{.State.Running}} {{.State.Paused}} {{.State.Restarting}} \
+         {{.State.OOMKilled}} {{.State.Dead}} {{.State.ExitCode}}",
+        "{{.Path}} {{json .Args}} {{json .Config.Cmd}} {{json .Config.Entrypoint}}",
+        "{{json .Config.ExposedPorts}} {{.HostConfig.RestartPolicy.Name}}",
+        "{{range $p, $c := .NetworkSettings.Ports}}{{$p}}={{(index $c 0).HostIp}}{{end}}",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}{{len .NetworkSettings.Networks}}",
+        "{{truncate .Image 7}} {{len .Id}} {{.State.FinishedAt}}",
+        "{{range $p, $b := .HostConfig.PortBindings}}{{$p}} {{json $b}}{{end}}",
+    ];
+    for t in inspect {
+        let theirs = docker.docker(&format!("inspect -f '{t}' dweb")).ok().stdout;
+        let ours = sb.den(&["inspect", "-f", t, "dweb"]).ok().stdout;
+        let ours = ours.replace("8082", "8081");
+        assert_eq!(ours, theirs, "den and docker differ on {t}");
+    }
+    let ps = [
+        "{{.Names}}|{{.State}}|{{.Command}}|{{.Networks}}",
+        "table {{.Names}}\\t{{.State}}\\t{{.Networks}}",
+    ];
+    for t in ps {
+        let theirs = docker.docker(&format!("ps --format '{t}'")).ok().stdout;
+        let ours = sb.den(&["ps", "--format", t]).ok().stdout;
+        assert_eq!(ours, theirs, "den and docker ps differ on {t}");
+    }
+    sb.den(&["rm", "-f", "dweb"]).ok();
 }

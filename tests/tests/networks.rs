@@ -252,16 +252,37 @@ fn ls_and_inspect_show_the_network_and_its_members() {
         );
     }
 
+    // docker's columns (NETWORK ID, NAME, DRIVER, SCOPE); den's subnet and bridge by template.
     let ls = sb.den(&["network", "ls"]).ok();
     let row: Vec<&str> = ls
         .stdout
         .lines()
-        .find(|l| l.starts_with("lan "))
+        .find(|l| l.split_whitespace().nth(1) == Some("lan"))
         .unwrap_or_else(|| panic!("no row for lan\n{ls}"))
         .split_whitespace()
         .collect();
-    assert_eq!(row, ["lan", &id[..12], "bridge", "10.77.0.0/24", &bridge]);
-    assert!(ls.stdout.lines().any(|l| l.starts_with("bridge ")), "{ls}");
+    assert_eq!(row, [&id[..12], "lan", "bridge", "local"]);
+    let extra = sb
+        .den(&[
+            "network",
+            "ls",
+            "-f",
+            "name=lan",
+            "--format",
+            "{{.Name}} {{.Subnet}} {{.Bridge}}",
+        ])
+        .ok();
+    assert_eq!(
+        extra.stdout,
+        format!("lan 10.77.0.0/24 {bridge}\n"),
+        "{extra}"
+    );
+    assert!(
+        ls.stdout
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("bridge")),
+        "{ls}"
+    );
 }
 
 #[test]

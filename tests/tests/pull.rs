@@ -271,7 +271,7 @@ fn two_platform_layout(dir: &Path) -> (String, String) {
 }
 
 fn image_id(sb: &Sandbox, name: &str) -> String {
-    let out = sb.den(&["images", "--format", "json"]).ok();
+    let out = sb.den(&["images", "--no-trunc", "--format", "json"]).ok();
     out.stdout
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())

@@ -12,6 +12,7 @@ use den_runtime::state::{Status, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The container, by name or id.
     container: String,
     /// A host port published by the container: `8080` or `8080/udp` (a new connection to it from
     /// outside, or from --from).

@@ -8,10 +8,12 @@ pub enum Command {
     /// Load an image (OCI layout dir, docker-save or OCI tar; stdin if no file is given) under
     /// the names the archive gives it, or --name.
     Load {
+        /// The archive: an OCI layout dir, a docker-save or OCI tar (default: stdin).
         source: Option<PathBuf>,
         /// The archive to read (as docker's -i).
         #[arg(short, long, conflicts_with = "source")]
         input: Option<PathBuf>,
+        /// The name to give the image (default: the names the archive gives it).
         #[arg(long)]
         name: Option<String>,
     },
@@ -25,6 +27,7 @@ pub enum Command {
     Prune,
     /// Show images' details as JSON (docker's shape).
     Inspect {
+        /// Images, by name or id.
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -38,7 +41,14 @@ pub struct LsArgs {
     /// Show the registry digests.
     #[arg(long)]
     digests: bool,
-    /// `json`: one JSON object per image.
+    /// Full image ids (sha256:...).
+    #[arg(long)]
+    no_trunc: bool,
+    /// Filter: dangling=true|false, reference=PATTERN (`*` wildcards), before=IMAGE, since=IMAGE.
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
+    /// `table TEMPLATE`, a Go template over .Repository .Tag .Digest .ID .CreatedSince .CreatedAt
+    /// .Size, or `json`.
     #[arg(long)]
     format: Option<String>,
 }
@@ -48,6 +58,7 @@ pub struct RmArgs {
     /// Remove even if a container uses it.
     #[arg(short, long)]
     force: bool,
+    /// Images, by name or id.
     #[arg(required = true)]
     names: Vec<String>,
 }
@@ -98,58 +109,57 @@ fn short_id(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
+const HEADER: &str = r#"{"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+  "ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+  "Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
+  "VirtualSize": "VIRTUAL SIZE", "Name": "NAME", "Layers": "LAYERS"}"#;
+
 pub fn ls(store: &ImageStore, a: &LsArgs) -> Result<()> {
-    let images = store.list()?;
+    let mut images = store.list()?;
+    super::image_filter::retain(&mut images, &a.filter)?;
     if a.quiet {
         for i in &images {
-            println!("{}", short_id(&i.id));
+            println!(
+                "{}",
+                if a.no_trunc {
+                    i.id.as_str()
+                } else {
+                    short_id(&i.id)
+                }
+            );
         }
         return Ok(());
     }
-    if let Some(format) = &a.format {
-        anyhow::ensure!(format == "json", "--format {format}: den knows only json");
-        for i in &images {
-            println!("{}", json(i));
-        }
-        return Ok(());
-    }
-    let digest_col = |s: &str| {
-        if a.digests {
-            format!("{s:<72}  ")
-        } else {
-            String::new()
-        }
+    let table = if a.digests {
+        "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    println!(
-        "{:<40}  {:<12}  {}{:<12}  {:<20}  SIZE",
-        "REPOSITORY",
-        "TAG",
-        digest_col("DIGEST"),
-        "IMAGE ID",
-        "CREATED"
-    );
-    for i in &images {
-        println!(
-            "{:<40}  {:<12}  {}{:<12}  {:<20}  {}",
-            i.repository,
-            i.tag.as_deref().unwrap_or("<none>"),
-            digest_col(i.digest.as_deref().unwrap_or("<none>")),
-            short_id(&i.id),
-            i.created.as_deref().unwrap_or("N/A"),
-            size(i.size)
-        );
-    }
+    let rows: Vec<serde_json::Value> = images.iter().map(|i| row(i, a.no_trunc)).collect();
+    let header: serde_json::Value = serde_json::from_str(HEADER).expect("header is JSON");
+    let f = crate::format::Format::parse(a.format.as_deref(), table);
+    print!("{}", crate::format::list(&f, &header, &rows)?);
     Ok(())
 }
 
-fn json(i: &ImageSummary) -> serde_json::Value {
+/// One row: docker's `images --format` fields (text, as docker prints them), and den's Name and
+/// Layers.
+fn row(i: &ImageSummary, no_trunc: bool) -> serde_json::Value {
+    let created = i
+        .created
+        .as_deref()
+        .and_then(super::image_filter::parse_time);
     serde_json::json!({
         "Repository": i.repository,
         "Tag": i.tag.as_deref().unwrap_or("<none>"),
         "Digest": i.digest.as_deref().unwrap_or("<none>"),
-        "ID": i.id,
-        "CreatedAt": i.created,
-        "Size": i.size,
+        "ID": if no_trunc { i.id.as_str() } else { short_id(&i.id) },
+        "CreatedAt": i.created.clone().unwrap_or_default(),
+        "CreatedSince": created.map_or("N/A".to_string(), |t| format!("{} ago",
+            den_runtime::state::human_duration(den_runtime::state::now_secs() - t))),
+        "Size": size(i.size),
+        "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A",
+        "VirtualSize": size(i.size),
         "Layers": i.layers,
         "Name": i.name,
     })
@@ -174,7 +184,7 @@ pub fn rm(root: &Path, store: &ImageStore, a: &RmArgs) -> Result<()> {
 }
 
 /// docker's units: 4.86MB, 345kB.
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     let b = bytes as f64;
     if b >= 1e9 {
         format!("{:.3}GB", b / 1e9)

@@ -8,7 +8,8 @@ pub struct Args {
     /// The signal: a number or a name (KILL, SIGTERM, hup...).
     #[arg(short = 's', long = "signal", default_value = "KILL")]
     signal: String,
-    #[arg(required = true)]
+    /// Containers, by name or id (or a unique id prefix).
+    #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
 }
 

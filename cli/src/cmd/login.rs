@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 #[derive(clap::Args)]
 pub struct LoginArgs {
+    /// The user name.
     #[arg(short, long)]
     username: String,
     /// The password (prefer --password-stdin: an argument is visible to other users).
@@ -20,6 +21,7 @@ pub struct LoginArgs {
 
 #[derive(clap::Args)]
 pub struct LogoutArgs {
+    /// The registry (default: docker.io).
     server: Option<String>,
 }
 

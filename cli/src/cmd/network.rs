@@ -14,9 +14,13 @@ pub enum Command {
     Create(CreateArgs),
     /// List networks.
     #[command(visible_alias = "list")]
-    Ls,
+    Ls(super::listing::LsArgs),
     /// Show networks and the containers on them as JSON.
     Inspect {
+        /// A Go template over each network, or `json`.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        /// Networks, by name.
         #[arg(required = true)]
         networks: Vec<String>,
     },
@@ -32,6 +36,7 @@ pub enum Command {
         /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
         #[arg(long)]
         trace: bool,
+        /// Networks, by name.
         #[arg(required = true)]
         networks: Vec<String>,
     },
@@ -68,6 +73,7 @@ pub struct CreateArgs {
     /// at the value den always has.
     #[arg(short = 'o', long = "opt")]
     opt: Vec<String>,
+    /// The network's name.
     name: String,
 }
 
@@ -91,38 +97,16 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             println!("{}", net.id);
             Ok(0)
         }
-        Command::Ls => {
-            println!(
-                "{:<20}  {:<12}  {:<6}  {:<18}  BRIDGE",
-                "NAME", "NETWORK ID", "DRIVER", "SUBNET"
-            );
-            for n in network::list(root)? {
-                println!(
-                    "{:<20}  {:<12}  {:<6}  {:<18}  {}",
-                    n.name,
-                    n.short_id(),
-                    "bridge",
-                    n.subnet.to_string(),
-                    n.bridge
-                );
-            }
-            Ok(0)
+        Command::Ls(a) => {
+            let rows: Vec<Value> = network::list(root)?.iter().map(ls_row).collect();
+            super::listing::print(&a, NETWORK_HEADER, NETWORK_TABLE, rows, "ID")
         }
-        Command::Inspect { networks } => {
-            let nets = networks
+        Command::Inspect { format, networks } => {
+            let out = networks
                 .iter()
-                .map(|n| Network::load(root, n))
-                .collect::<Result<Vec<_>, _>>()?;
-            let containers = Store::new(root).list()?;
-            let out: Vec<Value> = nets
-                .iter()
-                .map(|n| {
-                    let mut v = inspect(n, &containers);
-                    v["Kernel"] = super::topology::kernel_bridge(n, &containers);
-                    v
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+                .map(|n| inspect_one(root, n))
+                .collect::<Result<Vec<_>>>()?;
+            print!("{}", crate::format::objects(format.as_deref(), &out)?);
             Ok(0)
         }
         Command::Connect(a) => super::netconnect::connect(root, a),
@@ -149,6 +133,30 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             Ok(status)
         }
     }
+}
+
+const NETWORK_HEADER: &str = r#"{"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER",
+  "Scope": "SCOPE", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+  "CreatedAt": "CREATED AT", "Subnet": "SUBNET", "Gateway": "GATEWAY", "Bridge": "BRIDGE"}"#;
+const NETWORK_TABLE: &str = "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
+
+/// One row of `network ls`: docker's fields, and den's subnet, gateway and bridge.
+fn ls_row(n: &Network) -> Value {
+    json!({
+        "ID": n.short_id(), "Name": n.name, "Driver": "bridge", "Scope": "local",
+        "IPv6": "false", "Internal": n.internal.to_string(), "Labels": "", "CreatedAt": "",
+        "Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string(), "Bridge": n.bridge,
+        "FullID": n.id,
+    })
+}
+
+/// `network inspect NAME` (and `den inspect`'s network): docker's keys and den's kernel view.
+pub fn inspect_one(root: &Path, name: &str) -> Result<Value> {
+    let n = Network::load(root, name)?;
+    let containers = Store::new(root).list()?;
+    let mut v = inspect(&n, &containers);
+    v["Kernel"] = super::topology::kernel_bridge(&n, &containers);
+    Ok(v)
 }
 
 /// docker's keys; `Containers` are the running containers attached to the network, with den's HostVeth.

@@ -14,7 +14,8 @@ pub struct Args {
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
-    #[arg(required = true)]
+    /// Containers, by name or id (or a unique id prefix).
+    #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
 }
 

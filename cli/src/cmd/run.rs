@@ -18,8 +18,10 @@ pub struct Args {
     /// Run in the background: print the container's id once its command runs.
     #[arg(short = 'd', long)]
     detach: bool,
+    /// Name the container (default: a random adjective_surname, as docker).
     #[arg(long)]
     name: Option<String>,
+    /// The container's hostname (default: its short id).
     #[arg(long, short = 'h')]
     hostname: Option<String>,
     /// Set an environment variable (K=V, or K to copy it from den's environment).
@@ -28,8 +30,10 @@ pub struct Args {
     /// Working directory inside the container (absolute).
     #[arg(short = 'w', long = "workdir")]
     workdir: Option<String>,
+    /// Run as this user: NAME|UID[:GROUP|GID] (default: the image's USER, else root).
     #[arg(short = 'u', long)]
     user: Option<String>,
+    /// Override the image's ENTRYPOINT (`""` for none); the arguments after the image follow it.
     #[arg(long)]
     entrypoint: Option<String>,
     /// Keep stdin open.
@@ -38,7 +42,8 @@ pub struct Args {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     tty: bool,
-    /// bridge (default), host, none, a user network's name, or container:NAME (NAME's network).
+    /// bridge (default: den0), a user network (den network create NAME), host, none, or
+    /// container:NAME (share another container's network namespace).
     #[arg(long, visible_alias = "net", default_value = "bridge")]
     network: String,
     /// A fixed address on the bridge network.
@@ -96,6 +101,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         .iter()
         .map(|p| p.parse())
         .collect::<Result<Vec<_>, _>>()?;
+    // den's config file: flags override it.
+    let config = den_runtime::config::load()?;
+    let bridge = &config.default_bridge;
+    den_netcfg::network::configure_default(root, bridge.subnet, bridge.bridge.as_deref())?;
     // Before anything is created or cloned: the pull runs its own async runtime and ends it.
     super::pull::before_run(root, &a.image, &a.pull, a.more.quiet)?;
     let opts = RunOptions {
@@ -121,7 +130,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             volumes_from: a.volumes_from,
             read_only: a.read_only,
         },
-        security: a.security.into(),
+        security: Flags {
+            cgroup_parent: a.security.cgroup_parent.clone().or(config.cgroup_parent),
+            ..a.security.into()
+        },
         net_flags: NetFlags {
             dns: a.more.dns,
             dns_search: a.more.dns_search,

@@ -1,4 +1,4 @@
-//! `den stats [--no-stream] [--format json] [NAME...]`: docker's columns from each running
+//! `den stats [--no-stream] [--format TEMPLATE|json] [NAME...]`: docker's columns from each running
 //! container's cgroup and interfaces. CPU % is over the sampling interval (docker's: CPU time
 //! delta over wall time, 100% per CPU).
 
@@ -13,14 +13,18 @@ use den_runtime::lifecycle;
 use den_runtime::state::{Container, Status, Store};
 use serde_json::json;
 
+use crate::format::Format;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Print one sample and exit.
     #[arg(long)]
     no_stream: bool,
-    /// `json`: one JSON object per container and line.
+    /// `table TEMPLATE`, a Go template over .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO
+    /// .BlockIO .PIDs, or `json` (one object per container and line).
     #[arg(long)]
     format: Option<String>,
+    /// Containers (default: every running one).
     containers: Vec<String>,
 }
 
@@ -122,35 +126,29 @@ fn row(t: &Target, prev: Option<&Sample>, now: &Sample, wall: Duration) -> Row {
     }
 }
 
-fn print(rows: &[Row], json: bool) -> Result<()> {
-    if json {
-        for r in rows {
-            let v = json!({"BlockIO": r.block, "CPUPerc": r.cpu, "Container": r.id, "ID": r.id,
+const HEADER: &str = r#"{"ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME",
+  "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
+  "BlockIO": "BLOCK I/O", "PIDs": "PIDS"}"#;
+const TABLE: &str = "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+fn print(rows: &[Row], format: &Format) -> Result<()> {
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"BlockIO": r.block, "CPUPerc": r.cpu, "Container": r.id, "ID": r.id,
                 "MemPerc": r.mem_perc, "MemUsage": r.mem, "Name": r.name, "NetIO": r.net,
-                "PIDs": r.pids});
-            println!("{}", serde_json::to_string(&v)?);
-        }
-        return Ok(());
-    }
-    println!(
-        "{:<14}{:<20}{:<9}{:<24}{:<9}{:<22}{:<22}PIDS",
-        "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O"
-    );
-    for r in rows {
-        println!(
-            "{:<14}{:<20}{:<9}{:<24}{:<9}{:<22}{:<22}{}",
-            r.id, r.name, r.cpu, r.mem, r.mem_perc, r.net, r.block, r.pids
-        );
-    }
+                "PIDs": r.pids})
+        })
+        .collect();
+    let header: serde_json::Value = serde_json::from_str(HEADER).expect("header is JSON");
+    print!("{}", crate::format::list(format, &header, &values)?);
     Ok(())
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
-    let json = match a.format.as_deref() {
-        None => false,
-        Some("json") => true,
-        Some(other) => anyhow::bail!("unknown --format {other:?}: use json"),
-    };
+    let format = Format::parse(a.format.as_deref(), TABLE);
+    // A table is redrawn in place; templates and json lines follow one another.
+    let redraw = matches!(format, Format::Table(_));
     let mut prev: HashMap<String, Sample> = HashMap::new();
     let mut at = Instant::now();
     let mut first = true;
@@ -174,10 +172,10 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             .iter()
             .map(|(t, s)| row(t, prev.get(&t.c.id), s, wall))
             .collect();
-        if !a.no_stream && !json {
+        if !a.no_stream && redraw {
             print!("\x1b[2J\x1b[H");
         }
-        print(&rows, json)?;
+        print(&rows, &format)?;
         if a.no_stream {
             return Ok(0);
         }

@@ -5,6 +5,7 @@ use den_runtime::lifecycle;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The container, by name or id.
     container: String,
 }
 

@@ -11,6 +11,7 @@ use den_runtime::state::{Status, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The container, by name or id.
     container: String,
     /// Only packets to or from this port (a container port or a published host port).
     #[arg(long)]

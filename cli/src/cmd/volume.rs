@@ -10,16 +10,19 @@ use serde_json::{json, Value};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create a volume (named with 64 random hex digits if no name is given).
-    Create { name: Option<String> },
+    Create {
+        /// The volume's name (default: 64 random hex digits).
+        name: Option<String>,
+    },
     /// List volumes.
     #[command(visible_alias = "list")]
-    Ls {
-        /// Only the names.
-        #[arg(short = 'q', long)]
-        quiet: bool,
-    },
+    Ls(super::listing::LsArgs),
     /// Show volumes as JSON.
     Inspect {
+        /// A Go template over each volume, or `json`.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
+        /// Volumes, by name.
         #[arg(required = true)]
         volumes: Vec<String>,
     },
@@ -29,11 +32,13 @@ pub enum Command {
         /// A missing volume is no error.
         #[arg(short = 'f', long)]
         force: bool,
+        /// Volumes, by name.
         #[arg(required = true)]
         volumes: Vec<String>,
     },
     /// Remove the anonymous volumes no container uses (with -a, named ones too).
     Prune {
+        /// Named volumes too, not only anonymous ones.
         #[arg(short = 'a', long)]
         all: bool,
         /// Accepted for docker's sake: den does not ask.
@@ -51,24 +56,16 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             let (v, _) = store.create(Some(&name))?;
             println!("{}", v.name);
         }
-        Command::Ls { quiet } => {
-            let all = store.list()?;
-            if !quiet {
-                println!("{:<10}VOLUME NAME", "DRIVER");
-            }
-            for v in all {
-                match quiet {
-                    true => println!("{}", v.name),
-                    false => println!("{:<10}{}", "local", v.name),
-                }
-            }
+        Command::Ls(a) => {
+            let rows: Vec<Value> = store.list()?.iter().map(ls_row).collect();
+            return super::listing::print(&a, VOLUME_HEADER, VOLUME_TABLE, rows, "Name");
         }
-        Command::Inspect { volumes } => {
+        Command::Inspect { format, volumes } => {
             let out = volumes
                 .iter()
                 .map(|n| store.get(n).map(|v| inspect(&v)))
                 .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            print!("{}", crate::format::objects(format.as_deref(), &out)?);
         }
         Command::Rm { force, volumes } => {
             let mut status = 0;
@@ -92,6 +89,31 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+const VOLUME_HEADER: &str = r#"{"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+  "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE",
+  "Availability": "AVAILABILITY", "Group": "GROUP", "Status": "STATUS"}"#;
+const VOLUME_TABLE: &str = "{{.Driver}}\t{{.Name}}";
+
+/// One row of `volume ls`: docker's fields.
+fn ls_row(v: &Volume) -> Value {
+    let labels = if v.anonymous {
+        "com.docker.volume.anonymous="
+    } else {
+        ""
+    };
+    json!({
+        "Name": v.name, "Driver": "local", "Scope": "local",
+        "Mountpoint": v.mountpoint, "Labels": labels, "Links": "N/A", "Size": "N/A",
+        "Availability": "N/A", "Group": "N/A", "Status": "N/A",
+        "Anonymous": v.anonymous,
+    })
+}
+
+/// `den inspect`'s volume.
+pub fn inspect_one(root: &Path, name: &str) -> Result<Value> {
+    Ok(inspect(&VolumeStore::new(root).get(name)?))
 }
 
 /// docker's `volume inspect` keys.

@@ -207,7 +207,7 @@ fn check_free(
 
 /// Writes `<root>/networks/<name>/network.json` (temp file + rename). On failure whatever this call made
 /// is removed again.
-fn save_new(root: &Path, net: &Network) -> Result<(), NetworkError> {
+pub(super) fn save_new(root: &Path, net: &Network) -> Result<(), NetworkError> {
     let dir = network_dir(root, &net.name);
     let made_dir = !dir.exists();
     let mut undo = Undo {

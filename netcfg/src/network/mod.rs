@@ -5,6 +5,7 @@
 //! [`remove`].
 
 mod create;
+mod default;
 mod error;
 mod host;
 pub mod pool;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use create::{create, CreateRequest};
+pub use default::configure_default;
 pub use error::NetworkError;
 /// Re-exported so that callers can parse `--subnet` without depending on ipnet.
 pub use ipnet::Ipv4Net;

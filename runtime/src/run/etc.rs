@@ -36,6 +36,11 @@ pub fn write(
     extra: &EtcSettings,
 ) -> io::Result<()> {
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    // den's config file may name other nameservers, search domains, options (`crate::config`;
+    // `den run` has read it already, so it parses); the flags (`extra`) come on top.
+    let host_resolv = crate::config::load()
+        .unwrap_or_default()
+        .resolv_conf(&host_resolv);
     if host_network {
         // The host's files, with `--add-host` and `--dns*` applied as on any network.
         let hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();

@@ -42,7 +42,7 @@ pub use error::{one_line, RunError};
 pub use netflags::{NetFlagError, NetFlags};
 pub use netjoin::JoinError;
 pub use options::{NetworkMode, RunOptions, Storage};
-pub use saved::host_config;
+pub use saved::{host_config, process_settings, ProcessSettings};
 pub(crate) use teardown::record_exit;
 use validate::Validated;
 

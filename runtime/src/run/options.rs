@@ -135,11 +135,7 @@ impl RunOptions {
     /// docker's rule: ENTRYPOINT (or --entrypoint) followed by CMD, where a CMD given on the command line
     /// replaces the image's.
     pub fn command(&self, img: &ImageConfig) -> Result<Vec<String>, RunError> {
-        let mut args: Vec<String> = match &self.entrypoint {
-            Some(e) if e.is_empty() => Vec::new(),
-            Some(e) => vec![e.clone()],
-            None => img.entrypoint.clone(),
-        };
+        let mut args = self.entrypoint_of(img);
         if !self.cmd.is_empty() {
             args.extend(self.cmd.iter().cloned());
         } else if self.entrypoint.is_none() {
@@ -149,6 +145,15 @@ impl RunOptions {
             return Err(RunError::NoCommand(self.image.clone()));
         }
         Ok(args)
+    }
+
+    /// `--entrypoint` (`""` for none) or the image's: the head of [`RunOptions::command`].
+    pub fn entrypoint_of(&self, img: &ImageConfig) -> Vec<String> {
+        match &self.entrypoint {
+            Some(e) if e.is_empty() => Vec::new(),
+            Some(e) => vec![e.clone()],
+            None => img.entrypoint.clone(),
+        }
     }
 
     /// The image's Env, then `-e` (`-e K` takes K from den's own environment, as docker does); later wins.

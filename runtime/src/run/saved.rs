@@ -16,6 +16,10 @@ pub(crate) struct Saved {
     pub cwd: String,
     /// `-u` or the image's user.
     pub user: Option<String>,
+    /// The entrypoint part of the container's command (docker's Config.Entrypoint; the rest is
+    /// Config.Cmd); `None` for a container made before den kept it.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
     /// The security and resource flags (`hostconfig`).
     #[serde(default)]
     pub host: crate::hostconfig::HostConfig,
@@ -51,6 +55,26 @@ impl Saved {
 /// for a container made before den had them).
 pub fn host_config(dir: &Path) -> crate::hostconfig::HostConfig {
     Saved::load(dir).map(|s| s.host).unwrap_or_default()
+}
+
+/// What docker's inspect shows of the process, beyond the record: its working directory, user and
+/// entrypoint (`None`s for a container made before den kept them).
+#[derive(Debug, Clone, Default)]
+pub struct ProcessSettings {
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub entrypoint: Option<Vec<String>>,
+}
+
+/// [`ProcessSettings`] of container dir `dir`.
+pub fn process_settings(dir: &Path) -> ProcessSettings {
+    Saved::load(dir)
+        .map(|s| ProcessSettings {
+            working_dir: Some(s.cwd),
+            user: s.user,
+            entrypoint: s.entrypoint,
+        })
+        .unwrap_or_default()
 }
 
 /// A `-p` spec that asks for exactly the mapping the container had (its host port included, also

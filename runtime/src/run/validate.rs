@@ -130,6 +130,7 @@ impl Validated {
             saved: Saved {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
+                entrypoint: Some(opts.entrypoint_of(&image.config)),
                 host,
                 etc: net.etc,
                 mac: net.mac,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use den_netcfg::Attachment;
 use serde::{Deserialize, Serialize};
 
-pub use time::{human_duration, now_secs, rfc3339};
+pub use time::{human_duration, now_secs, parse_rfc3339, rfc3339};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

@@ -10,6 +10,39 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// The Unix time of an RFC 3339 timestamp (`2026-11-23T16:15:27Z`, fractions and a `+HH:MM`
+/// offset allowed); `None` if it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = s
+        .get(19..)?
+        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match rest {
+        "Z" | "" => 0,
+        o => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let oh: i64 = o.get(1..3)?.parse().ok()?;
+            let om: i64 = o.get(4..6)?.parse().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// Howard Hinnant's civil-to-days algorithm (the inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// `2026-11-23T16:15:27Z` for a Unix time.
 pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -48,13 +81,25 @@ pub fn human_duration(secs: i64) -> String {
         120..=3599 => format!("{} minutes", s / 60),
         3600..=7199 => "About an hour".into(),
         7200..=172_799 => format!("{} hours", s / 3600),
-        _ => format!("{} days", s / 86_400),
+        172_800..=1_209_599 => format!("{} days", s / 86_400),
+        1_209_600..=5_183_999 => format!("{} weeks", s / 604_800),
+        5_184_000..=63_071_999 => format!("{} months", s / 2_592_000),
+        _ => format!("{} years", s / 31_536_000),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_formats() {
+        for t in [0, 1_764_633_600, 1_795_000_123] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("1970-01-01T01:00:00.5+01:00"), Some(0));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 
     #[test]
     fn formats_known_instants() {

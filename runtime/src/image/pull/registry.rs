@@ -9,27 +9,14 @@ use std::time::Duration;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use serde::Deserialize;
 
 use crate::image::reference::{Reference, DEFAULT_DOMAIN};
 
-/// den's config file: `{"insecure-registries": ["host:port", ...]}` (docker's daemon.json key).
-const CONFIG: &str = "/etc/den/config.json";
 /// Per-registry CAs, laid out like docker's `/etc/docker/certs.d/HOST:PORT/*.crt`.
 const CERTS_D: &str = "/etc/den/certs.d";
 /// How long connecting may take: an unreachable registry is a short, clear error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Default, Deserialize)]
-struct DenConfig {
-    #[serde(default, rename = "insecure-registries")]
-    insecure: Vec<String>,
-}
-
-fn config_path() -> PathBuf {
-    std::env::var_os("DEN_CONFIG").map_or_else(|| PathBuf::from(CONFIG), PathBuf::from)
-}
 
 fn certs_d() -> PathBuf {
     std::env::var_os("DEN_CERTS_D").map_or_else(|| PathBuf::from(CERTS_D), PathBuf::from)
@@ -41,11 +28,11 @@ pub(crate) fn insecure(domain: &str) -> bool {
     if host == "localhost" || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()) {
         return true;
     }
-    let config: DenConfig = fs::read(config_path())
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    // den's config file (`crate::config`: docker's `insecure-registries` key).
+    let insecure = crate::config::load()
+        .map(|c| c.insecure_registries)
         .unwrap_or_default();
-    config.insecure.iter().any(|r| r == domain || r == host)
+    insecure.iter().any(|r| r == domain || r == host)
 }
 
 fn host_of(domain: &str) -> &str {
