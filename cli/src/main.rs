@@ -34,6 +34,8 @@ enum Command {
     Kill(cmd::kill::Args),
     /// Run exited containers again, detached.
     Start(cmd::start::Args),
+    /// Stop running containers, then start them again.
+    Restart(cmd::restart::Args),
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
         Command::Stop(args) => cmd::stop::main(&root, args),
         Command::Kill(args) => cmd::kill::main(&root, args),
         Command::Start(args) => cmd::start::main(&root, args),
+        Command::Restart(args) => cmd::restart::main(&root, args),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),

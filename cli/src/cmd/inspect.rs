@@ -25,6 +25,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         let c = lifecycle::find(&store, key)?;
         let mut v = inspect(&c, &store);
         v["Kernel"] = super::topology::kernel_view(&c);
+        super::life_view::add(&mut v, &c);
         out.push(v);
     }
     println!("{}", serde_json::to_string_pretty(&out)?);

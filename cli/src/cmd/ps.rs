@@ -99,7 +99,16 @@ pub fn status(c: &Container) -> String {
     let now = now_secs();
     match c.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(now - c.started_at.unwrap_or(now))),
+        Status::Running => format!(
+            "Up {}{}",
+            human_duration(now - c.started_at.unwrap_or(now)),
+            c.health_note()
+        ),
+        Status::Exited if lifecycle::is_restarting(c) => format!(
+            "Restarting ({}) {} ago",
+            c.exit_code.unwrap_or(0),
+            human_duration(now - c.finished_at.unwrap_or(now))
+        ),
         Status::Exited => format!(
             "Exited ({}) {} ago",
             c.exit_code.map_or("?".to_string(), |e| e.to_string()),

@@ -68,6 +68,8 @@ pub struct Args {
     trace: bool,
     #[command(flatten)]
     security: SecurityArgs,
+    #[command(flatten)]
+    life: super::life_args::LifeArgs,
     /// Pull the image first: missing (if not here), always, never.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
     pull: String,
@@ -113,6 +115,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
             read_only: a.read_only,
         },
         security: a.security.into(),
+        life: a.life.into(),
     };
     let detach = a.detach;
     let start = || match detach {

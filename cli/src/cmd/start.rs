@@ -8,13 +8,20 @@ pub struct Args {
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
-    #[arg(required = true)]
+    /// Start every container whose restart policy brings it back after a reboot (always, and
+    /// unless-stopped if not stopped by hand): for a boot-time unit, as docker's daemon does.
+    #[arg(long = "restart-policies", conflicts_with = "containers")]
+    restart_policies: bool,
+    #[arg(required_unless_present = "restart_policies")]
     containers: Vec<String>,
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
     if a.trace {
         den_netcfg::trace::enable();
+    }
+    if a.restart_policies {
+        return by_policy(root);
     }
     let mut status = 0;
     for key in &a.containers {
@@ -24,6 +31,23 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
                 eprintln!("den: {}", den_runtime::run::one_line(&e));
                 // The container's command could not run (127, 126) or den failed (125).
                 status = e.exit_status();
+            }
+        }
+    }
+    Ok(status)
+}
+
+/// `den start --restart-policies`: stale records (a reboot killed every container and
+/// supervisor) are collected first, then each due container is started; exit 1 if any failed.
+fn by_policy(root: &Path) -> Result<i32> {
+    super::gc::implicit(root);
+    let mut status = 0;
+    for (name, started) in run::start_by_policy(root)? {
+        match started {
+            Ok(_) => println!("{name}"),
+            Err(e) => {
+                eprintln!("den: {name}: {}", den_runtime::run::one_line(&e));
+                status = 1;
             }
         }
     }

@@ -82,6 +82,7 @@ mod tests {
             finished_at: None,
             auto_remove: false,
             network: None,
+            life: Default::default(),
         }
     }
 

@@ -56,6 +56,9 @@ pub struct ImageConfig {
     /// there (docker).
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// docker's HEALTHCHECK (not in the OCI spec: read from the config's `Healthcheck`).
+    #[serde(default)]
+    pub healthcheck: Option<crate::state::HealthConfig>,
 }
 
 /// One image on record, as `den images` shows it.

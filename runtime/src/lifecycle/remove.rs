@@ -20,7 +20,11 @@ pub fn remove(
     volumes: bool,
 ) -> Result<String, LifecycleError> {
     let store = Store::new(root);
-    let c = store.find(key)?;
+    let mut c = store.find(key)?;
+    if force && (is_running(&c) || super::is_restarting(&c)) {
+        // Its restart policy must not start it again meanwhile.
+        c = super::end_restarting(&store, &c)?;
+    }
     if is_running(&c) {
         if !force {
             return Err(LifecycleError::Running(c.name));

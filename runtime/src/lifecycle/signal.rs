@@ -66,9 +66,38 @@ pub fn kill(root: &Path, key: &str, sig: Signal) -> Result<String, LifecycleErro
 /// `den stop [-t SECS] NAME`: SIGTERM, SIGKILL if it still runs after `grace`; returns (the name)
 /// once its supervisor has recorded the exit.
 pub fn stop(root: &Path, key: &str, grace: Duration) -> Result<String, LifecycleError> {
+    stop_container(root, key, Some(grace))
+}
+
+/// docker's default grace when neither `-t` nor `--stop-timeout` says.
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// `den stop [-t SECS] NAME`: the container's `--stop-signal` (SIGTERM by default), SIGKILL if it
+/// still runs after `grace` (else its `--stop-timeout`, else 10 s); returns (the name) once its
+/// supervisor has recorded the exit. It is marked stopped by hand first, so its restart policy
+/// does not start it again; a container waiting to be restarted stays exited.
+pub fn stop_container(
+    root: &Path,
+    key: &str,
+    grace: Option<Duration>,
+) -> Result<String, LifecycleError> {
     let store = Store::new(root);
-    let c = running(&store, key)?;
-    send(&c, Signal::SIGTERM)?;
+    let found = store.find(key)?;
+    if !is_running(&found) && !super::is_restarting(&found) {
+        return Err(LifecycleError::NotRunning(found.name));
+    }
+    let c = super::end_restarting(&store, &found)?;
+    if !is_running(&c) {
+        return Ok(c.name);
+    }
+    let grace = grace
+        .or(c.life.stop_timeout.map(Duration::from_secs))
+        .unwrap_or(DEFAULT_GRACE);
+    let first = match &c.life.stop_signal {
+        Some(s) => parse_signal(s)?,
+        None => Signal::SIGTERM,
+    };
+    send(&c, first)?;
     if !wait_gone(&c, grace) {
         match send(&c, Signal::SIGKILL) {
             // It ended just now.

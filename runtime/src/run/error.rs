@@ -20,6 +20,10 @@ use crate::volume::VolumeError;
 pub enum RunError {
     #[error(transparent)]
     Flag(#[from] FlagError),
+    #[error(transparent)]
+    Life(#[from] super::lifeflags::LifeFlagError),
+    #[error(transparent)]
+    Stop(#[from] crate::lifecycle::LifecycleError),
     #[error("--ip needs a bridge network, not --network {0}")]
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]

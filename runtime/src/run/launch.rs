@@ -64,6 +64,7 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
         finished_at: None,
         auto_remove: v.auto_remove,
         network: None,
+        life: v.life.clone(),
     };
     let reservation = store.create(&record)?;
     let dir = store.dir(&v.id);

@@ -90,6 +90,8 @@ pub struct RunOptions {
     /// `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (parsed by `crate::volume`), and
     /// `--read-only`.
     pub storage: Storage,
+    /// `--restart`, `--health-*`, `--stop-signal`, `--stop-timeout` as typed.
+    pub life: super::LifeFlags,
 }
 
 /// The container's filesystem flags, as given on the command line.

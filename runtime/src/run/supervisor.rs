@@ -8,7 +8,11 @@
 //! stays small. exec keeps the pid (and the start time, so the record's `supervisor` stays valid)
 //! and keeps children: the container is still its child and it reaps it with waitpid.
 //!
-//! Its own troubles go to `<container dir>/supervisor.log` (its stdio is /dev/null).
+//! While the container runs it runs its health check (`health`); once it has recorded the exit it
+//! applies its restart policy (`restart`), which hands the container to the next supervisor.
+//!
+//! Its own troubles, and each restart, go to `<container dir>/supervisor.log` (its stdio is
+//! /dev/null).
 
 use std::ffi::{CString, OsString};
 use std::fs::OpenOptions;
@@ -20,7 +24,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{execv, Pid};
 
-use super::{one_line, record_exit, RunError};
+use super::{health, one_line, record_exit, restart, RunError};
 use crate::process::FORWARDED_SIGNALS;
 use crate::state::Store;
 use crate::syscall;
@@ -77,7 +81,8 @@ pub fn main_if_supervisor() -> Option<u8> {
     }
 }
 
-/// The container's end: reap it, then step 7 (detach, record).
+/// The container's life: health checks while it runs (if it has them), then its end: reap it,
+/// step 7 (detach, record), then its restart policy.
 fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorError> {
     // Signals meant for the container must not end its supervisor before the teardown.
     let mut set = SigSet::empty();
@@ -85,12 +90,20 @@ fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorErro
     set.add(Signal::SIGPIPE);
     // Blocked already (inherited across exec); failing to block again changes nothing.
     let _ = set.thread_block();
-    let status =
-        syscall::wait_exit(Pid::from_raw(pid)).map_err(|source| SupervisorError::Wait {
-            id: id.to_string(),
-            pid,
-            source,
-        })?;
+    let wait_err = |source| SupervisorError::Wait {
+        id: id.to_string(),
+        pid,
+        source,
+    };
+    let healthcheck = Store::new(root)
+        .load_id(id)
+        .map_err(RunError::from)?
+        .life
+        .healthcheck;
+    if let Some(mut checker) = health::Checker::new(root, id, healthcheck) {
+        checker.run_until_exit(pid).map_err(wait_err)?;
+    }
+    let status = syscall::wait_exit(Pid::from_raw(pid)).map_err(wait_err)?;
     let status = if libc::WIFSIGNALED(status) {
         128 + libc::WTERMSIG(status)
     } else {
@@ -100,6 +113,7 @@ fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorErro
     let (oom_killed, removed) = crate::cgroups::release(&crate::state::Store::new(root).dir(id));
     record_exit(root, id, status, oom_killed)?;
     removed.map_err(RunError::from)?;
+    restart::after_exit(root, id)?;
     Ok(())
 }
 

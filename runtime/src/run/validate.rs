@@ -35,6 +35,8 @@ pub(crate) struct Validated {
     pub existing: Option<Container>,
     /// Its volumes, binds and tmpfs mounts, and `--read-only`.
     pub mounts: crate::volume::Mounts,
+    /// Restart policy, health check, stop signal.
+    pub life: crate::state::Life,
 }
 
 struct PlanInputs<'a> {
@@ -74,6 +76,7 @@ impl Validated {
         host.check_network(own_netns, &opts.network.to_string())?;
         let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
         let args = opts.command(&image.config)?;
+        let life = opts.life.resolve(&image.config, opts.rm)?;
         let id = state::new_id();
         let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
         // Checked again, atomically, when the name is reserved; checked here too so `den run -d`
@@ -117,6 +120,7 @@ impl Validated {
             interactive: opts.interactive,
             tty: opts.tty,
             auto_remove: opts.rm,
+            life,
             existing: None,
             mounts,
         })
@@ -167,6 +171,7 @@ impl Validated {
             interactive: false,
             tty: false,
             auto_remove: c.auto_remove,
+            life: c.life.clone(),
             mounts: crate::volume::load(&store.dir(&c.id))?,
             existing: Some(c),
         })

@@ -2,6 +2,8 @@
 //! written atomically (temp file + rename), and a name reservation `<root>/names/<name>` (a symlink to the
 //! id, whose creation is the atomic "is this name free?" test — no lock needed).
 
+pub mod health;
+mod life;
 mod time;
 
 use std::fs;
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 use den_netcfg::Attachment;
 use serde::{Deserialize, Serialize};
 
+pub use health::{Health, HealthConfig, HealthStatus};
+pub use life::{next_delay, parse_duration, Life, RestartPolicy};
 pub use time::{human_duration, now_secs, rfc3339};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +89,54 @@ pub struct Container {
     pub finished_at: Option<i64>,
     pub auto_remove: bool,
     pub network: Option<Attachment>,
+    /// Restart policy, health check, stop signal, and the supervisor's restart count.
+    #[serde(default, flatten)]
+    pub life: Life,
 }
 
 impl Container {
     pub fn short_id(&self) -> &str {
         &self.id[..12]
     }
+
+    /// Its health as its supervisor last checked it (None: no health check), read with the record.
+    pub fn health(&self) -> Option<&Health> {
+        self.life.health.as_ref()
+    }
+
+    /// docker's suffix of `Up …` in `ps`: ` (healthy)`, ` (unhealthy)`, ` (health: starting)`.
+    pub fn health_note(&self) -> String {
+        self.health()
+            .map(|h| format!(" ({})", h.status.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// Was it stopped by hand (`den stop`, `den rm -f`) since it was last started by hand? Its
+    /// supervisor does not restart it then, nor does `den start --restart-policies` if its policy
+    /// is unless-stopped (docker's HasBeenManuallyStopped).
+    pub fn stopped_by_hand(&self, store: &Store) -> bool {
+        store.dir(&self.id).join(STOPPED_BY_HAND).exists()
+    }
+
+    /// Set (`den stop`, `den rm -f`) or clear (`den start`) [`Container::stopped_by_hand`].
+    pub fn set_stopped_by_hand(&self, store: &Store, stopped: bool) -> Result<(), StateError> {
+        let path = store.dir(&self.id).join(STOPPED_BY_HAND);
+        let r = if stopped {
+            fs::write(&path, b"")
+        } else {
+            fs::remove_file(&path)
+        };
+        match r {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("writing", &path)(e)),
+            _ => Ok(()),
+        }
+    }
 }
+
+/// The marker file of [`Container::stopped_by_hand`] in the container's dir.
+pub const STOPPED_BY_HAND: &str = "stopped-by-hand";
+
+impl Container {}
 
 /// The container directory tree under one state root.
 #[derive(Debug, Clone)]
@@ -162,7 +207,12 @@ impl Store {
                 io::ErrorKind::NotFound => StateError::NotFound(id.to_string()),
                 _ => io_err("reading", &path)(e),
             })?;
-        serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })
+        let mut c: Container =
+            serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })?;
+        if c.life.healthcheck.is_some() {
+            c.life.health = Health::load(&self.dir(id));
+        }
+        Ok(c)
     }
 
     /// Is `name` reserved by a container (its `names/` link exists)? Names only, never id prefixes.
