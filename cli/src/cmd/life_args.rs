@@ -32,6 +32,9 @@ pub struct LifeArgs {
     /// Seconds `den stop` waits before SIGKILL (default 10).
     #[arg(long = "stop-timeout")]
     stop_timeout: Option<u64>,
+    /// Log option of docker's json-file driver: max-size=SIZE (rotate past it), max-file=N.
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
 }
 
 impl From<LifeArgs> for LifeFlags {
@@ -46,6 +49,7 @@ impl From<LifeArgs> for LifeFlags {
             no_healthcheck: a.no_healthcheck,
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
+            log_opts: a.log_opt,
         }
     }
 }

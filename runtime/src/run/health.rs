@@ -3,21 +3,19 @@
 //! `exec`, so a check enters the container exactly as a user's exec does), waits at most the
 //! timeout, and writes the container's health (`state::Health`) for `den inspect` and `den ps`.
 //!
-//! The supervisor waits on pidfds (the container's PID 1, the check) with poll: no signal
-//! handling, no thread.
+//! The supervisor waits on pidfds (the container's PID 1, the check) with poll (`watch`): no
+//! signal handling, no thread, and the container's output is relayed meanwhile.
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use super::watch::{Watch, Woke};
 use crate::state::health::{HealthResult, OUTPUT_MAX};
 use crate::state::{now_secs, rfc3339, Health, HealthConfig, Store};
 use crate::syscall;
@@ -33,36 +31,6 @@ pub(crate) struct Checker {
     cfg: HealthConfig,
     started: Instant,
     health: Health,
-}
-
-/// What ended a wait: the container (its PID 1 can be reaped) or the deadline.
-enum Woke {
-    Container,
-    Timeout,
-}
-
-/// Wait until `pidfd`'s process has ended (or `check`'s, if given) or `timeout` passed.
-fn wait_fds(container: &OwnedFd, check: Option<&OwnedFd>, timeout: Duration) -> Woke {
-    let mut fds = vec![PollFd::new(container.as_fd(), PollFlags::POLLIN)];
-    if let Some(c) = check {
-        fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
-    }
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-    loop {
-        match poll(&mut fds, timeout) {
-            Err(Errno::EINTR) => continue,
-            // A failed poll (it cannot fail on valid fds): behave as if the time was up.
-            Err(_) | Ok(0) => return Woke::Timeout,
-            Ok(_) => break,
-        }
-    }
-    let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-    if ready(&fds[0]) {
-        Woke::Container
-    } else {
-        Woke::Timeout
-    }
 }
 
 impl Checker {
@@ -85,26 +53,24 @@ impl Checker {
         })
     }
 
-    /// Run checks every interval until the container's PID 1 (`pid`, the caller's child) ends;
-    /// returns once it can be reaped.
-    pub fn run_until_exit(&mut self, pid: i32) -> Result<(), Errno> {
-        let container = syscall::pidfd_open(pid)?;
+    /// Run checks every interval until the container's PID 1 ends; returns once it can be reaped.
+    pub fn run_until_exit(&mut self, watch: &mut Watch) {
         loop {
-            if let Woke::Container = wait_fds(&container, None, self.cfg.interval()) {
-                return Ok(());
+            if watch.wait(None, Some(self.cfg.interval())) == Woke::Container {
+                return;
             }
-            if let Woke::Container = self.check(&container) {
-                return Ok(());
+            if self.check(watch) == Woke::Container {
+                return;
             }
         }
     }
 
     /// One check; its result is saved. Returns early if the container ends meanwhile.
-    fn check(&mut self, container: &OwnedFd) -> Woke {
+    fn check(&mut self, watch: &mut Watch) -> Woke {
         let start = now_secs();
         let out_path = self.dir.join("health.out");
         let (code, output) = match self.spawn(&out_path) {
-            Ok(mut child) => match self.wait_check(container, &mut child) {
+            Ok(mut child) => match self.wait_check(watch, &mut child) {
                 Some(Ok(code)) => (code, read_output(&out_path)),
                 Some(Err(timeout)) => (
                     -1,
@@ -149,7 +115,7 @@ impl Checker {
 
     /// The check's exit code, `Err(timeout)` if it overran (then it is killed), None if the
     /// container ended first (the check is killed too).
-    fn wait_check(&self, container: &OwnedFd, child: &mut Child) -> Option<Result<i32, Duration>> {
+    fn wait_check(&self, watch: &mut Watch, child: &mut Child) -> Option<Result<i32, Duration>> {
         let timeout = self.cfg.timeout();
         let deadline = Instant::now() + timeout;
         let fd = syscall::pidfd_open(child.id() as i32).ok();
@@ -168,7 +134,7 @@ impl Checker {
             } else {
                 left.min(Duration::from_millis(10))
             };
-            if let Woke::Container = wait_fds(container, fd.as_ref(), wait) {
+            if watch.wait(fd.as_ref(), Some(wait)) == Woke::Container {
                 end(child);
                 return None;
             }

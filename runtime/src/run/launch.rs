@@ -1,9 +1,8 @@
 //! Steps 2 to 6: the state dir, the clone, the network, the /etc files, the start. Each step that
 //! makes something holds a guard that undoes it if a later step fails.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::netguard::NetGuard;
@@ -12,7 +11,6 @@ use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
 use crate::cgroups;
 use crate::hosts;
-use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
 use crate::spec::{self, SpecInputs};
 use crate::state::{self, Container, Reservation, Status, Store};
@@ -23,8 +21,8 @@ use crate::volume;
 pub(crate) enum Output {
     /// den's own (foreground `den run`).
     Inherit,
-    /// The log file in the container's dir (detached), appended to across `den start`s.
-    LogFile,
+    /// Pipes whose read ends the supervisor relays to the log in the container's dir (detached).
+    LogPipes,
 }
 
 /// A container whose command runs, with what its end needs (step 7).
@@ -34,6 +32,8 @@ pub(crate) struct Started {
     pub running: Running,
     pub net: NetGuard,
     pub cgroup: cgroups::Cgroup,
+    /// With [`Output::LogPipes`]: the read ends of the container's stdout and stderr.
+    pub logs: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// This process, as the one that waits for the container and tears it down.
@@ -92,15 +92,10 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>) {
     (record, None)
 }
 
-fn log_file(dir: &Path) -> Result<OwnedFd, RunError> {
-    let path = logs::path(dir);
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(&path)
-        .map(OwnedFd::from)
-        .map_err(RunError::io("opening", path))
+/// A pipe for one of the container's output streams: (read end, write end), close-on-exec.
+fn log_pipe(dir: &Path) -> Result<(OwnedFd, OwnedFd), RunError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| RunError::io("making the log pipes of", dir.to_path_buf())(e.into()))
 }
 
 /// Steps 2-6; returns once the container's command has been exec'd.
@@ -170,15 +165,14 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
         .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
-    let log = match output {
-        Output::Inherit => None,
-        Output::LogFile => Some(log_file(&dir)?),
+    let (logs, log_out, log_err) = match output {
+        Output::Inherit => (None, None, None),
+        Output::LogPipes => {
+            let (out_r, out_w) = log_pipe(&dir)?;
+            let (err_r, err_w) = log_pipe(&dir)?;
+            (Some((out_r, err_r)), Some(out_w), Some(err_w))
+        }
     };
-    let log_err = log
-        .as_ref()
-        .map(|f| f.try_clone())
-        .transpose()
-        .map_err(RunError::io("duplicating the log fd of", dir.clone()))?;
 
     // 3. Clone the child into its namespaces; it waits for step 6.
     den_netcfg::trace::step(|| format!("# state dir {} ready, spec built", dir.display()));
@@ -186,7 +180,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         spec: &spec,
         overlay: Some(overlay),
         stdin: v.interactive,
-        stdout: log,
+        stdout: log_out,
         stderr: log_err,
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
         rootfs_nodev: !device_control,
@@ -256,6 +250,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         running,
         net,
         cgroup,
+        logs,
     })
 }
 

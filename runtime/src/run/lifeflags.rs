@@ -19,6 +19,8 @@ pub struct LifeFlags {
     pub no_healthcheck: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
+    /// `--log-opt KEY=VALUE`: max-size, max-file.
+    pub log_opts: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum LifeFlagError {
     RestartAndRm,
     #[error("--restart {0} needs -d: den has no daemon to restart a foreground container")]
     RestartForeground(RestartPolicy),
+    #[error("invalid --log-opt {0:?}: use max-size=SIZE (e.g. 10m) or max-file=N (N >= 1)")]
+    LogOpt(String),
     #[error(transparent)]
     StopSignal(#[from] crate::lifecycle::LifecycleError),
 }
@@ -100,7 +104,10 @@ impl LifeFlags {
             h.retries = self.health_retries.unwrap_or(h.retries);
             h.command().is_some().then_some(h)
         };
+        let (log_max_size, log_max_file) = log_opts(&self.log_opts)?;
         Ok(Life {
+            log_max_size,
+            log_max_file,
             restart_policy,
             healthcheck,
             stop_signal: self.stop_signal.clone(),
@@ -108,6 +115,34 @@ impl LifeFlags {
             ..Life::default()
         })
     }
+}
+
+/// docker's json-file options: `max-size` (k, m, g: binary units, as docker's) and `max-file`.
+fn log_opts(opts: &[String]) -> Result<(Option<u64>, Option<u32>), LifeFlagError> {
+    let (mut size, mut files) = (None, None);
+    for o in opts {
+        let bad = || LifeFlagError::LogOpt(o.clone());
+        match o.split_once('=') {
+            Some(("max-size", v)) => size = Some(parse_size(v).ok_or_else(bad)?),
+            Some(("max-file", v)) => {
+                files = Some(v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(bad)?)
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok((size, files))
+}
+
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.to_ascii_lowercase();
+    let v = v.strip_suffix('b').unwrap_or(&v);
+    let (num, mult) = match v.chars().last()? {
+        'k' => (&v[..v.len() - 1], 1u64 << 10),
+        'm' => (&v[..v.len() - 1], 1 << 20),
+        'g' => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    num.parse::<u64>().ok().filter(|n| *n > 0).map(|n| n * mult)
 }
 
 #[cfg(test)]
@@ -137,6 +172,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(off.resolve(&img, false).unwrap().healthcheck, None);
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("1kb"), Some(1024));
+        assert_eq!(parse_size("x"), None);
+        assert!(log_opts(&["max-file=0".into()]).is_err());
+        assert!(log_opts(&["compress=true".into()]).is_err());
         let none = ImageConfig::default();
         assert_eq!(
             LifeFlags::default()

@@ -28,6 +28,7 @@ mod names;
 mod netguard;
 mod netjoin;
 mod options;
+mod relay;
 mod restart;
 mod saved;
 mod storage;
@@ -35,6 +36,7 @@ pub mod supervisor;
 mod teardown;
 mod unplug;
 mod validate;
+mod watch;
 
 use std::path::Path;
 use std::time::Duration;

@@ -79,6 +79,7 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         running,
         mut net,
         cgroup,
+        logs: _,
     } = started;
     let exit = running.wait();
     // Read before the cgroup goes; removed before the record says "exited" (teardown done).

@@ -165,6 +165,12 @@ pub struct Life {
     /// `--stop-timeout` in seconds (`den stop`'s default grace; default 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// `--log-opt max-size=…` in bytes: its supervisor rotates the log past it.
+    #[serde(default)]
+    pub log_max_size: Option<u64>,
+    /// `--log-opt max-file=N`: log files kept when rotating (default 1).
+    #[serde(default)]
+    pub log_max_file: Option<u32>,
     /// Its health (`health.json`, written by its supervisor), read with the record; not in it.
     #[serde(skip)]
     pub health: Option<Health>,
