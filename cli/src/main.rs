@@ -36,6 +36,17 @@ enum Command {
     Start(cmd::start::Args),
     /// Stop running containers, then start them again.
     Restart(cmd::restart::Args),
+    /// Freeze every process of running containers (the freezer cgroup).
+    Pause(cmd::verbs::Containers),
+    /// Thaw paused containers.
+    Unpause(cmd::verbs::Containers),
+    /// Block until containers stop, then print their exit codes.
+    Wait(cmd::verbs::Containers),
+    /// Rename a container: den rename OLD NEW.
+    Rename(cmd::verbs::RenameArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(cmd::verbs::ContainerCommand),
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -128,6 +139,11 @@ fn main() -> ExitCode {
         Command::Kill(args) => cmd::kill::main(&root, args),
         Command::Start(args) => cmd::start::main(&root, args),
         Command::Restart(args) => cmd::restart::main(&root, args),
+        Command::Pause(args) => cmd::verbs::pause(&root, args),
+        Command::Unpause(args) => cmd::verbs::unpause(&root, args),
+        Command::Wait(args) => cmd::verbs::wait(&root, args),
+        Command::Rename(args) => cmd::verbs::rename(&root, args),
+        Command::Container(c) => cmd::verbs::container(&root, c),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),

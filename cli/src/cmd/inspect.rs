@@ -16,6 +16,8 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct PortArgs {
     container: String,
+    /// Only this container port: PORT[/tcp|udp]; prints its host addresses.
+    port: Option<String>,
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
@@ -35,12 +37,30 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
 /// `den port NAME`: docker's `80/tcp -> 0.0.0.0:8080` lines.
 pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
     let c = Store::new(root).find(&a.container)?;
-    for p in c.network.iter().flat_map(|n| &n.ports) {
-        println!(
-            "{}/{} -> {}:{}",
-            p.container_port, p.proto, p.host_ip, p.host_port
+    let ports = c.network.iter().flat_map(|n| &n.ports);
+    let Some(want) = &a.port else {
+        for p in ports {
+            println!(
+                "{}/{} -> {}:{}",
+                p.container_port, p.proto, p.host_ip, p.host_port
+            );
+        }
+        return Ok(0);
+    };
+    // docker's `port NAME 80[/tcp]`: the host addresses of that one.
+    let (num, proto) = want.split_once('/').unwrap_or((want, "tcp"));
+    let hits: Vec<String> = ports
+        .filter(|p| p.container_port.to_string() == num && p.proto.to_string() == proto)
+        .map(|p| format!("{}:{}", p.host_ip, p.host_port))
+        .collect();
+    if hits.is_empty() {
+        eprintln!(
+            "den: no public port '{num}/{proto}' published for {}",
+            c.name
         );
+        return Ok(1);
     }
+    hits.iter().for_each(|h| println!("{h}"));
     Ok(0)
 }
 

@@ -12,6 +12,11 @@ pub fn add(v: &mut Value, c: &Container) {
         v["State"]["Status"] = json!("restarting");
     }
     v["State"]["Restarting"] = json!(restarting);
+    let paused = c.life.paused && c.status == den_runtime::state::Status::Running;
+    if paused {
+        v["State"]["Status"] = json!("paused");
+    }
+    v["State"]["Paused"] = json!(paused);
     if let Some(h) = c.health() {
         v["State"]["Health"] = json!(h);
     }

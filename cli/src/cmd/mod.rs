@@ -25,5 +25,6 @@ pub mod stop;
 pub mod top;
 pub mod topology;
 pub mod trace;
+pub mod verbs;
 pub mod veth;
 pub mod volume;

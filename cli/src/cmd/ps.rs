@@ -100,9 +100,10 @@ pub fn status(c: &Container) -> String {
     match c.status {
         Status::Created => "Created".into(),
         Status::Running => format!(
-            "Up {}{}",
+            "Up {}{}{}",
             human_duration(now - c.started_at.unwrap_or(now)),
-            c.health_note()
+            c.health_note(),
+            if c.life.paused { " (Paused)" } else { "" }
         ),
         Status::Exited if lifecycle::is_restarting(c) => format!(
             "Restarting ({}) {} ago",

@@ -6,6 +6,7 @@
 //! container's) detaches the network and then records the exit, so "the record says exited" means
 //! the teardown is done.
 
+mod pause;
 mod remove;
 mod signal;
 mod top;
@@ -16,7 +17,8 @@ use nix::errno::Errno;
 
 use crate::state::{self, Container, StateError, Status, Store};
 
-pub use remove::remove;
+pub use pause::{pause, rename, unpause, wait};
+pub use remove::{prune, remove};
 pub use signal::{kill, parse_signal, stop, stop_container};
 pub use top::{top, TopEntry};
 
@@ -53,6 +55,12 @@ pub enum LifecycleError {
     Hosts(#[from] crate::hosts::HostsError),
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
+    Freezer(#[from] crate::cgroups::FreezerError),
+    #[error("container {0} is already paused")]
+    AlreadyPaused(String),
+    #[error("container {0} is not paused")]
+    NotPaused(String),
 }
 
 /// Is the container's PID 1 there (the very process the record names, not a reuse of its pid) and

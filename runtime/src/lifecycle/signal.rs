@@ -58,8 +58,10 @@ fn running(store: &Store, key: &str) -> Result<Container, LifecycleError> {
 /// `den kill [-s SIG] NAME`: send `sig` to the container's PID 1 and return (docker's semantics:
 /// PID 1 ignores signals it has no handler for, except SIGKILL). Returns the name.
 pub fn kill(root: &Path, key: &str, sig: Signal) -> Result<String, LifecycleError> {
-    let c = running(&Store::new(root), key)?;
+    let store = Store::new(root);
+    let c = running(&store, key)?;
     send(&c, sig)?;
+    super::pause::thaw_for_signal(&store, &c)?;
     Ok(c.name)
 }
 
@@ -98,6 +100,7 @@ pub fn stop_container(
         None => Signal::SIGTERM,
     };
     send(&c, first)?;
+    super::pause::thaw_for_signal(&store, &c)?;
     if !wait_gone(&c, grace) {
         match send(&c, Signal::SIGKILL) {
             // It ended just now.

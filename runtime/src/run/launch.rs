@@ -89,6 +89,7 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>) {
     record.started_at = None;
     record.finished_at = None;
     record.network = None;
+    record.life.paused = false;
     (record, None)
 }
 

@@ -49,6 +49,7 @@ pub(crate) fn record_exit(
     record.finished_at = Some(state::now_secs());
     record.exit_code = Some(status);
     record.oom_killed = oom_killed;
+    record.life.paused = false;
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}

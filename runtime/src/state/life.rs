@@ -165,6 +165,9 @@ pub struct Life {
     /// `--stop-timeout` in seconds (`den stop`'s default grace; default 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// `den pause` froze it (docker's State.Paused).
+    #[serde(default)]
+    pub paused: bool,
     /// `--log-opt max-size=…` in bytes: its supervisor rotates the log past it.
     #[serde(default)]
     pub log_max_size: Option<u64>,

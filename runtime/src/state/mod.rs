@@ -279,6 +279,37 @@ impl Store {
 }
 
 impl Store {
+    /// `den rename`: reserve `new` (atomically, as [`Store::create`] does), record it, then free
+    /// the old name.
+    pub fn rename(&self, record: &Container, new: &str) -> Result<(), StateError> {
+        validate_name(new)?;
+        let link = self.names().join(new);
+        match symlink(&record.id, &link) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StateError::NameInUse(new.to_string()))
+            }
+            Err(e) => return Err(io_err("reserving name", &link)(e)),
+        }
+        let mut now = match self.load_id(&record.id) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = fs::remove_file(&link);
+                return Err(e);
+            }
+        };
+        let old = self.names().join(&now.name);
+        now.name = new.to_string();
+        if let Err(e) = self.save(&now) {
+            let _ = fs::remove_file(&link);
+            return Err(e);
+        }
+        if fs::read_link(&old).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+            fs::remove_file(&old).map_err(io_err("removing", &old))?;
+        }
+        Ok(())
+    }
+
     /// Where [`Store::remove_later`] puts container dirs whose files are still to be removed.
     pub fn trash(&self) -> PathBuf {
         self.root.join("trash")
