@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run a command in a new container.
     Run(Box<cmd::run::Args>),
+    /// Create a new container without starting it (`den start` runs it); den run's flags.
+    Create(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
     /// Run a command in a running container.
@@ -132,6 +134,7 @@ fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&root, *args),
+        Command::Create(args) => cmd::run::create(&root, *args),
         Command::Ps(args) => cmd::ps::main(&root, args),
         Command::Exec(args) => cmd::exec::main(&root, args),
         Command::Rm(args) => cmd::rm::main(&root, args),

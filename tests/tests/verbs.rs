@@ -175,3 +175,64 @@ fn container_prune_removes_only_stopped_containers() {
     sb.den(&["rm", "-f", "busy"]).ok();
     sb.assert_footprint(&before, "container prune");
 }
+
+#[test]
+fn create_makes_a_container_that_start_runs() {
+    let sb = Sandbox::new();
+    sb.den(&["run", "--rm", "-p", "9999:80", img(), "true"])
+        .ok();
+    let before = sb.footprint();
+    let out = sb
+        .den(&[
+            "create",
+            "--name",
+            "made",
+            "-p",
+            "8080:80",
+            img(),
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    let id = out.out().to_string();
+    assert_eq!(id.len(), 64, "{out}");
+    let line = sb.ps_line(true, "made").expect("ps -a lists it");
+    assert!(line.contains("Created"), "{line}");
+    assert!(
+        sb.ps_line(false, "made").is_none(),
+        "ps lists a created container"
+    );
+    assert_eq!(sb.inspect("made").status().as_deref(), Some("created"));
+    // A container at rest, not a dead den's leftover.
+    sb.den(&["gc"]).ok();
+    assert!(
+        sb.try_inspect("made").is_some(),
+        "gc removed a created container"
+    );
+    sb.den(&["create", "--name", "made", img(), "true"])
+        .expect_code(125);
+
+    assert_eq!(sb.den(&["start", "made"]).ok().out(), "made");
+    let i = sb.inspect("made");
+    assert_eq!(i.status().as_deref(), Some("running"));
+    assert_eq!(i.id().as_deref(), Some(id.as_str()));
+    assert_eq!(sb.den(&["port", "made", "80"]).ok().out(), "0.0.0.0:8080");
+
+    // start -a: in the foreground, with its output and its exit status.
+    sb.den(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "fg",
+        img(),
+        "sh",
+        "-c",
+        "echo hi; echo oops >&2; exit 3",
+    ])
+    .ok();
+    let fg = sb.den(&["start", "-a", "fg"]).expect_code(3);
+    assert_eq!((fg.stdout.as_str(), fg.stderr.as_str()), ("hi\n", "oops\n"));
+    sb.den(&["rm", "-f", "made", "fg"]).ok();
+    sb.assert_footprint(&before, "create, start, start -a");
+}

@@ -8,6 +8,9 @@ pub struct Args {
     /// Print each step as its `ip`/`nft` equivalent, with milliseconds (also: env DEN_TRACE).
     #[arg(long)]
     trace: bool,
+    /// Attach: run the container in the foreground, its output on den's, and exit with its status.
+    #[arg(short = 'a', long)]
+    attach: bool,
     /// Start every container whose restart policy brings it back after a reboot (always, and
     /// unless-stopped if not stopped by hand): for a boot-time unit, as docker's daemon does.
     #[arg(long = "restart-policies", conflicts_with = "containers")]
@@ -22,6 +25,16 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
     }
     if a.restart_policies {
         return by_policy(root);
+    }
+    if a.attach {
+        let [key] = a.containers.as_slice() else {
+            eprintln!("den: start -a takes one container");
+            return Ok(125);
+        };
+        return Ok(run::start_attached(root, key).unwrap_or_else(|e| {
+            eprintln!("den: {}", den_runtime::run::one_line(&e));
+            e.exit_status()
+        }));
     }
     let mut status = 0;
     for key in &a.containers {

@@ -76,6 +76,28 @@ fn create(store: &Store, v: &Validated) -> Result<(Container, Option<Reservation
     Ok((record, Some(reservation)))
 }
 
+/// `den create`: step 2 alone (the name, the dirs, its volumes made and seeded); the record says
+/// "created" and names no process, which `den gc` takes as a container at rest.
+pub(crate) fn create_only(v: Validated) -> Result<String, RunError> {
+    let store = Store::new(&v.root);
+    let (mut record, reservation) = create(&store, &v)?;
+    let dir = store.dir(&v.id);
+    let mounts = volume::prepare(&v.root, &dir, v.mounts.clone())?;
+    volume::seed(
+        &v.image.layers,
+        &dir.join("upper"),
+        &dir.join("rootfs"),
+        &mounts.mounts,
+    )?;
+    record.supervisor = None;
+    store.save(&record)?;
+    if let Some(r) = reservation {
+        r.commit();
+    }
+    mounts.commit();
+    Ok(record.id)
+}
+
 /// Step 2 for `den start`: the container's name, dir and upper dir are reused as they are. Its record
 /// on disk keeps saying "exited" until step 6, so a failure leaves nothing to undo.
 fn reuse(old: &Container) -> (Container, Option<Reservation>) {

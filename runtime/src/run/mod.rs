@@ -78,6 +78,44 @@ pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
     detached::spawn(validated, None) // 2-7
 }
 
+/// `den create`: step 1 and the state of step 2; `den start` runs it. Returns its id.
+pub fn create(opts: &RunOptions) -> Result<String, RunError> {
+    let mut opts = opts.clone();
+    opts.root = std::path::absolute(&opts.root)
+        .map_err(RunError::io("resolving the state dir", opts.root.clone()))?;
+    let validated = Validated::new(&opts)?; // 1
+    launch::create_only(validated) // 2
+}
+
+/// `den start -a NAME`: as `den start`, in the foreground (steps 2-7 here, its output on den's),
+/// returning its exit status. Its restart policy does not apply (nothing stays to apply it).
+pub fn start_attached(root: &Path, key: &str) -> Result<i32, RunError> {
+    let root = std::path::absolute(root)
+        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
+    let store = Store::new(&root);
+    let c = store.find(key)?;
+    let lock = lock_dir(&store.dir(&c.id))?;
+    let c = store.load_id(&c.id)?;
+    if lifecycle::is_running(&c) {
+        return Err(RunError::AlreadyRunning(c.name));
+    }
+    let mut c = lifecycle::wait_recorded(&store, &c)?
+        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
+    if c.status == Status::Running {
+        return Err(RunError::NotCleanedUp(c.name));
+    }
+    c.set_stopped_by_hand(&store, false)?;
+    c.life.restart_count = 0;
+    let validated = Validated::restart(&root, c)?; // 1
+    let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
+    drop(lock);
+    let (status, teardown) = teardown::finish(started)?; // 7
+    if let Some(e) = teardown {
+        eprintln!("den: {}", one_line(&e));
+    }
+    Ok(status)
+}
+
 /// `den start NAME`: run an exited container again, detached, with the same id, name, upper dir,
 /// command, env, published ports and (if still free) address. Returns its name. A start by hand
 /// clears the restart count and the "stopped by hand" mark (docker's).

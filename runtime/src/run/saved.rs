@@ -19,6 +19,12 @@ pub(crate) struct Saved {
     /// The security and resource flags (`hostconfig`).
     #[serde(default)]
     pub host: crate::hostconfig::HostConfig,
+    /// `den create`: its `-p` specs and `--ip`, for its first `den start` (later starts take
+    /// the mappings it had).
+    #[serde(default)]
+    pub publish: Vec<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 const FILE: &str = "run.json";

@@ -107,6 +107,8 @@ impl Validated {
                 cwd: opts.workdir(&image.config),
                 user: opts.user.clone().or_else(|| image.config.user.clone()),
                 host,
+                publish: opts.publish.iter().map(ToString::to_string).collect(),
+                ip: opts.ip,
             },
             hostname,
             id,
@@ -140,12 +142,18 @@ impl Validated {
                     mode: c.network_mode.clone(),
                 })?;
         let old = c.network.as_ref();
-        let publish: Vec<PortSpec> = old
-            .map(|n| n.ports.iter().map(super::saved::exact_spec).collect())
-            .unwrap_or_default();
+        let publish: Vec<PortSpec> = match old {
+            Some(n) => n.ports.iter().map(super::saved::exact_spec).collect(),
+            // Never started (`den create`): the specs it was created with.
+            None => saved
+                .publish
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        };
         let ip = match old {
             Some(att) => still_free(root, &att.network, att.ip, &c.id)?,
-            None => None,
+            None => saved.ip,
         };
         let plan = plan(PlanInputs {
             root,
