@@ -35,6 +35,9 @@ pub struct LifeArgs {
     /// Log option of docker's json-file driver: max-size=SIZE (rotate past it), max-file=N.
     #[arg(long = "log-opt")]
     log_opt: Vec<String>,
+    /// Run a small init (the host's static tini) as PID 1: it reaps orphans and passes signals on.
+    #[arg(long)]
+    init: bool,
 }
 
 impl From<LifeArgs> for LifeFlags {
@@ -50,6 +53,7 @@ impl From<LifeArgs> for LifeFlags {
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
             log_opts: a.log_opt,
+            init: a.init,
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum RunError {
     Life(#[from] super::lifeflags::LifeFlagError),
     #[error(transparent)]
     Stop(#[from] crate::lifecycle::LifecycleError),
+    #[error(transparent)]
+    Init(#[from] super::init::InitError),
     #[error("--ip needs a bridge network, not --network {0}")]
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]

@@ -179,6 +179,9 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         what: "mounts",
         source,
     })?;
+    if v.life.init {
+        super::init::apply(&mut spec)?;
+    }
     den_netcfg::trace::step(|| "# spec built (capabilities, seccomp profile resolved)".into());
     // The cgroup (its dirs listed first, for gc), with its limits and device rules.
     planned_cgroup.save(&dir)?;

@@ -21,6 +21,8 @@ pub struct LifeFlags {
     pub stop_timeout: Option<u64>,
     /// `--log-opt KEY=VALUE`: max-size, max-file.
     pub log_opts: Vec<String>,
+    /// `--init`.
+    pub init: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,8 @@ pub enum LifeFlagError {
     RestartForeground(RestartPolicy),
     #[error("invalid --log-opt {0:?}: use max-size=SIZE (e.g. 10m) or max-file=N (N >= 1)")]
     LogOpt(String),
+    #[error(transparent)]
+    Init(#[from] super::init::InitError),
     #[error(transparent)]
     StopSignal(#[from] crate::lifecycle::LifecycleError),
 }
@@ -105,7 +109,11 @@ impl LifeFlags {
             h.command().is_some().then_some(h)
         };
         let (log_max_size, log_max_file) = log_opts(&self.log_opts)?;
+        if self.init {
+            super::init::host_binary()?;
+        }
         Ok(Life {
+            init: self.init,
             log_max_size,
             log_max_file,
             restart_policy,

@@ -22,6 +22,7 @@ mod detached;
 mod error;
 mod etc;
 mod health;
+mod init;
 mod launch;
 mod lifeflags;
 mod names;

@@ -165,6 +165,9 @@ pub struct Life {
     /// `--stop-timeout` in seconds (`den stop`'s default grace; default 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// `--init`: a static tini as PID 1 runs the command (see `run::init`).
+    #[serde(default)]
+    pub init: bool,
     /// `den pause` froze it (docker's State.Paused).
     #[serde(default)]
     pub paused: bool,
