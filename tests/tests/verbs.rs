@@ -236,3 +236,44 @@ fn create_makes_a_container_that_start_runs() {
     sb.den(&["rm", "-f", "made", "fg"]).ok();
     sb.assert_footprint(&before, "create, start, start -a");
 }
+
+#[test]
+fn exec_d_returns_at_once_and_the_command_runs_on() {
+    let sb = Sandbox::new();
+    sb.run_detached(&[
+        "--network",
+        "none",
+        "--name",
+        "host",
+        img(),
+        "sleep",
+        "1000",
+    ]);
+    let t = std::time::Instant::now();
+    let out = sb
+        .den(&[
+            "exec",
+            "-d",
+            "host",
+            "sh",
+            "-c",
+            "sleep 0.5; echo done > /tmp/mark",
+        ])
+        .ok();
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        t.elapsed() < Duration::from_millis(450),
+        "exec -d waited: {:?}",
+        t.elapsed()
+    );
+    let pid = sb.inspect("host").pid().unwrap();
+    let mark = sb.container_path(pid, "/tmp/mark");
+    assert!(!mark.exists(), "ran before its sleep ended?");
+    wait_for(EXIT_TIMEOUT, "the detached exec to finish", || {
+        fs::read_to_string(&mark).ok().filter(|s| s == "done\n")
+    });
+    sb.den(&["exec", "-d", "nosuch", "true"]).expect_code(125);
+    sb.den(&["exec", "-d", "-t", "host", "true"])
+        .expect_code(125);
+    sb.den(&["rm", "-f", "host"]).ok();
+}

@@ -75,7 +75,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
 }
 
 /// Threads: `Threads:` of /proc/self/status.
-pub(super) fn single_threaded() -> bool {
+pub(crate) fn single_threaded() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -44,6 +44,7 @@ use std::time::Duration;
 
 use crate::lifecycle;
 use crate::state::{StateError, Status, Store};
+pub(crate) use detached::single_threaded;
 pub use error::{one_line, RunError};
 pub use lifeflags::{LifeFlagError, LifeFlags};
 pub use netjoin::JoinError;
