@@ -49,6 +49,9 @@ enum Command {
     /// Manage containers.
     #[command(subcommand)]
     Container(cmd::verbs::ContainerCommand),
+    /// Manage den's data: prune.
+    #[command(subcommand)]
+    System(cmd::system::Command),
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
         Command::Wait(args) => cmd::verbs::wait(&root, args),
         Command::Rename(args) => cmd::verbs::rename(&root, args),
         Command::Container(c) => cmd::verbs::container(&root, c),
+        Command::System(c) => cmd::system::main(&root, c),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),

@@ -277,3 +277,63 @@ fn exec_d_returns_at_once_and_the_command_runs_on() {
         .expect_code(125);
     sb.den(&["rm", "-f", "host"]).ok();
 }
+
+#[test]
+fn system_prune_takes_what_no_container_uses() {
+    let sb = Sandbox::new();
+    for name in ["kept", "spare"] {
+        sb.den(&["image", "load", fixtures().tar_arg(), "--name", name])
+            .ok();
+    }
+    sb.run_detached(&[
+        "--network",
+        "none",
+        "--name",
+        "busy",
+        "kept",
+        "sleep",
+        "1000",
+    ]);
+    sb.run_detached(&[
+        "--network",
+        "none",
+        "--name",
+        "gone",
+        "-v",
+        "/data",
+        img(),
+        "true",
+    ]);
+    sb.wait_exited("gone", 0);
+    let volumes = sb.den(&["volume", "ls", "-q"]).ok().stdout;
+    assert_eq!(volumes.lines().count(), 1, "{volumes}");
+    // Without -a, images stay; without --volumes, volumes stay.
+    sb.den(&["system", "prune", "-f"]).ok();
+    assert!(
+        sb.try_inspect("gone").is_none(),
+        "the stopped container is still there"
+    );
+    assert_eq!(sb.den(&["volume", "ls", "-q"]).ok().stdout, volumes);
+    // spare is the same image (id) as kept, which a container uses: docker keeps both.
+    let out = sb.den(&["system", "prune", "-a", "--volumes", "-f"]).ok();
+    assert!(out.stdout.contains("Deleted Volumes:"), "{out}");
+    assert!(out.stdout.contains("Total reclaimed space:"), "{out}");
+    let images = sb.den(&["images"]).ok().stdout;
+    assert!(
+        images.contains("kept") && images.contains("spare"),
+        "{images}"
+    );
+    assert_eq!(sb.den(&["volume", "ls", "-q"]).ok().stdout, "");
+    assert!(
+        sb.ps_line(false, "busy").is_some(),
+        "prune took a running container"
+    );
+    sb.den(&["rm", "-f", "busy"]).ok();
+    let out = sb.den(&["system", "prune", "-a", "-f"]).ok();
+    assert!(out.stdout.contains("Deleted Images:"), "{out}");
+    let images = sb.den(&["images"]).ok().stdout;
+    assert!(
+        !images.contains("kept") && !images.contains("spare"),
+        "{images}"
+    );
+}

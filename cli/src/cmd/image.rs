@@ -174,7 +174,7 @@ pub fn rm(root: &Path, store: &ImageStore, a: &RmArgs) -> Result<()> {
 }
 
 /// docker's units: 4.86MB, 345kB.
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     let b = bytes as f64;
     if b >= 1e9 {
         format!("{:.3}GB", b / 1e9)

@@ -22,6 +22,7 @@ pub mod run;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod system;
 pub mod top;
 pub mod topology;
 pub mod trace;
