@@ -52,6 +52,9 @@ enum Command {
     /// Manage den's data: prune.
     #[command(subcommand)]
     System(cmd::system::Command),
+    /// Not in den: docker's events come from its daemon, and den has none to watch every
+    /// container; each container's supervisor.log records its restarts, `den logs` its output.
+    Events,
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -151,6 +154,10 @@ fn main() -> ExitCode {
         Command::Rename(args) => cmd::verbs::rename(&root, args),
         Command::Container(c) => cmd::verbs::container(&root, c),
         Command::System(c) => cmd::system::main(&root, c),
+        Command::Events => {
+            eprintln!("den: events are not available: den has no daemon to collect them");
+            Ok(1)
+        }
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),
