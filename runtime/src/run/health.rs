@@ -67,6 +67,10 @@ impl Checker {
 
     /// One check; its result is saved. Returns early if the container ends meanwhile.
     fn check(&mut self, watch: &mut Watch) -> Woke {
+        // A paused container cannot answer (the exec would join its frozen cgroup): no check.
+        if crate::cgroups::is_frozen(&self.dir) {
+            return Woke::Timeout;
+        }
         let start = now_secs();
         let out_path = self.dir.join("health.out");
         let (code, output) = match self.spawn(&out_path) {
