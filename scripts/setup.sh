@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc libc6-dev pkg-config
   libseccomp-dev python3-jsonschema librsvg2-bin containernetworking-plugins iptables podman runc
-  skopeo openssl apache2-utils)
+  skopeo openssl apache2-utils tini)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

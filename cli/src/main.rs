@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run a command in a new container.
     Run(Box<cmd::run::Args>),
+    /// Create a new container without starting it (`den start` runs it); den run's flags.
+    Create(Box<cmd::run::Args>),
     /// List containers.
     Ps(cmd::ps::Args),
     /// Run a command in a running container.
@@ -36,6 +38,22 @@ enum Command {
     Kill(cmd::kill::Args),
     /// Run exited containers again, detached.
     Start(cmd::start::Args),
+    /// Stop running containers, then start them again.
+    Restart(cmd::restart::Args),
+    /// Freeze every process of running containers (the freezer cgroup).
+    Pause(cmd::verbs::Containers),
+    /// Thaw paused containers.
+    Unpause(cmd::verbs::Containers),
+    /// Block until containers stop, then print their exit codes.
+    Wait(cmd::verbs::Containers),
+    /// Rename a container: den rename OLD NEW.
+    Rename(cmd::verbs::RenameArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(cmd::verbs::ContainerCommand),
+    /// Not in den: docker's events come from its daemon, and den has none to watch every
+    /// container; each container's supervisor.log records its restarts, `den logs` its output.
+    Events,
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -94,7 +112,7 @@ enum Command {
     Version(cmd::system::FormatArgs),
     /// Display system-wide information: kernel, cgroups, storage, networks, counts.
     Info(cmd::system::FormatArgs),
-    /// Manage den: disk usage (df), information (info).
+    /// Manage den: disk usage (df), information (info), prune.
     #[command(subcommand)]
     System(cmd::system::Command),
     /// Print a shell completion script: den completion bash|zsh|fish.
@@ -130,12 +148,24 @@ fn main() -> ExitCode {
     };
     let status = match cli.command {
         Command::Run(args) => cmd::run::main(&root, *args),
+        Command::Create(args) => cmd::run::create(&root, *args),
         Command::Ps(args) => cmd::ps::main(&root, args),
         Command::Exec(args) => cmd::exec::main(&root, args),
         Command::Rm(args) => cmd::rm::main(&root, args),
         Command::Stop(args) => cmd::stop::main(&root, args),
         Command::Kill(args) => cmd::kill::main(&root, args),
         Command::Start(args) => cmd::start::main(&root, args),
+        Command::Restart(args) => cmd::restart::main(&root, args),
+        Command::Pause(args) => cmd::verbs::pause(&root, args),
+        Command::Unpause(args) => cmd::verbs::unpause(&root, args),
+        Command::Wait(args) => cmd::verbs::wait(&root, args),
+        Command::Rename(args) => cmd::verbs::rename(&root, args),
+        Command::Container(c) => cmd::verbs::container(&root, c),
+        Command::System(c) => cmd::system::main(&root, c),
+        Command::Events => {
+            eprintln!("den: events are not available: den has no daemon to collect them");
+            Ok(1)
+        }
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),
@@ -161,7 +191,6 @@ fn main() -> ExitCode {
         Command::Rmi(args) => cmd::image::main(&root, cmd::image::Command::Rm(args)),
         Command::Version(args) => cmd::system::version(&root, args),
         Command::Info(args) => cmd::system::info(&root, args),
-        Command::System(c) => cmd::system::main(&root, c),
         Command::Completion(args) => cmd::docs::completion(args),
         Command::Man(args) => cmd::docs::man(args),
     };

@@ -246,6 +246,14 @@ pub(crate) fn wait_exit(pid: Pid) -> Result<libc::c_int, Errno> {
     }
 }
 
+/// Take fd `n`, inherited across exec (the supervisor's log pipes), if it is open; close-on-exec.
+pub(crate) fn inherited_fd(n: i32) -> Option<OwnedFd> {
+    // SAFETY: F_SETFD on an int only changes that fd's flags; it fails with EBADF if not open.
+    let r = unsafe { libc::fcntl(n, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // SAFETY: the fd is open, and nothing else in this fresh process image owns it.
+    (n > 2 && r == 0).then(|| unsafe { OwnedFd::from_raw_fd(n) })
+}
+
 /// Duplicate `fd` close-on-exec onto the lowest free number above 2 (never onto stdio).
 pub(crate) fn dup_above_stdio(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     // SAFETY: F_DUPFD_CLOEXEC takes an int and returns a new fd or -1.

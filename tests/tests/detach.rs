@@ -93,7 +93,7 @@ fn docker_walk_through() {
 }
 
 #[test]
-fn logs_show_both_streams_and_follow_until_exit() {
+fn logs_keep_the_streams_apart_and_follow_until_exit() {
     let sb = Sandbox::new();
     let script = "echo one; echo two >&2; sleep 1; echo three";
     sb.run_detached(&[
@@ -106,20 +106,27 @@ fn logs_show_both_streams_and_follow_until_exit() {
         "-c",
         script,
     ]);
-    // -f returns when the container exits, with everything it wrote.
+    // -f returns when the container exits, with everything it wrote, each on its own stream.
     let followed = sb.den(&["logs", "-f", "talk"]).ok();
-    assert_eq!(followed.stdout, "one\ntwo\nthree\n", "{followed}");
+    assert_eq!(followed.stdout, "one\nthree\n", "{followed}");
+    assert_eq!(followed.stderr, "two\n", "{followed}");
     sb.wait_exited("talk", 0);
-    assert_eq!(sb.den(&["logs", "talk"]).ok().stdout, "one\ntwo\nthree\n");
+    let all = sb.den(&["logs", "talk"]).ok();
     assert_eq!(
-        sb.den(&["logs", "--tail", "2", "talk"]).ok().stdout,
-        "two\nthree\n"
+        (all.stdout.as_str(), all.stderr.as_str()),
+        ("one\nthree\n", "two\n")
+    );
+    let last = sb.den(&["logs", "--tail", "2", "talk"]).ok();
+    assert_eq!(
+        (last.stdout.as_str(), last.stderr.as_str()),
+        ("three\n", "two\n")
     );
     // Output of a second run is appended.
     sb.den(&["start", "talk"]).ok();
     sb.wait_exited("talk", 0);
-    let twice = sb.den(&["logs", "talk"]).ok().stdout;
-    assert_eq!(twice, "one\ntwo\nthree\none\ntwo\nthree\n");
+    let twice = sb.den(&["logs", "talk"]).ok();
+    assert_eq!(twice.stdout, "one\nthree\none\nthree\n");
+    assert_eq!(twice.stderr, "two\ntwo\n");
 }
 
 #[test]

@@ -12,6 +12,9 @@ pub struct Args {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     tty: bool,
+    /// Detached: run the command in the background and return at once.
+    #[arg(short = 'd', long)]
+    detach: bool,
     /// Set an environment variable (K=V, or K to copy it from den's environment).
     #[arg(short = 'e', long = "env")]
     env: Vec<String>,
@@ -39,6 +42,15 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         interactive: a.interactive,
         tty: a.tty,
     };
+    if a.detach {
+        return Ok(exec::exec_detached(&opts).map_or_else(
+            |e| {
+                eprintln!("den: {}", den_runtime::run::one_line(&e));
+                e.exit_status()
+            },
+            |()| 0,
+        ));
+    }
     match exec::exec(&opts) {
         Ok(status) => Ok(status),
         Err(e) => {

@@ -76,6 +76,8 @@ pub struct Args {
     security: SecurityArgs,
     #[command(flatten)]
     more: MoreArgs,
+    #[command(flatten)]
+    life: super::life_args::LifeArgs,
     /// Pull the image first: missing (if not here), always, never.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
     pull: String,
@@ -86,6 +88,15 @@ pub struct Args {
 }
 
 pub fn main(root: &Path, a: Args) -> Result<i32> {
+    main_with(root, a, false)
+}
+
+/// `den create`: the same flags; the container is made, not started (`den start` runs it).
+pub fn create(root: &Path, a: Args) -> Result<i32> {
+    main_with(root, a, true)
+}
+
+fn main_with(root: &Path, a: Args, create_only: bool) -> Result<i32> {
     if a.trace {
         den_netcfg::trace::enable();
     }
@@ -146,14 +157,19 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         },
         labels,
         cidfile: a.more.cidfile,
+        life: a.life.into(),
     };
     let detach = a.detach;
-    let start = || match detach {
-        true => run::run_detached(&opts).map(|id| {
+    let start = || match (create_only, detach) {
+        (true, _) => run::create(&opts).map(|id| {
             println!("{id}");
             0
         }),
-        false => run::run(&opts),
+        (false, true) => run::run_detached(&opts).map(|id| {
+            println!("{id}");
+            0
+        }),
+        (false, false) => run::run(&opts),
     };
     // What killed den processes left is collected when it gets in the way, not scanned for on every
     // run (that scan is O(containers)): a failed start (a name, port or address still held by a dead

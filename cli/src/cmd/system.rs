@@ -1,4 +1,4 @@
-//! `den version`, `den info` and `den system df|info`: docker's reports, from the runtime's
+//! `den version`, `den info` and `den system df|info|prune`: docker's reports, from the runtime's
 //! host info and den's stores; `--format` templates over docker's keys.
 
 use std::path::Path;
@@ -20,6 +20,9 @@ pub enum Command {
     Df(FormatArgs),
     /// Display system-wide information (as `den info`).
     Info(FormatArgs),
+    /// Remove stopped containers, unused layers and (-a) every image no container uses,
+    /// (--volumes) anonymous volumes no container uses.
+    Prune(super::prune::Args),
 }
 
 #[derive(clap::Args)]
@@ -33,6 +36,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
     match c {
         Command::Df(a) => df(root, a),
         Command::Info(a) => info(root, a),
+        Command::Prune(a) => super::prune::main(root, a),
     }
 }
 

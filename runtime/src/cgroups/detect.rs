@@ -10,9 +10,10 @@ use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
 
 use super::CgroupError;
 
-/// The v1 controllers den sets limits, device rules or reads statistics with.
-pub const V1_CONTROLLERS: [&str; 7] = [
-    "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "blkio",
+/// The v1 controllers den sets limits, device rules or reads statistics with, and the freezer
+/// (`den pause`).
+pub const V1_CONTROLLERS: [&str; 8] = [
+    "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "blkio", "freezer",
 ];
 
 /// One mounted v1 hierarchy with the controllers it carries (`cpu,cpuacct` may share one).

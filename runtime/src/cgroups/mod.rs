@@ -13,6 +13,7 @@
 //! [`Cgroup::entries`] before it reports Ready, and [`Cgroup::remove`] (or the drop) removes them at teardown.
 
 mod detect;
+mod freezer;
 pub mod stats;
 mod v1;
 mod v2;
@@ -29,6 +30,7 @@ use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
 pub use detect::Layout;
+pub use freezer::{is_frozen, set_frozen, FreezerError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {

@@ -63,6 +63,10 @@ pub enum ExecError {
     Process(#[from] ProcessError),
     #[error(transparent)]
     Cgroup(#[from] crate::cgroups::CgroupError),
+    #[error("exec -d cannot be combined with -i or -t: den has no attach")]
+    DetachedTerminal,
+    #[error("cannot fork the detached exec")]
+    Fork(#[source] nix::errno::Errno),
 }
 
 impl ExecError {
@@ -118,4 +122,36 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
         Err(e) => return Err(e),
     };
     Ok(running.wait()?.status())
+}
+
+/// `den exec -d`: check the container runs, then run the exec in a child of its own (a new
+/// session, stdio on /dev/null) that waits for the process, and return at once. Call it while den
+/// has one thread.
+pub fn exec_detached(opts: &ExecOptions) -> Result<(), ExecError> {
+    opts.validate()?;
+    if opts.interactive || opts.tty {
+        return Err(ExecError::DetachedTerminal);
+    }
+    Target::open(&Store::new(&opts.root), &opts.container)?;
+    if !crate::run::single_threaded() {
+        return Err(ExecError::Fork(nix::errno::Errno::EAGAIN));
+    }
+    match crate::syscall::fork_single_threaded().map_err(ExecError::Fork)? {
+        Some(_) => Ok(()),
+        None => {
+            let detached = nix::unistd::setsid().is_ok()
+                && nix::fcntl::open("/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty())
+                    .and_then(|null| {
+                        nix::unistd::dup2_stdin(&null)?;
+                        nix::unistd::dup2_stdout(&null)?;
+                        nix::unistd::dup2_stderr(&null)
+                    })
+                    .is_ok();
+            let code = match detached {
+                true => exec(opts).unwrap_or_else(|e| e.exit_status()),
+                false => 125,
+            };
+            crate::syscall::exit_now(code)
+        }
+    }
 }

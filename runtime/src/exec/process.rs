@@ -87,6 +87,7 @@ mod tests {
             aliases: Default::default(),
             labels: Default::default(),
             exposed_ports: Vec::new(),
+            life: Default::default(),
         }
     }
 

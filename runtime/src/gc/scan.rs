@@ -168,7 +168,8 @@ pub(super) fn old_trash(store: &Store) -> Result<Vec<PathBuf>, GcError> {
 }
 
 fn verdict(c: &Container) -> Verdict {
-    if c.status == Status::Exited {
+    // `den create`'s container: at rest until `den start` (its record names no process).
+    if c.status == Status::Exited || (c.status == Status::Created && c.supervisor.is_none()) {
         return Verdict::Exited;
     }
     let alive = match (c.supervisor, c.pid, c.pid_start) {

@@ -59,6 +59,9 @@ pub struct ImageConfig {
     /// The image's `EXPOSE`d ports as `PORT/PROTO` (`-P` publishes them).
     #[serde(default)]
     pub exposed_ports: Vec<String>,
+    /// docker's HEALTHCHECK (not in the OCI spec: read from the config's `Healthcheck`).
+    #[serde(default)]
+    pub healthcheck: Option<crate::state::HealthConfig>,
 }
 
 /// One image on record, as `den images` shows it.

@@ -70,9 +70,25 @@ pub(crate) fn parse_config(
             user: non_empty(c.user()),
             volumes: c.volumes().clone().unwrap_or_default(),
             exposed_ports: c.exposed_ports().clone().unwrap_or_default(),
+            healthcheck: healthcheck(bytes),
         },
         None => ImageConfig::default(),
     };
     let diff_ids = cfg.rootfs().diff_ids().clone();
     Ok((config, cfg.created().clone(), diff_ids))
+}
+
+/// docker's `config.Healthcheck` of an image config blob, if it has one.
+fn healthcheck(bytes: &[u8]) -> Option<crate::state::HealthConfig> {
+    #[derive(serde::Deserialize)]
+    struct Blob {
+        config: Option<Inner>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        #[serde(rename = "Healthcheck")]
+        healthcheck: Option<crate::state::HealthConfig>,
+    }
+    let blob: Blob = serde_json::from_slice(bytes).ok()?;
+    blob.config?.healthcheck.filter(|h| !h.test.is_empty())
 }

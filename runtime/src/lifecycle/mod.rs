@@ -6,6 +6,7 @@
 //! container's) detaches the network and then records the exit, so "the record says exited" means
 //! the teardown is done.
 
+mod pause;
 mod remove;
 mod signal;
 mod top;
@@ -16,8 +17,9 @@ use nix::errno::Errno;
 
 use crate::state::{self, Container, StateError, Status, Store};
 
-pub use remove::remove;
-pub use signal::{kill, parse_signal, stop};
+pub use pause::{pause, rename, unpause, wait};
+pub use remove::{prune, remove};
+pub use signal::{kill, parse_signal, stop, stop_container};
 pub use top::{top, TopEntry};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,12 @@ pub enum LifecycleError {
     Hosts(#[from] crate::hosts::HostsError),
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
+    Freezer(#[from] crate::cgroups::FreezerError),
+    #[error("container {0} is already paused")]
+    AlreadyPaused(String),
+    #[error("container {0} is not paused")]
+    NotPaused(String),
 }
 
 /// Is the container's PID 1 there (the very process the record names, not a reuse of its pid) and
@@ -126,6 +134,26 @@ pub fn wait_recorded(store: &Store, c: &Container) -> Result<Option<Container>, 
             && start.elapsed() < Duration::from_secs(10);
         if !waiting {
             return Ok(Some(current));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Is its supervisor waiting out a restart policy's backoff (docker's "restarting")?
+pub fn is_restarting(c: &Container) -> bool {
+    c.status == Status::Exited && c.life.restarting && supervisor_alive(c)
+}
+
+/// `den stop`/`den rm -f`: mark the container stopped by hand (its supervisor does not restart it
+/// then); if its supervisor is waiting to restart it, wait until it has given up (it looks for
+/// the mark every 50 ms) and return the record as it is then (it may have just started again).
+pub(crate) fn end_restarting(store: &Store, c: &Container) -> Result<Container, StateError> {
+    c.set_stopped_by_hand(store, true)?;
+    let start = Instant::now();
+    loop {
+        let now = store.load_id(&c.id)?;
+        if !is_restarting(&now) || start.elapsed() >= Duration::from_secs(10) {
+            return Ok(now);
         }
         std::thread::sleep(POLL);
     }

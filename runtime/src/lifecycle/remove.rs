@@ -20,12 +20,17 @@ pub fn remove(
     volumes: bool,
 ) -> Result<String, LifecycleError> {
     let store = Store::new(root);
-    let c = store.find(key)?;
+    let mut c = store.find(key)?;
+    if force && (is_running(&c) || super::is_restarting(&c)) {
+        // Its restart policy must not start it again meanwhile.
+        c = super::end_restarting(&store, &c)?;
+    }
     if is_running(&c) {
         if !force {
             return Err(LifecycleError::Running(c.name));
         }
         send(&c, Signal::SIGKILL)?;
+        super::pause::thaw_for_signal(&store, &c)?;
         if !wait_gone(&c, Duration::from_secs(10)) {
             return Err(LifecycleError::Unkillable {
                 name: c.name,
@@ -46,4 +51,24 @@ pub fn remove(
     }
     store.remove(&c)?;
     Ok(c.name)
+}
+
+/// `den container prune`: remove every container that does not run (nor waits to be restarted).
+/// Returns the ids removed and the first failure, if any (it goes on past failures).
+pub fn prune(root: &Path) -> Result<(Vec<String>, Option<LifecycleError>), LifecycleError> {
+    let store = Store::new(root);
+    let mut removed = Vec::new();
+    let mut failed = None;
+    for c in store.list()? {
+        if is_running(&c) || super::is_restarting(&c) {
+            continue;
+        }
+        match remove(root, &c.id, false, false) {
+            Ok(_) => removed.push(c.id),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    Ok((removed, failed))
 }

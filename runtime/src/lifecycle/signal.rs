@@ -58,17 +58,49 @@ fn running(store: &Store, key: &str) -> Result<Container, LifecycleError> {
 /// `den kill [-s SIG] NAME`: send `sig` to the container's PID 1 and return (docker's semantics:
 /// PID 1 ignores signals it has no handler for, except SIGKILL). Returns the name.
 pub fn kill(root: &Path, key: &str, sig: Signal) -> Result<String, LifecycleError> {
-    let c = running(&Store::new(root), key)?;
+    let store = Store::new(root);
+    let c = running(&store, key)?;
     send(&c, sig)?;
+    super::pause::thaw_for_signal(&store, &c)?;
     Ok(c.name)
 }
 
 /// `den stop [-t SECS] NAME`: SIGTERM, SIGKILL if it still runs after `grace`; returns (the name)
 /// once its supervisor has recorded the exit.
 pub fn stop(root: &Path, key: &str, grace: Duration) -> Result<String, LifecycleError> {
+    stop_container(root, key, Some(grace))
+}
+
+/// docker's default grace when neither `-t` nor `--stop-timeout` says.
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// `den stop [-t SECS] NAME`: the container's `--stop-signal` (SIGTERM by default), SIGKILL if it
+/// still runs after `grace` (else its `--stop-timeout`, else 10 s); returns (the name) once its
+/// supervisor has recorded the exit. It is marked stopped by hand first, so its restart policy
+/// does not start it again; a container waiting to be restarted stays exited.
+pub fn stop_container(
+    root: &Path,
+    key: &str,
+    grace: Option<Duration>,
+) -> Result<String, LifecycleError> {
     let store = Store::new(root);
-    let c = running(&store, key)?;
-    send(&c, Signal::SIGTERM)?;
+    let found = store.find(key)?;
+    if !is_running(&found) && !super::is_restarting(&found) {
+        return Err(LifecycleError::NotRunning(found.name));
+    }
+    let c = super::end_restarting(&store, &found)?;
+    if !is_running(&c) {
+        return Ok(c.name);
+    }
+    let grace = grace
+        .or(c.life.stop_timeout.map(Duration::from_secs))
+        .unwrap_or(DEFAULT_GRACE);
+    let first = match &c.life.stop_signal {
+        Some(s) => parse_signal(s)?,
+        None => Signal::SIGTERM,
+    };
+    send(&c, first)?;
+    super::pause::thaw_for_signal(&store, &c)?;
     if !wait_gone(&c, grace) {
         match send(&c, Signal::SIGKILL) {
             // It ended just now.

@@ -75,7 +75,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
 }
 
 /// Threads: `Threads:` of /proc/self/status.
-pub(super) fn single_threaded() -> bool {
+pub(crate) fn single_threaded() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -142,7 +142,7 @@ fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>) -> i32 {
         );
         return 1;
     }
-    let started = match launch(v, Output::LogFile) {
+    let started = match launch(v, Output::LogPipes) {
         Ok(s) => s,
         Err(e) => {
             report(&pipe, Err((e.exit_status(), one_line(&e))));
@@ -156,12 +156,13 @@ fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>) -> i32 {
         supervisor::note(&root, &id, &format!("redirecting stderr: {e}"));
     }
     let pid = started.running.pid();
-    let err = supervisor::exec_waiter(&root, &id, pid);
+    let err = supervisor::exec_waiter(&root, &id, pid, started.logs.as_ref());
     supervisor::note(
         &root,
         &id,
         &format!("{err}; waiting in the forked process instead"),
     );
+    // Without the waiter nothing relays the container's output: it gets EPIPE (said in the note).
     match teardown::finish(started) {
         Ok((_, None)) => 0,
         Ok((_, Some(e))) | Err(e) => {

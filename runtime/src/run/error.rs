@@ -24,6 +24,12 @@ pub enum RunError {
     NetFlag(#[from] super::netflags::NetFlagError),
     #[error("container ID file found, make sure the other container isn't running or delete {}", .0.display())]
     CidFileExists(PathBuf),
+    #[error(transparent)]
+    Life(#[from] super::lifeflags::LifeFlagError),
+    #[error(transparent)]
+    Stop(#[from] crate::lifecycle::LifecycleError),
+    #[error(transparent)]
+    Init(#[from] super::init::InitError),
     #[error("--ip needs a bridge network, not --network {0}")]
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]

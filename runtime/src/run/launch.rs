@@ -12,7 +12,6 @@ use super::validate::Validated;
 use super::{etc, NetworkMode, RunError};
 use crate::cgroups;
 use crate::hosts;
-use crate::logs;
 use crate::process::{self, Launch, Overlay, Running};
 use crate::spec::{self, SpecInputs};
 use crate::state::{self, Container, Reservation, Status, Store};
@@ -23,8 +22,8 @@ use crate::volume;
 pub(crate) enum Output {
     /// den's own (foreground `den run`).
     Inherit,
-    /// The log file in the container's dir (detached), appended to across `den start`s.
-    LogFile,
+    /// Pipes whose read ends the supervisor relays to the log in the container's dir (detached).
+    LogPipes,
 }
 
 /// A container whose command runs, with what its end needs (step 7).
@@ -36,6 +35,8 @@ pub(crate) struct Started {
     pub cgroup: cgroups::Cgroup,
     /// With `--rm`: the container's mount namespace, held (see [`hold_mounts`]).
     pub mounts_held: Option<OwnedFd>,
+    /// With [`Output::LogPipes`]: the read ends of the container's stdout and stderr.
+    pub logs: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// This process, as the one that waits for the container and tears it down.
@@ -77,6 +78,7 @@ fn create(
         },
         labels: v.extra.labels.clone(),
         exposed_ports: v.extra.exposed.clone(),
+        life: v.life.clone(),
     };
     let reservation = store.create(&record)?;
     let dir = store.dir(&v.id);
@@ -94,6 +96,31 @@ fn create(
     Ok((record, Some(reservation), cidfile))
 }
 
+/// `den create`: step 2 alone (the name, the dirs, its volumes made and seeded); the record says
+/// "created" and names no process, which `den gc` takes as a container at rest.
+pub(crate) fn create_only(v: Validated) -> Result<String, RunError> {
+    let store = Store::new(&v.root);
+    let (mut record, reservation, cidfile) = create(&store, &v)?;
+    let dir = store.dir(&v.id);
+    let mounts = volume::prepare(&v.root, &dir, v.mounts.clone())?;
+    volume::seed(
+        &v.image.layers,
+        &dir.join("upper"),
+        &dir.join("rootfs"),
+        &mounts.mounts,
+    )?;
+    record.supervisor = None;
+    store.save(&record)?;
+    if let Some(r) = reservation {
+        r.commit();
+    }
+    mounts.commit();
+    if let Some(c) = cidfile {
+        c.commit();
+    }
+    Ok(record.id)
+}
+
 /// Step 2 for `den start`: the container's name, dir and upper dir are reused as they are. Its record
 /// on disk keeps saying "exited" until step 6, so a failure leaves nothing to undo.
 fn reuse(old: &Container) -> (Container, Option<Reservation>, Option<CidFile>) {
@@ -109,18 +136,14 @@ fn reuse(old: &Container) -> (Container, Option<Reservation>, Option<CidFile>) {
     record.network = None;
     record.connected = Vec::new();
     record.pending_networks = Vec::new();
+    record.life.paused = false;
     (record, None, None)
 }
 
-fn log_file(dir: &Path) -> Result<OwnedFd, RunError> {
-    let path = logs::path(dir);
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(&path)
-        .map(OwnedFd::from)
-        .map_err(RunError::io("opening", path))
+/// A pipe for one of the container's output streams: (read end, write end), close-on-exec.
+fn log_pipe(dir: &Path) -> Result<(OwnedFd, OwnedFd), RunError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| RunError::io("making the log pipes of", dir.to_path_buf())(e.into()))
 }
 
 /// Steps 2-6; returns once the container's command has been exec'd.
@@ -181,6 +204,9 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         what: "mounts",
         source,
     })?;
+    if v.life.init {
+        super::init::apply(&mut spec)?;
+    }
     den_netcfg::trace::step(|| "# spec built (capabilities, seccomp profile resolved)".into());
     // The cgroup (its dirs listed first, for gc), with its limits and device rules.
     planned_cgroup.save(&dir)?;
@@ -190,15 +216,14 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     // `den exec` reads the container's process settings from it.
     crate::exec::save_spec(&dir, &spec)
         .map_err(RunError::io("writing the OCI spec in", dir.clone()))?;
-    let log = match output {
-        Output::Inherit => None,
-        Output::LogFile => Some(log_file(&dir)?),
+    let (logs, log_out, log_err) = match output {
+        Output::Inherit => (None, None, None),
+        Output::LogPipes => {
+            let (out_r, out_w) = log_pipe(&dir)?;
+            let (err_r, err_w) = log_pipe(&dir)?;
+            (Some((out_r, err_r)), Some(out_w), Some(err_w))
+        }
     };
-    let log_err = log
-        .as_ref()
-        .map(|f| f.try_clone())
-        .transpose()
-        .map_err(RunError::io("duplicating the log fd of", dir.clone()))?;
 
     // 3. Clone the child into its namespaces and its cgroup (it moves itself in before it reports
     // Ready, so before it can exec or fork); it waits for step 6.
@@ -208,7 +233,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         spec: &spec,
         overlay: Some(overlay),
         stdin: v.interactive,
-        stdout: log,
+        stdout: log_out,
         stderr: log_err,
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
         rootfs_nodev: !device_control,
@@ -290,6 +315,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         net,
         cgroup,
         mounts_held,
+        logs,
     })
 }
 

@@ -21,24 +21,33 @@
 mod detached;
 mod error;
 mod etc;
+mod health;
+mod init;
 mod launch;
+mod lifeflags;
 mod names;
 mod netflags;
 mod netguard;
 mod netjoin;
 mod options;
+mod relay;
+mod restart;
 mod saved;
 mod storage;
 pub mod supervisor;
 mod teardown;
 mod unplug;
 mod validate;
+mod watch;
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::lifecycle;
 use crate::state::{StateError, Status, Store};
+pub(crate) use detached::single_threaded;
 pub use error::{one_line, RunError};
+pub use lifeflags::{LifeFlagError, LifeFlags};
 pub use netflags::{NetFlagError, NetFlags};
 pub use netjoin::JoinError;
 pub use options::{NetworkMode, RunOptions, Storage};
@@ -48,6 +57,7 @@ use validate::Validated;
 
 /// Run a container in the foreground and return the status `den` should exit with.
 pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
+    opts.life.check_foreground()?;
     let validated = Validated::new(opts)?; // 1
     let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
     let (status, teardown) = teardown::finish(started)?; // 7
@@ -72,9 +82,57 @@ pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
     detached::spawn(validated, None) // 2-7
 }
 
+/// `den create`: step 1 and the state of step 2; `den start` runs it. Returns its id.
+pub fn create(opts: &RunOptions) -> Result<String, RunError> {
+    let mut opts = opts.clone();
+    opts.root = std::path::absolute(&opts.root)
+        .map_err(RunError::io("resolving the state dir", opts.root.clone()))?;
+    let validated = Validated::new(&opts)?; // 1
+    launch::create_only(validated) // 2
+}
+
+/// `den start -a NAME`: as `den start`, in the foreground (steps 2-7 here, its output on den's),
+/// returning its exit status. Its restart policy does not apply (nothing stays to apply it).
+pub fn start_attached(root: &Path, key: &str) -> Result<i32, RunError> {
+    let root = std::path::absolute(root)
+        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
+    let store = Store::new(&root);
+    let c = store.find(key)?;
+    let lock = lock_dir(&store.dir(&c.id))?;
+    let c = store.load_id(&c.id)?;
+    if lifecycle::is_running(&c) {
+        return Err(RunError::AlreadyRunning(c.name));
+    }
+    let mut c = lifecycle::wait_recorded(&store, &c)?
+        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
+    if c.status == Status::Running {
+        return Err(RunError::NotCleanedUp(c.name));
+    }
+    c.set_stopped_by_hand(&store, false)?;
+    c.life.restart_count = 0;
+    let validated = Validated::restart(&root, c)?; // 1
+    let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
+    drop(lock);
+    let (status, teardown) = teardown::finish(started)?; // 7
+    if let Some(e) = teardown {
+        eprintln!("den: {}", one_line(&e));
+    }
+    Ok(status)
+}
+
 /// `den start NAME`: run an exited container again, detached, with the same id, name, upper dir,
-/// command, env, published ports and (if still free) address. Returns its name.
+/// command, env, published ports and (if still free) address. Returns its name. A start by hand
+/// clears the restart count and the "stopped by hand" mark (docker's).
 pub fn start(root: &Path, key: &str) -> Result<String, RunError> {
+    start_with(root, key, true)
+}
+
+/// The restart by its supervisor (`restart`): as `den start`, keeping the restart count.
+fn start_again(root: &Path, id: &str) -> Result<(), RunError> {
+    start_with(root, id, false).map(drop)
+}
+
+fn start_with(root: &Path, key: &str, by_hand: bool) -> Result<String, RunError> {
     let root = std::path::absolute(root)
         .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
     let store = Store::new(&root);
@@ -86,11 +144,17 @@ pub fn start(root: &Path, key: &str) -> Result<String, RunError> {
         return Err(RunError::AlreadyRunning(c.name));
     }
     // A supervisor still tearing the last run down finishes first.
-    let c = lifecycle::wait_recorded(&store, &c)?
+    let mut c = lifecycle::wait_recorded(&store, &c)?
         .ok_or_else(|| StateError::NotFound(key.to_string()))?;
     if c.status == Status::Running {
         return Err(RunError::NotCleanedUp(c.name));
     }
+    if by_hand {
+        c.set_stopped_by_hand(&store, false)?;
+        c.life.restart_count = 0;
+        c.life.restart_delay_ms = 0;
+    }
+    c.life.restarting = false;
     let name = c.name.clone();
     let validated = Validated::restart(&root, c)?; // 1
     detached::spawn(validated, Some(lock))?; // 2-7, the lock held until the record says "running"
@@ -103,4 +167,37 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File, RunError> {
     f.lock()
         .map_err(RunError::io("locking", dir.to_path_buf()))?;
     Ok(f)
+}
+
+/// `den restart [-t SECS] NAME`: `den stop` (if it runs or waits to restart), then `den start`.
+pub fn restart(root: &Path, key: &str, grace: Option<Duration>) -> Result<String, RunError> {
+    match lifecycle::stop_container(root, key, grace) {
+        Ok(_) | Err(lifecycle::LifecycleError::NotRunning(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    start(root, key)
+}
+
+/// A container `den start --restart-policies` started: its name, and its start's outcome.
+pub type PolicyStart = (String, Result<String, RunError>);
+
+/// `den start --restart-policies` (after a reboot: a systemd unit or an `@reboot` cron line runs
+/// it): start every exited container whose policy is `always`, or `unless-stopped` and not
+/// stopped by hand, as docker's daemon does when it starts. Returns each one's name and outcome.
+pub fn start_by_policy(root: &Path) -> Result<Vec<PolicyStart>, RunError> {
+    let store = Store::new(root);
+    let due = store.list()?.into_iter().filter(|c| {
+        let c = lifecycle::observed(c);
+        c.status != Status::Running
+            && !lifecycle::is_restarting(&c)
+            && c.life
+                .restart_policy
+                .after_reboot(c.stopped_by_hand(&store))
+    });
+    Ok(due
+        .map(|c| {
+            let started = start(root, &c.id);
+            (c.name, started)
+        })
+        .collect())
 }

@@ -97,6 +97,8 @@ pub struct RunOptions {
     pub labels: BTreeMap<String, String>,
     /// `--cidfile`: the file the container's id is written to once it exists (must not exist).
     pub cidfile: Option<PathBuf>,
+    /// `--restart`, `--health-*`, `--stop-signal`, `--stop-timeout` as typed.
+    pub life: super::LifeFlags,
 }
 
 /// The container's filesystem flags, as given on the command line.

@@ -29,6 +29,12 @@ pub(crate) struct Saved {
     /// `--mac-address`.
     #[serde(default)]
     pub mac: Option<[u8; 6]>,
+    /// `den create`: its `-p` specs and `--ip`, for its first `den start` (later starts take
+    /// the mappings it had).
+    #[serde(default)]
+    pub publish: Vec<String>,
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 const FILE: &str = "run.json";

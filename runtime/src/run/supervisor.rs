@@ -8,19 +8,27 @@
 //! stays small. exec keeps the pid (and the start time, so the record's `supervisor` stays valid)
 //! and keeps children: the container is still its child and it reaps it with waitpid.
 //!
-//! Its own troubles go to `<container dir>/supervisor.log` (its stdio is /dev/null).
+//! While the container runs it runs its health check (`health`); once it has recorded the exit it
+//! applies its restart policy (`restart`), which hands the container to the next supervisor.
+//!
+//! Its own troubles, and each restart, go to `<container dir>/supervisor.log` (its stdio is
+//! /dev/null).
 
 use std::ffi::{CString, OsString};
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{execv, Pid};
 
-use super::{one_line, record_exit, RunError};
+use super::relay::Relay;
+use super::watch::Watch;
+use super::{health, one_line, record_exit, restart, RunError};
 use crate::process::FORWARDED_SIGNALS;
 use crate::state::Store;
 use crate::syscall;
@@ -30,7 +38,7 @@ pub const ARGV0: &str = "den-supervisor";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
-    #[error("usage: {ARGV0} ROOT CONTAINER-ID PID (started by den run -d, not by hand)")]
+    #[error("usage: {ARGV0} ROOT CONTAINER-ID PID [STDOUT-FD STDERR-FD] (started by den run -d, not by hand)")]
     Usage,
     #[error("cannot re-execute {path} as the supervisor of container {id}")]
     Exec {
@@ -59,16 +67,26 @@ pub fn main_if_supervisor() -> Option<u8> {
         return None;
     }
     let args: Vec<OsString> = args.collect();
-    let [root, id, pid] = args.as_slice() else {
-        eprintln!("den: {}", SupervisorError::Usage);
-        return Some(2);
+    let (root, id, pid, fds) = match args.as_slice() {
+        [root, id, pid] => (root, id, pid, None),
+        [root, id, pid, out, err] => (root, id, pid, Some((out, err))),
+        _ => {
+            eprintln!("den: {}", SupervisorError::Usage);
+            return Some(2);
+        }
     };
+    let fd = |s: &OsString| {
+        s.to_str()
+            .and_then(|n| n.parse().ok())
+            .and_then(syscall::inherited_fd)
+    };
+    let logs = fds.and_then(|(out, err)| Some((fd(out)?, fd(err)?)));
     let (root, id) = (PathBuf::from(root), id.to_string_lossy().into_owned());
     let Some(pid) = pid.to_str().and_then(|p| p.parse::<i32>().ok()) else {
         eprintln!("den: {}", SupervisorError::Usage);
         return Some(2);
     };
-    match wait_and_record(&root, &id, pid) {
+    match wait_and_record(&root, &id, pid, logs) {
         Ok(()) => Some(0),
         Err(e) => {
             note(&root, &id, &one_line(&e));
@@ -77,20 +95,45 @@ pub fn main_if_supervisor() -> Option<u8> {
     }
 }
 
-/// The container's end: reap it, then step 7 (detach, record).
-fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorError> {
+/// The container's life: health checks while it runs (if it has them), then its end: reap it,
+/// step 7 (detach, record), then its restart policy.
+fn wait_and_record(
+    root: &Path,
+    id: &str,
+    pid: i32,
+    logs: Option<(OwnedFd, OwnedFd)>,
+) -> Result<(), SupervisorError> {
     // Signals meant for the container must not end its supervisor before the teardown.
     let mut set = SigSet::empty();
     FORWARDED_SIGNALS.iter().for_each(|s| set.add(*s));
     set.add(Signal::SIGPIPE);
     // Blocked already (inherited across exec); failing to block again changes nothing.
     let _ = set.thread_block();
-    let status =
-        syscall::wait_exit(Pid::from_raw(pid)).map_err(|source| SupervisorError::Wait {
-            id: id.to_string(),
-            pid,
-            source,
-        })?;
+    let wait_err = |source| SupervisorError::Wait {
+        id: id.to_string(),
+        pid,
+        source,
+    };
+    let store = Store::new(root);
+    let life = store.load_id(id).map_err(RunError::from)?.life;
+    let relay = logs.and_then(|(out, err)| {
+        Relay::new(
+            &store.dir(id),
+            out,
+            err,
+            life.log_max_size,
+            life.log_max_file,
+        )
+        .map_err(|e| note(root, id, &format!("cannot log its output: {e}")))
+        .ok()
+    });
+    let mut watch = Watch::new(root, id, pid, relay).map_err(wait_err)?;
+    match health::Checker::new(root, id, life.healthcheck) {
+        Some(mut checker) => checker.run_until_exit(&mut watch),
+        None => drop(watch.wait(None, None)),
+    }
+    watch.finish();
+    let status = syscall::wait_exit(Pid::from_raw(pid)).map_err(wait_err)?;
     let status = if libc::WIFSIGNALED(status) {
         128 + libc::WTERMSIG(status)
     } else {
@@ -100,12 +143,18 @@ fn wait_and_record(root: &Path, id: &str, pid: i32) -> Result<(), SupervisorErro
     let (oom_killed, removed) = crate::cgroups::release(&crate::state::Store::new(root).dir(id));
     record_exit(root, id, status, oom_killed)?;
     removed.map_err(RunError::from)?;
+    restart::after_exit(root, id)?;
     Ok(())
 }
 
 /// Replace this process (the forked supervisor, which launched container `id` whose PID 1 is `pid`,
 /// its child) with the waiting supervisor. Returns only if that failed.
-pub(crate) fn exec_waiter(root: &Path, id: &str, pid: i32) -> SupervisorError {
+pub(crate) fn exec_waiter(
+    root: &Path,
+    id: &str,
+    pid: i32,
+    logs: Option<&(OwnedFd, OwnedFd)>,
+) -> SupervisorError {
     // The running binary, by its name (so the supervisor shows as `den`), unless it was replaced.
     let path = std::fs::read_link("/proc/self/exe")
         .ok()
@@ -117,12 +166,16 @@ pub(crate) fn exec_waiter(root: &Path, id: &str, pid: i32) -> SupervisorError {
         source,
     };
     let cstr = |b: &[u8]| CString::new(b).map_err(|_| exec_err(Errno::EINVAL));
-    let argv = [
+    let mut argv = vec![
         cstr(ARGV0.as_bytes()),
         cstr(root.as_os_str().as_bytes()),
         cstr(id.as_bytes()),
         cstr(pid.to_string().as_bytes()),
     ];
+    if let Some((out, err)) = logs {
+        argv.push(cstr(out.as_raw_fd().to_string().as_bytes()));
+        argv.push(cstr(err.as_raw_fd().to_string().as_bytes()));
+    }
     let argv: Vec<CString> = match argv.into_iter().collect() {
         Ok(a) => a,
         Err(e) => return e,
@@ -134,6 +187,12 @@ pub(crate) fn exec_waiter(root: &Path, id: &str, pid: i32) -> SupervisorError {
     // Nothing of the launch may leak into the waiter (all den's fds are close-on-exec already).
     if let Err(e) = syscall::cloexec_from(3) {
         return exec_err(e);
+    }
+    // ...but the log pipes, which the waiter relays.
+    for fd in logs.iter().flat_map(|(o, e)| [o, e]) {
+        if let Err(e) = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())) {
+            return exec_err(e);
+        }
     }
     match execv(&file, &argv) {
         Ok(never) => match never {},

@@ -61,6 +61,7 @@ pub(crate) fn record_exit(
     record.finished_at = Some(state::now_secs());
     record.exit_code = Some(status);
     record.oom_killed = oom_killed;
+    record.life.paused = false;
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}
@@ -92,6 +93,7 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         mut net,
         cgroup,
         mounts_held,
+        logs: _,
     } = started;
     let exit = running.wait();
     // Read before the cgroup goes; removed before the record says "exited" (teardown done).

@@ -39,6 +39,8 @@ pub(crate) struct Validated {
     pub mounts: crate::volume::Mounts,
     /// `--network-alias`, labels, `--expose`, `--cidfile` (for the record; `den start` keeps them).
     pub extra: Extra,
+    /// Restart policy, health check, stop signal.
+    pub life: crate::state::Life,
 }
 
 /// What the record gets beyond the basics, and the `--cidfile` to write once it exists.
@@ -93,6 +95,7 @@ impl Validated {
         host.check_network(own_netns, &opts.network.to_string())?;
         let image = ImageStore::new(&opts.root).resolve(&opts.image)?;
         let args = opts.command(&image.config)?;
+        let life = opts.life.resolve(&image.config, opts.rm)?;
         let id = state::new_id();
         let name = opts.name.clone().unwrap_or_else(|| names::generate(&id));
         // Checked again, atomically, when the name is reserved; checked here too so `den run -d`
@@ -134,6 +137,8 @@ impl Validated {
                 host,
                 etc: net.etc,
                 mac: net.mac,
+                publish: opts.publish.iter().map(ToString::to_string).collect(),
+                ip: opts.ip,
             },
             hostname,
             id,
@@ -148,6 +153,7 @@ impl Validated {
             interactive: opts.interactive,
             tty: opts.tty,
             auto_remove: opts.rm,
+            life,
             existing: None,
             mounts,
             extra: Extra {
@@ -177,12 +183,18 @@ impl Validated {
                     mode: c.network_mode.clone(),
                 })?;
         let old = c.network.as_ref();
-        let publish: Vec<PortSpec> = old
-            .map(|n| n.ports.iter().map(super::saved::exact_spec).collect())
-            .unwrap_or_default();
+        let publish: Vec<PortSpec> = match old {
+            Some(n) => n.ports.iter().map(super::saved::exact_spec).collect(),
+            // Never started (`den create`): the specs it was created with.
+            None => saved
+                .publish
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        };
         let ip = match old {
             Some(att) => still_free(root, &att.network, att.ip, &c.id)?,
-            None => None,
+            None => saved.ip,
         };
         let plan = plan(PlanInputs {
             root,
@@ -211,6 +223,7 @@ impl Validated {
             interactive: false,
             tty: false,
             auto_remove: c.auto_remove,
+            life: c.life.clone(),
             mounts: crate::volume::load(&store.dir(&c.id))?,
             extra: Extra {
                 aliases: c.aliases.get(&c.network_mode).cloned().unwrap_or_default(),

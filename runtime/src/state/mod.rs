@@ -2,6 +2,8 @@
 //! written atomically (temp file + rename), and a name reservation `<root>/names/<name>` (a symlink to the
 //! id, whose creation is the atomic "is this name free?" test — no lock needed).
 
+pub mod health;
+mod life;
 mod time;
 
 use std::collections::BTreeMap;
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 use den_netcfg::Attachment;
 use serde::{Deserialize, Serialize};
 
+pub use health::{Health, HealthConfig, HealthStatus};
+pub use life::{next_delay, parse_duration, Life, RestartPolicy};
 pub use time::{human_duration, now_secs, parse_rfc3339, rfc3339};
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +108,9 @@ pub struct Container {
     /// included).
     #[serde(default)]
     pub exposed_ports: Vec<String>,
+    /// Restart policy, health check, stop signal, and the supervisor's restart count.
+    #[serde(default, flatten)]
+    pub life: Life,
 }
 
 /// A network to join at the next `den start` (with `--ip`, if given).
@@ -122,7 +129,45 @@ impl Container {
     pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.network.iter().chain(self.connected.iter())
     }
+
+    /// Its health as its supervisor last checked it (None: no health check), read with the record.
+    pub fn health(&self) -> Option<&Health> {
+        self.life.health.as_ref()
+    }
+
+    /// docker's suffix of `Up …` in `ps`: ` (healthy)`, ` (unhealthy)`, ` (health: starting)`.
+    pub fn health_note(&self) -> String {
+        self.health()
+            .map(|h| format!(" ({})", h.status.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// Was it stopped by hand (`den stop`, `den rm -f`) since it was last started by hand? Its
+    /// supervisor does not restart it then, nor does `den start --restart-policies` if its policy
+    /// is unless-stopped (docker's HasBeenManuallyStopped).
+    pub fn stopped_by_hand(&self, store: &Store) -> bool {
+        store.dir(&self.id).join(STOPPED_BY_HAND).exists()
+    }
+
+    /// Set (`den stop`, `den rm -f`) or clear (`den start`) [`Container::stopped_by_hand`].
+    pub fn set_stopped_by_hand(&self, store: &Store, stopped: bool) -> Result<(), StateError> {
+        let path = store.dir(&self.id).join(STOPPED_BY_HAND);
+        let r = if stopped {
+            fs::write(&path, b"")
+        } else {
+            fs::remove_file(&path)
+        };
+        match r {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("writing", &path)(e)),
+            _ => Ok(()),
+        }
+    }
 }
+
+/// The marker file of [`Container::stopped_by_hand`] in the container's dir.
+pub const STOPPED_BY_HAND: &str = "stopped-by-hand";
+
+impl Container {}
 
 /// The container directory tree under one state root.
 #[derive(Debug, Clone)]
@@ -193,7 +238,12 @@ impl Store {
                 io::ErrorKind::NotFound => StateError::NotFound(id.to_string()),
                 _ => io_err("reading", &path)(e),
             })?;
-        serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })
+        let mut c: Container =
+            serde_json::from_slice(&body).map_err(|source| StateError::Corrupt { path, source })?;
+        if c.life.healthcheck.is_some() {
+            c.life.health = Health::load(&self.dir(id));
+        }
+        Ok(c)
     }
 
     /// Is `name` reserved by a container (its `names/` link exists)? Names only, never id prefixes.
@@ -260,6 +310,37 @@ impl Store {
 }
 
 impl Store {
+    /// `den rename`: reserve `new` (atomically, as [`Store::create`] does), record it, then free
+    /// the old name.
+    pub fn rename(&self, record: &Container, new: &str) -> Result<(), StateError> {
+        validate_name(new)?;
+        let link = self.names().join(new);
+        match symlink(&record.id, &link) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StateError::NameInUse(new.to_string()))
+            }
+            Err(e) => return Err(io_err("reserving name", &link)(e)),
+        }
+        let mut now = match self.load_id(&record.id) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = fs::remove_file(&link);
+                return Err(e);
+            }
+        };
+        let old = self.names().join(&now.name);
+        now.name = new.to_string();
+        if let Err(e) = self.save(&now) {
+            let _ = fs::remove_file(&link);
+            return Err(e);
+        }
+        if fs::read_link(&old).is_ok_and(|t| t.as_os_str() == record.id.as_str()) {
+            fs::remove_file(&old).map_err(io_err("removing", &old))?;
+        }
+        Ok(())
+    }
+
     /// Where [`Store::remove_later`] puts container dirs whose files are still to be removed.
     pub fn trash(&self) -> PathBuf {
         self.root.join("trash")

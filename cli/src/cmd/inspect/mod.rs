@@ -34,6 +34,8 @@ pub struct Args {
 pub struct PortArgs {
     /// The container, by name or id.
     container: String,
+    /// Only this container port: PORT[/tcp|udp]; prints its host addresses.
+    port: Option<String>,
 }
 
 const KINDS: [&str; 4] = ["container", "image", "network", "volume"];
@@ -69,6 +71,7 @@ fn object(root: &Path, kind: &str, name: &str) -> Option<Value> {
             let c = lifecycle::find(&store, name).ok()?;
             let mut v = container::inspect(&c, &store);
             v["Kernel"] = super::topology::kernel_view(&c);
+            super::life_view::add(&mut v, &c);
             Some(v)
         }
         "image" => ImageStore::new(root).inspect(name).ok(),
@@ -78,14 +81,32 @@ fn object(root: &Path, kind: &str, name: &str) -> Option<Value> {
     }
 }
 
-/// `den port NAME`: docker's `80/tcp -> 0.0.0.0:8080` lines.
+/// `den port NAME [PORT[/PROTO]]`: docker's `80/tcp -> 0.0.0.0:8080` lines, or the host addresses
+/// of one container port.
 pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
     let c = Store::new(root).find(&a.container)?;
-    for p in c.network.iter().flat_map(|n| &n.ports) {
-        println!(
-            "{}/{} -> {}:{}",
-            p.container_port, p.proto, p.host_ip, p.host_port
+    let ports = c.network.iter().flat_map(|n| &n.ports);
+    let Some(want) = &a.port else {
+        for p in ports {
+            println!(
+                "{}/{} -> {}:{}",
+                p.container_port, p.proto, p.host_ip, p.host_port
+            );
+        }
+        return Ok(0);
+    };
+    let (num, proto) = want.split_once('/').unwrap_or((want, "tcp"));
+    let hits: Vec<String> = ports
+        .filter(|p| p.container_port.to_string() == num && p.proto.to_string() == proto)
+        .map(|p| format!("{}:{}", p.host_ip, p.host_port))
+        .collect();
+    if hits.is_empty() {
+        eprintln!(
+            "Error: No public port '{num}/{proto}' published for {}",
+            c.name
         );
+        return Ok(1);
     }
+    hits.iter().for_each(|h| println!("{h}"));
     Ok(0)
 }

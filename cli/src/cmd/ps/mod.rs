@@ -107,9 +107,15 @@ pub fn status(c: &Container) -> String {
     match c.status {
         Status::Created => "Created".into(),
         Status::Running => format!(
-            "Up {}{}",
+            "Up {}{}{}",
             human_duration(now - c.started_at.unwrap_or(now)),
-            health_suffix(c)
+            c.health_note(),
+            if c.life.paused { " (Paused)" } else { "" }
+        ),
+        Status::Exited if lifecycle::is_restarting(c) => format!(
+            "Restarting ({}) {} ago",
+            c.exit_code.unwrap_or(0),
+            human_duration(now - c.finished_at.unwrap_or(now))
         ),
         Status::Exited => format!(
             "Exited ({}) {} ago",
@@ -117,12 +123,6 @@ pub fn status(c: &Container) -> String {
             human_duration(now - c.finished_at.unwrap_or(now))
         ),
     }
-}
-
-/// Where a health check's state goes in STATUS: ` (healthy)`, ` (unhealthy)`,
-/// ` (health: starting)`. den's containers have no health check yet: nothing.
-fn health_suffix(_c: &Container) -> String {
-    String::new()
 }
 
 fn quote_command(c: &Container, no_trunc: bool) -> String {

@@ -1,0 +1,163 @@
+//! The supervisor's side of the log: the container's stdout and stderr are pipes whose read ends
+//! it holds; each line read becomes one docker json-file entry in `container.log` (see
+//! [`crate::logs`]), and with `--log-opt max-size=…` the file is rotated (`max-file` files kept).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+
+use crate::logs::{self, stamp, Entry};
+
+/// docker splits longer lines into entries of this size.
+const LINE_MAX: usize = 16 * 1024;
+
+struct Stream {
+    fd: OwnedFd,
+    name: &'static str,
+    partial: Vec<u8>,
+    open: bool,
+}
+
+pub(crate) struct Relay {
+    dir: PathBuf,
+    file: File,
+    size: u64,
+    max_size: Option<u64>,
+    max_file: u32,
+    streams: Vec<Stream>,
+}
+
+pub(crate) fn open_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+}
+
+impl Relay {
+    /// The relay of the container whose dir is `dir`, from its stdout and stderr pipes.
+    pub fn new(
+        dir: &Path,
+        out: OwnedFd,
+        err: OwnedFd,
+        max_size: Option<u64>,
+        max_file: Option<u32>,
+    ) -> io::Result<Relay> {
+        for fd in [&out, &err] {
+            fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
+        }
+        let file = open_log(&logs::path(dir))?;
+        let size = file.metadata()?.len();
+        let stream = |fd, name| Stream {
+            fd,
+            name,
+            partial: Vec::new(),
+            open: true,
+        };
+        Ok(Relay {
+            dir: dir.to_path_buf(),
+            file,
+            size,
+            max_size,
+            max_file: max_file.unwrap_or(1).max(1),
+            streams: vec![stream(out, "stdout"), stream(err, "stderr")],
+        })
+    }
+
+    /// The pipes still open, with their index for [`Relay::read`].
+    pub fn fds(&self) -> Vec<(usize, BorrowedFd<'_>)> {
+        self.streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.open)
+            .map(|(i, s)| (i, s.fd.as_fd()))
+            .collect()
+    }
+
+    /// Read stream `i` until it has nothing more now, logging each complete line.
+    pub fn read(&mut self, i: usize) -> io::Result<()> {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match nix::unistd::read(&self.streams[i].fd, &mut buf) {
+                Ok(0) => {
+                    self.streams[i].open = false;
+                    return self.flush_partial(i);
+                }
+                Ok(n) => n,
+                Err(Errno::EAGAIN) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    self.streams[i].open = false;
+                    return Err(e.into());
+                }
+            };
+            let mut rest = &buf[..n];
+            while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+                self.streams[i].partial.extend_from_slice(&rest[..=nl]);
+                rest = &rest[nl + 1..];
+                self.flush_partial(i)?;
+            }
+            self.streams[i].partial.extend_from_slice(rest);
+            if self.streams[i].partial.len() >= LINE_MAX {
+                self.flush_partial(i)?;
+            }
+        }
+    }
+
+    /// Once the container has ended: what is left in the pipes, and every last partial line.
+    pub fn finish(&mut self) -> io::Result<()> {
+        for i in 0..self.streams.len() {
+            if self.streams[i].open {
+                self.read(i)?;
+            }
+            self.flush_partial(i)?;
+        }
+        Ok(())
+    }
+
+    fn flush_partial(&mut self, i: usize) -> io::Result<()> {
+        let s = &mut self.streams[i];
+        if s.partial.is_empty() {
+            return Ok(());
+        }
+        let entry = Entry {
+            log: String::from_utf8_lossy(&s.partial).into_owned(),
+            stream: s.name.into(),
+            time: stamp::format(stamp::now()),
+        };
+        s.partial.clear();
+        let mut line = serde_json::to_vec(&entry).map_err(io::Error::from)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.size += line.len() as u64;
+        match self.max_size {
+            Some(max) if self.size >= max => self.rotate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// docker's json-file rotation: `.1` is the newest; `max_file` files in all (1: truncate).
+    fn rotate(&mut self) -> io::Result<()> {
+        let current = logs::path(&self.dir);
+        if self.max_file == 1 {
+            self.file.set_len(0)?;
+        } else {
+            for n in (1..self.max_file - 1).rev() {
+                let from = logs::rotated(&self.dir, n);
+                if from.exists() {
+                    fs::rename(&from, logs::rotated(&self.dir, n + 1))?;
+                }
+            }
+            fs::rename(&current, logs::rotated(&self.dir, 1))?;
+            self.file = open_log(&current)?;
+        }
+        self.size = 0;
+        Ok(())
+    }
+}
