@@ -22,6 +22,8 @@ use oci_spec::runtime::{
     Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
+#[cfg(test)]
+pub(crate) use security::default_device_rules;
 pub use security::Security;
 pub(crate) use user::resolve as resolve_user;
 pub use user::ResolvedUser;

@@ -80,7 +80,7 @@ pub fn capabilities(h: &HostConfig) -> Capabilities {
 
 /// docker's default device rules (moby `oci/defaults.go`): deny all, allow the usual character
 /// devices, and `mknod` of any (`m`), but no read or write of anything else.
-fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
+pub(crate) fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
     let rule = |allow: bool, typ: Option<LinuxDeviceType>, major, minor, access: &str| {
         let mut b = LinuxDeviceCgroupBuilder::default()
             .allow(allow)

@@ -3,6 +3,7 @@
 //! 2`, unshare/keyctl/mount denied), `--security-opt seccomp=unconfined`, `--privileged`,
 //! `--cap-add/--cap-drop`, a non-root `-u`. Every run leaves no cgroup behind.
 
+mod device_program;
 mod kernel;
 mod limits;
 mod probe;
