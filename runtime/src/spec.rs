@@ -11,6 +11,7 @@
 //!   limits by default; the container inherits den's.
 //! - AppArmor profiles. (seccomp, capabilities, devices and the cgroup: `spec::security`.)
 
+mod hostdev;
 mod security;
 mod user;
 

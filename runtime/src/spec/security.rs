@@ -273,6 +273,10 @@ pub fn apply(spec: &mut Spec, sec: &Security, uid: u32) -> Result<(), SpecError>
         }
         let mut all = linux.devices().clone().unwrap_or_default();
         all.extend(devices);
+        if h.privileged {
+            // As docker: the host's device nodes too.
+            super::hostdev::add_host_devices(&mut all)?;
+        }
         linux.set_devices(Some(all));
         if h.privileged {
             // As docker: nothing masked or read-only.
