@@ -4,10 +4,13 @@
 (h), den only (the peers cannot turn their cgroup off either). Each round runs, interleaved, with
 DEN_TRACE=1: A = the default run, B = the same with `--security-opt seccomp=unconfined`, C = the
 default with DEN_CGROUP_DEVICES=bpf (on a hybrid machine: the eBPF device program in the unified
-hierarchy instead of the v1 devices controller; on a pure v2 machine A already is that). One
-sample = (wall A - wall B) [the seccomp filter: profile, cache read, install] + A's trace span from
-"spec built" to "cgroup made" [the cgroup dirs, limits, device rules] + A's span from "container
-exited" to "cgroup removed" [its removal]. Target: at most 1.5 ms (the median).
+hierarchy instead of the v1 devices controller; on a pure v2 machine A already is that). From the
+trace (spans, not whole runs: a whole run's wall time is far noisier than what is measured):
+seccomp = A − B of [den's start → "spec built"] (the profile resolved) plus A − B of ["state dir
+ready" → "cloned"] (the compiled filter read from the cache; installing it in the child is one
+syscall); cgroup = A's ["spec built" → "cgroup made"] (dirs, limits, device rules) plus A's
+["container exited" → "cgroup removed"]. One sample = seccomp + cgroup of a round; target: a
+median of at most 1.5 ms.
 
 (i) den, docker and podman: N `run -d --network none IMG sleep` containers, then
 `stats --no-stream` of all of them timed RUNS times, interleaved. Target for den: under 100 ms.
@@ -27,14 +30,12 @@ STATS_TARGET_MS = 100.0
 TRACE = re.compile(r"^\[\s*([\d.]+)ms\] (.*)$")
 
 
-def _traced(e: Engine, extra: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
-    """Wall seconds of `den run --rm --network none EXTRA IMG true` and its trace's step times (ms)."""
+def _traced(e: Engine, extra: list[str], env: dict[str, str]) -> dict[str, float]:
+    """The trace's step times (ms) of `den run --rm --network none EXTRA IMG true`."""
     argv = [*e.base(), "run", "--rm", "--network", "none", *extra, e.image, "true"]
     with netns(e.netns):
-        t0 = time.perf_counter()
         r = subprocess.run(argv, env={**e.env, "DEN_TRACE": "1", **env}, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
-        t = time.perf_counter() - t0
     if r.returncode != 0:
         raise Failed(" | ".join(r.stderr.strip().splitlines()[-3:]))
     steps: dict[str, float] = {}
@@ -42,15 +43,25 @@ def _traced(e: Engine, extra: list[str], env: dict[str, str]) -> tuple[float, di
         m = TRACE.match(line)
         if m:
             steps.setdefault(m.group(2), float(m.group(1)))
-    return t, steps
+    return steps
+
+
+def _at(steps: dict[str, float], prefix: str) -> float:
+    v = next((v for k, v in steps.items() if k.startswith(prefix)), None)
+    if v is None:
+        raise Failed(f"no trace line {prefix!r} (den too old?)")
+    return v
 
 
 def _span(steps: dict[str, float], start: str, end: str) -> float:
-    a = next((v for k, v in steps.items() if k.startswith(start)), None)
-    b = next((v for k, v in steps.items() if k.startswith(end)), None)
-    if a is None or b is None:
-        raise Failed(f"no trace lines {start!r} .. {end!r} (den too old?)")
-    return b - a
+    return _at(steps, end) - _at(steps, start)
+
+
+def _seccomp_ms(a: dict[str, float], b: dict[str, float]) -> float:
+    """What the filter adds: run A (default) against run B (seccomp=unconfined)."""
+    spec = _at(a, "# spec built") - _at(b, "# spec built")
+    clone = _span(a, "# state dir", "# cloned") - _span(b, "# state dir", "# cloned")
+    return spec + clone
 
 
 def _cgroup_ms(steps: dict[str, float]) -> float:
@@ -65,8 +76,9 @@ def _mark(met: bool) -> str:
 def security_cost(engines: list[Engine], runs: int, warmup: int) -> Measure:
     m = Measure("h", "cgroup + device rules + seccomp filter added to run --rm --network none "
                 f"(target ≤ {ADDED_TARGET_MS} ms)", "ms", short="cgroup + devices + seccomp cost",
-                detail="den only: (wall of the default run − wall with seccomp=unconfined) + the trace's "
-                       "cgroup creation and removal spans; see bench/denbench/measures_sec.py")
+                detail="den only, from DEN_TRACE spans: the seccomp profile and filter (default run − "
+                       "seccomp=unconfined run) + the cgroup's creation and removal; see "
+                       "bench/denbench/measures_sec.py")
     den = next((e for e in engines if e.name == "den"), None)
     for e in engines:
         if e is not den:
@@ -78,12 +90,12 @@ def security_cost(engines: list[Engine], runs: int, warmup: int) -> Measure:
     seccomp, cgroup, bpf = [], [], []
     try:
         for i in range(warmup + runs):
-            wall_a, steps_a = _traced(den, [], {})
-            wall_b, _ = _traced(den, ["--security-opt", "seccomp=unconfined"], {})
-            _, steps_c = _traced(den, [], {"DEN_CGROUP_DEVICES": "bpf"})
+            steps_a = _traced(den, [], {})
+            steps_b = _traced(den, ["--security-opt", "seccomp=unconfined"], {})
+            steps_c = _traced(den, [], {"DEN_CGROUP_DEVICES": "bpf"})
             if i < warmup:
                 continue
-            seccomp.append((wall_a - wall_b) * 1000)
+            seccomp.append(_seccomp_ms(steps_a, steps_b))
             cgroup.append(_cgroup_ms(steps_a))
             bpf.append(_cgroup_ms(steps_c))
             m.cell("den").samples.append(seccomp[-1] + cgroup[-1])
@@ -93,7 +105,7 @@ def security_cost(engines: list[Engine], runs: int, warmup: int) -> Measure:
         return m
     added = m.cell("den").median
     m.cell("den").note = (f"{_mark(added <= ADDED_TARGET_MS)} ({added:.2f} ms ≤ {ADDED_TARGET_MS} ms?); "
-                          f"medians: seccomp {median(seccomp):.2f} ms (wall difference, noisy), cgroup "
+                          f"medians: seccomp {median(seccomp):.2f} ms, cgroup "
                           f"make+remove {median(cgroup):.2f} ms, the same with the eBPF device program "
                           f"{median(bpf):.2f} ms")
     return m

@@ -25,6 +25,11 @@ class CgroupSpans(unittest.TestCase):
             steps.setdefault(m.group(2), float(m.group(1)))
         self.assertAlmostEqual(measures_sec._cgroup_ms(steps), 0.8 + 0.5)
 
+    def test_seccomp_is_the_difference_of_the_spec_and_clone_spans(self):
+        a = {"# spec built": 2.0, "# state dir x ready": 3.0, "# cloned container": 4.5}
+        b = {"# spec built": 1.5, "# state dir y ready": 2.5, "# cloned container": 3.7}
+        self.assertAlmostEqual(measures_sec._seccomp_ms(a, b), 0.5 + (1.5 - 1.2))
+
     def test_a_missing_step_fails_the_run(self):
         with self.assertRaises(Failed):
             measures_sec._cgroup_ms({"# spec built": 1.0})

@@ -28,9 +28,10 @@ fn the_device_program_denies_a_block_device_and_keeps_mknod_and_dev_null() {
     let run = |args: &[&str]| sb.den_with_env(&FORCE, args);
     run(&["run", "--rm", "--network", "none", img(), "true"]).ok();
     let before = sb.footprint();
-    let args = ["run", "-d", "--network", "none", "--name", "d", img()];
-    run(&[&args[..], &["sleep", "60"]].concat()).ok();
-    let pid = sb.inspect("d").pid().expect("its pid");
+    // In the foreground: its teardown detaches the program it holds before the dir goes.
+    let args = ["run", "--rm", "--network", "none", "--name", "d", img()];
+    let den = sb.den_spawn_with_env(&FORCE, &[&args[..], &["sleep", "60"]].concat());
+    let pid = sb.wait_running(&den, "d").pid().expect("its pid");
     let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("its cgroups");
     let unified = cgroups
         .lines()
