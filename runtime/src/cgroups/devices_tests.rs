@@ -167,4 +167,10 @@ fn attached_program_denies_reading_a_block_device_but_not_dev_null() {
             .expect("query")
             .is_empty()
     );
+    // As a waiter does, holding no handle: by the ids the cgroup lists.
+    let again = attach(&s.cgroup, &default_device_rules().expect("rules")).expect("attach");
+    drop(again);
+    detach_all(&s.cgroup).expect("detach all");
+    let left = bpf::device_program_ids(File::open(&s.cgroup).expect("open").as_fd());
+    assert!(left.expect("query").is_empty());
 }

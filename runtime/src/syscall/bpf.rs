@@ -64,6 +64,8 @@ struct GetFdById {
     prog_id: u32,
     next_id: u32,
     open_flags: u32,
+    /// Explicit: the kernel refuses an attr with non-zero bytes past the command's last field.
+    _pad: u32,
 }
 
 /// bpf(cmd, attr, sizeof attr).
@@ -167,6 +169,7 @@ pub(crate) fn program_by_id(id: u32) -> Result<OwnedFd, Errno> {
         prog_id: id,
         next_id: 0,
         open_flags: 0,
+        _pad: 0,
     };
     // SAFETY: a BPF_PROG_GET_FD_BY_ID attr with no pointers.
     let fd = unsafe { bpf(BPF_PROG_GET_FD_BY_ID, &mut attr)? };

@@ -83,3 +83,30 @@ fn the_device_program_denies_a_block_device_and_keeps_mknod_and_dev_null() {
     sb.den(&["rm", "-f", "d"]).ok();
     sb.assert_footprint(&before, "den run with the device program");
 }
+
+/// A detached container's waiter (another process than the one that attached the program)
+/// detaches it and removes the cgroup without a problem to note.
+#[test]
+fn a_detached_containers_program_goes_with_its_cgroup() {
+    if !has_cgroup2() {
+        eprintln!("skipped: no cgroup2 hierarchy on this machine");
+        return;
+    }
+    let sb = Sandbox::new();
+    let run = |args: &[&str]| sb.den_with_env(&FORCE, args);
+    run(&["run", "--rm", "--network", "none", img(), "true"]).ok();
+    let before = sb.footprint();
+    let args = ["run", "-d", "--network", "none", "--name", "d", img()];
+    run(&[&args[..], &["sleep", "60"]].concat()).ok();
+    let id = sb.inspect("d").id().expect("id");
+    sb.den(&["stop", "-t", "1", "d"]).ok();
+    let log = sb
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("supervisor.log");
+    let noted = fs::read_to_string(&log).unwrap_or_default();
+    assert!(noted.is_empty(), "the waiter's teardown failed: {noted}");
+    sb.den(&["rm", "d"]).ok();
+    sb.assert_footprint(&before, "a detached container with the device program");
+}
