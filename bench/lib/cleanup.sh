@@ -100,6 +100,8 @@ remove_cgroups() {
   local root c keep
   while read -r root; do
     for c in "$root/$BENCH_NS"-*; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
+    # den's parent is relative: below the bench's own cgroup, which may be a few levels down.
+    find "$root" -mindepth 2 -maxdepth 4 -type d -name "$BENCH_NS-den" -exec rmdir {} + 2>/dev/null
     for c in "${CGROUP_EXTRA[@]}"; do
       keep=0
       [[ " ${CGROUP_EXTRA_BEFORE[*]} " == *" $c "* ]] && keep=1
@@ -143,6 +145,8 @@ bench_verify() {
   grep -q " $TMP" /proc/self/mounts && left+=("mounts under $TMP")
   [ -n "$(our_pids)" ] && left+=("processes: $(our_pids | tr '\n' ' ')")
   [ -n "$(cgroup_roots | while read -r r; do ls -d "$r/$BENCH_NS"-* 2>/dev/null; done)" ] && left+=("cgroups /$BENCH_NS-*")
+  [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 4 -type d -name "$BENCH_NS-den"; done)" ] &&
+    left+=("den's cgroup parent $BENCH_NS-den")
   [ -e "$TMP" ] && left+=("$TMP")
   if [ ${#left[@]} -eq 0 ]; then
     echo "bench: cleanup verified: no netns, mounts, processes, cgroups or files left" >&2

@@ -24,7 +24,9 @@ config = {
     "versions": {e: env.get(f"CFG_{e.upper()}_VERSION", "") for e in ("den", "docker", "podman", "runc")},
     "engines": {
         "den": {**state("den"), **sandbox("den"), "bin": env.get("CFG_DEN_BIN", ""),
-                "root": f"{tmp}/den/root", "image": env.get("CFG_DEN_IMAGE", "")},
+                "root": f"{tmp}/den/root", "image": env.get("CFG_DEN_IMAGE", ""),
+                # Relative: below the bench's own cgroup in each hierarchy (cleanup.sh finds it there).
+                "env": {"DEN_CGROUP_PARENT": f"{ns}-den"}},
         "docker": {**state("docker"), **sandbox("docker"), "client": "/usr/bin/docker",
                    "host": f"unix://{tmp}/docker/docker.sock", "image": "denbench-busybox",
                    "env": {"DOCKER_CONFIG": f"{tmp}/docker/client"}},

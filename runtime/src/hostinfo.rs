@@ -50,7 +50,9 @@ pub fn host() -> Host {
         .unwrap_or(0);
     let (cgroup_version, cgroup_parent) = match Layout::detect() {
         Ok(Layout::V2 { own, .. }) => ("2".to_string(), own.display().to_string()),
-        Ok(Layout::V1(hs)) => (
+        Ok(Layout::V1 {
+            hierarchies: hs, ..
+        }) => (
             "1".to_string(),
             hs.first()
                 .map(|h| h.own.display().to_string())

@@ -11,6 +11,7 @@
 //!   limits by default; the container inherits den's.
 //! - AppArmor profiles. (seccomp, capabilities, devices and the cgroup: `spec::security`.)
 
+mod hostdev;
 mod security;
 mod user;
 
@@ -22,6 +23,8 @@ use oci_spec::runtime::{
     Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
+#[cfg(test)]
+pub(crate) use security::default_device_rules;
 pub use security::Security;
 pub(crate) use user::resolve as resolve_user;
 pub use user::ResolvedUser;

@@ -10,6 +10,8 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+pub(crate) mod bpf;
+
 /// `struct clone_args` up to `tls` (CLONE_ARGS_SIZE_VER0, 64 bytes).
 #[repr(C, align(8))]
 struct CloneArgs {

@@ -10,8 +10,9 @@ pub fn parent(name: &str) -> String {
     format!("den-tests/{name}")
 }
 
-/// The test process's own cgroup dir in each hierarchy (v1 controllers by their mount name, or
-/// the unified one on a v2-only machine).
+/// The test process's own cgroup dir in each hierarchy (v1 controllers by their mount name, and
+/// the unified one: /sys/fs/cgroup on a v2-only machine, /sys/fs/cgroup/unified on a hybrid one,
+/// where den puts a container for its eBPF device program).
 pub fn own_dirs() -> Vec<PathBuf> {
     let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     let v2_only = !PathBuf::from("/sys/fs/cgroup/memory").exists();
@@ -22,7 +23,7 @@ pub fn own_dirs() -> Vec<PathBuf> {
             let path = path.trim_start_matches('/');
             match (list, v2_only) {
                 ("", true) => Some(PathBuf::from("/sys/fs/cgroup").join(path)),
-                ("", false) => None,
+                ("", false) => Some(PathBuf::from("/sys/fs/cgroup/unified").join(path)),
                 (l, false) if !l.starts_with("name=") => {
                     Some(PathBuf::from("/sys/fs/cgroup").join(l).join(path))
                 }

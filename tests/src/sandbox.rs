@@ -166,6 +166,20 @@ impl Sandbox {
         exec::run(&mut self.den_cmd(args), &self.capture("den"), CMD_TIMEOUT)
     }
 
+    /// [`Sandbox::den`] with `env` set for den (e.g. a switch only tests use).
+    pub fn den_with_env<S: AsRef<OsStr>>(&self, env: &[(&str, &str)], args: &[S]) -> Output {
+        let mut cmd = self.den_cmd(args);
+        cmd.envs(env.iter().copied());
+        exec::run(&mut cmd, &self.capture("den"), CMD_TIMEOUT)
+    }
+
+    /// [`Sandbox::den_spawn`] with `env` set for den.
+    pub fn den_spawn_with_env<S: AsRef<OsStr>>(&self, env: &[(&str, &str)], args: &[S]) -> Proc {
+        let mut cmd = self.den_cmd(args);
+        cmd.envs(env.iter().copied());
+        self.spawn(cmd, "den", Kind::Den)
+    }
+
     /// Starts `den --root <root> ARGS` in the host netns in the background.
     pub fn den_spawn<S: AsRef<OsStr>>(&self, args: &[S]) -> Proc {
         self.spawn(self.den_cmd(args), "den", Kind::Den)

@@ -25,10 +25,27 @@ pub struct V1Hierarchy {
     pub own: PathBuf,
 }
 
+/// The cgroup2 hierarchy of a hybrid machine and den's own cgroup in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unified {
+    pub mount: PathBuf,
+    pub own: PathBuf,
+}
+
+/// On a hybrid machine, put the device rules in an eBPF program in the unified hierarchy even
+/// where the v1 devices controller exists: the way the tests run the v2 device path here (the
+/// kernel checks both, and the container's v1 devices cgroup then allows everything).
+pub const FORCE_BPF_ENV: &str = "DEN_CGROUP_DEVICES";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
     /// v1 (or hybrid: den puts containers in the v1 hierarchies, where the controllers are).
-    V1(Vec<V1Hierarchy>),
+    /// `unified`: where the device program goes instead of the v1 devices controller (hybrid,
+    /// with no v1 devices controller or with [`FORCE_BPF_ENV`]`=bpf`).
+    V1 {
+        hierarchies: Vec<V1Hierarchy>,
+        unified: Option<Unified>,
+    },
     /// cgroup2 mounted at `mount`; den's own cgroup in it.
     V2 { mount: PathBuf, own: PathBuf },
 }
@@ -54,13 +71,28 @@ impl Layout {
         if st.filesystem_type() != TMPFS_MAGIC {
             return Err(CgroupError::NoHierarchy);
         }
-        Ok(Layout::V1(v1_hierarchies(&mountinfo, &own)))
+        let hierarchies = v1_hierarchies(&mountinfo, &own);
+        let v1_devices = hierarchies
+            .iter()
+            .any(|h| h.controllers.iter().any(|c| c == "devices"));
+        let forced = std::env::var(FORCE_BPF_ENV).is_ok_and(|v| v == "bpf");
+        let unified = match v1_devices && !forced {
+            true => None,
+            false => unified_mount(&mountinfo).map(|(root, mount)| Unified {
+                own: below(&root, &own_v2(&own)),
+                mount,
+            }),
+        };
+        Ok(Layout::V1 {
+            hierarchies,
+            unified,
+        })
     }
 
     /// The hierarchy that carries `controller` (v1).
     pub fn v1(&self, controller: &str) -> Option<&V1Hierarchy> {
         match self {
-            Layout::V1(hs) => hs
+            Layout::V1 { hierarchies, .. } => hierarchies
                 .iter()
                 .find(|h| h.controllers.iter().any(|c| c == controller)),
             Layout::V2 { .. } => None,
@@ -113,18 +145,36 @@ pub fn v1_hierarchies(mountinfo: &str, proc_cgroup: &str) -> Vec<V1Hierarchy> {
                     .then(|| path.to_owned())
             })
             .unwrap_or_else(|| "/".into());
-        // Seen through a mount of a sub-cgroup, den's path is relative to that root.
-        let own = Path::new(&own)
-            .strip_prefix(root)
-            .map(|p| Path::new("/").join(p))
-            .unwrap_or_else(|_| PathBuf::from(&own));
         out.push(V1Hierarchy {
             controllers,
             mount: PathBuf::from(unescape(mount)),
-            own,
+            own: below(Path::new(root), Path::new(&own)),
         });
     }
     out
+}
+
+/// Seen through a mount of a sub-cgroup (mountinfo's root field), den's path is relative to it.
+fn below(root: &Path, own: &Path) -> PathBuf {
+    own.strip_prefix(root)
+        .map(|p| Path::new("/").join(p))
+        .unwrap_or_else(|_| own.to_path_buf())
+}
+
+/// The root and mount point of the (first) cgroup2 mount.
+fn unified_mount(mountinfo: &str) -> Option<(PathBuf, PathBuf)> {
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split_whitespace().next() != Some("cgroup2") {
+            return None;
+        }
+        let fields: Vec<&str> = left.split_whitespace().collect();
+        let (root, mount) = (fields.get(3)?, fields.get(4)?);
+        Some((
+            PathBuf::from(unescape(root)),
+            PathBuf::from(unescape(mount)),
+        ))
+    })
 }
 
 /// mountinfo escapes space, tab, newline and backslash as `\NNN` octal.
@@ -172,7 +222,14 @@ mod tests {
         assert_eq!(hs[0].mount, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
         assert_eq!(hs[0].own, Path::new("/"));
         assert_eq!(hs[1].own, Path::new("/process_api/48bb"));
-        let layout = Layout::V1(hs);
+        assert_eq!(
+            unified_mount(MOUNTINFO),
+            Some(("/".into(), "/sys/fs/cgroup/unified".into()))
+        );
+        let layout = Layout::V1 {
+            hierarchies: hs,
+            unified: None,
+        };
         assert_eq!(
             layout.v1("cpuacct").map(|h| &h.mount),
             Some(&PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"))

@@ -13,6 +13,7 @@
 //! [`Cgroup::entries`] before it reports Ready, and [`Cgroup::remove`] (or the drop) removes them at teardown.
 
 mod detect;
+pub mod devices;
 mod freezer;
 pub mod stats;
 mod v1;
@@ -48,6 +49,19 @@ pub enum CgroupError {
     Io {
         what: &'static str,
         path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the device rules for {path}")]
+    DeviceRule {
+        path: PathBuf,
+        #[source]
+        source: devices::RuleError,
+    },
+    #[error("loading the device program for {path} (verifier: {log:?})")]
+    BpfLoad {
+        path: PathBuf,
+        log: String,
         #[source]
         source: io::Error,
     },
@@ -113,9 +127,13 @@ pub struct Planned {
     pub v2: bool,
     /// v1: one per hierarchy (memory, pids, cpu, …); v2: one.
     pub dirs: Vec<PathBuf>,
-    /// v1: the devices hierarchy's dir, if there is one (v2: the dir, see `v2::devices`).
+    /// v1: the devices hierarchy's dir, if the rules go there.
     #[serde(default)]
     pub devices: Option<PathBuf>,
+    /// The cgroup2 dir the device program is attached to (v2: the dir; hybrid: the unified
+    /// hierarchy's dir, also in `dirs`), if the rules go there (see `devices`).
+    #[serde(default)]
+    pub bpf: Option<PathBuf>,
 }
 
 /// `path` as a relative path with no `..` (a leading `/` makes it absolute: from the root).
@@ -149,13 +167,35 @@ impl Planned {
                 v2: true,
                 dirs: vec![place(mount, own)],
                 devices: None,
+                bpf: Some(place(mount, own)),
             },
-            Layout::V1(hs) => Planned {
-                v2: false,
-                dirs: hs.iter().map(|h| place(&h.mount, &h.own)).collect(),
-                devices: layout.v1("devices").map(|h| place(&h.mount, &h.own)),
-            },
+            Layout::V1 {
+                hierarchies,
+                unified,
+            } => {
+                let bpf = unified.as_ref().map(|u| place(&u.mount, &u.own));
+                let mut dirs: Vec<PathBuf> = hierarchies
+                    .iter()
+                    .map(|h| place(&h.mount, &h.own))
+                    .collect();
+                dirs.extend(bpf.clone());
+                Planned {
+                    v2: false,
+                    dirs,
+                    devices: match bpf {
+                        Some(_) => None,
+                        None => layout.v1("devices").map(|h| place(&h.mount, &h.own)),
+                    },
+                    bpf,
+                }
+            }
         })
+    }
+
+    /// Whether the device rules are enforced (v1 devices controller or device program); without,
+    /// den fails closed.
+    pub fn device_control(&self) -> bool {
+        self.devices.is_some() || self.bpf.is_some()
     }
 
     /// Make the dirs and write the limits; everything made is removed again on failure.
@@ -163,6 +203,7 @@ impl Planned {
         let mut cg = Cgroup {
             planned: self,
             made: Vec::new(),
+            program: None,
         };
         for dir in cg.planned.dirs.clone() {
             let ensure = match cg.planned.v2 {
@@ -180,6 +221,10 @@ impl Planned {
                 true => v2::apply(&cg.planned.dirs[0], r)?,
             }
         }
+        if let Some(dir) = &cg.planned.bpf {
+            let rules = resources.and_then(|r| r.devices().as_deref());
+            cg.program = Some(devices::attach(dir, rules.unwrap_or_default())?);
+        }
         Ok(cg)
     }
 }
@@ -189,6 +234,8 @@ impl Planned {
 pub struct Cgroup {
     planned: Planned,
     made: Vec<PathBuf>,
+    /// The device program on `planned.bpf`, detached before the dirs go.
+    program: Option<devices::DeviceProgram>,
 }
 
 /// A cgroup file the paused PID 1 writes "0" to, to move itself in (see [`Cgroup::entries`]).
@@ -241,13 +288,22 @@ impl Cgroup {
     /// returns the first.
     pub fn remove(mut self) -> Result<(), CgroupError> {
         let made = std::mem::take(&mut self.made);
-        remove_dirs(&made)
+        let detached = self
+            .program
+            .take()
+            .map_or(Ok(()), devices::DeviceProgram::detach);
+        let removed = remove_dirs(&made);
+        detached.and(removed)
     }
 }
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        // Nothing to report to from a drop; gc removes what is left (its dirs are listed).
+        // Nothing to report to from a drop; gc removes what is left (its dirs are listed), and
+        // the kernel releases a removed cgroup's programs.
+        if let Some(p) = self.program.take() {
+            let _ = p.detach();
+        }
         let _ = remove_dirs(&self.made);
     }
 }
@@ -312,7 +368,10 @@ pub fn join(container_dir: &Path, pid: i32) -> Result<(), CgroupError> {
 /// waiter): whether it was OOM-killed, and the removal of its saved dirs.
 pub fn release(container_dir: &Path) -> (bool, Result<(), CgroupError>) {
     match Planned::load(container_dir) {
-        Some(p) => (oom_kills(&p) > 0, remove_dirs(&p.dirs)),
+        Some(p) => {
+            let detached = p.bpf.as_deref().map_or(Ok(()), devices::detach_all);
+            (oom_kills(&p) > 0, detached.and(remove_dirs(&p.dirs)))
+        }
         None => (false, Ok(())),
     }
 }
@@ -335,41 +394,4 @@ impl Planned {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use detect::V1Hierarchy;
-
-    #[test]
-    fn relative_paths_nest_under_own_cgroup_per_hierarchy_and_absolute_from_the_root() {
-        let layout = Layout::V1(vec![
-            V1Hierarchy {
-                controllers: vec!["memory".into()],
-                mount: "/sys/fs/cgroup/memory".into(),
-                own: "/job/1".into(),
-            },
-            V1Hierarchy {
-                controllers: vec!["devices".into()],
-                mount: "/sys/fs/cgroup/devices".into(),
-                own: "/".into(),
-            },
-        ]);
-        let p = Planned::new(&layout, "den/den-abc").expect("plan");
-        assert_eq!(
-            p.dirs,
-            [
-                PathBuf::from("/sys/fs/cgroup/memory/job/1/den/den-abc"),
-                PathBuf::from("/sys/fs/cgroup/devices/den/den-abc")
-            ]
-        );
-        assert_eq!(
-            p.devices,
-            Some(PathBuf::from("/sys/fs/cgroup/devices/den/den-abc"))
-        );
-        let abs = Planned::new(&layout, "/den/den-abc").expect("plan");
-        assert_eq!(abs.dirs[0], Path::new("/sys/fs/cgroup/memory/den/den-abc"));
-        assert!(matches!(
-            Planned::new(&layout, "a/../../x"),
-            Err(CgroupError::BadParent(_))
-        ));
-    }
-}
+mod tests;

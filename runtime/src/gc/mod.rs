@@ -221,6 +221,13 @@ fn remove_cgroups(container_dir: &Path, report: &mut GcReport) {
     let Some(planned) = crate::cgroups::Planned::load(container_dir) else {
         return;
     };
+    if let Some(Err(e)) = planned
+        .bpf
+        .as_deref()
+        .map(crate::cgroups::devices::detach_all)
+    {
+        report.failed.push(e.into());
+    }
     for d in planned.dirs.iter().filter(|d| d.exists()) {
         match crate::cgroups::remove_dirs(std::slice::from_ref(d)) {
             Ok(()) => report.removed.push(Removed::Cgroup(d.clone())),

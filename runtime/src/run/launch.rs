@@ -173,7 +173,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     crate::fault::point("after-state");
     let cgroups_path = cgroups_path(&v.saved.host.cgroup_parent, &v.id);
     let planned_cgroup = cgroups::Planned::new(&cgroups::Layout::detect()?, &cgroups_path)?;
-    let device_control = planned_cgroup.devices.is_some();
+    let device_control = planned_cgroup.device_control();
     if !device_control {
         warn_once(&v.root);
     }
@@ -332,8 +332,8 @@ fn hold_mounts(pid: i32) -> Result<OwnedFd, RunError> {
         .map_err(RunError::io("opening", path))
 }
 
-/// Where no device cgroup exists (v1 without the devices controller; v2, whose eBPF device
-/// program den does not load yet) den fails closed; said once per state root.
+/// Where no device control can be had (v1 without the devices controller and no cgroup2
+/// hierarchy for the eBPF device program) den fails closed; said once per state root.
 fn warn_once(root: &Path) {
     let marker = root.join("cache").join("warned-no-device-control");
     if marker.exists() {

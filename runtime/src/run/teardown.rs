@@ -96,10 +96,11 @@ pub(crate) fn finish(started: Started) -> Result<(i32, Option<RunError>), RunErr
         logs: _,
     } = started;
     let exit = running.wait();
+    den_netcfg::trace::step(|| "# container exited".into());
     // Read before the cgroup goes; removed before the record says "exited" (teardown done).
     let oom_killed = cgroup.oom_killed();
     let cgroup_removed = cgroup.remove();
-    den_netcfg::trace::step(|| "# container exited; tearing down".into());
+    den_netcfg::trace::step(|| "# cgroup removed; tearing down".into());
     // `record_exit` detaches what the record says, which is what the guard holds.
     net.disarm();
     let status = match &exit {

@@ -80,7 +80,7 @@ pub fn capabilities(h: &HostConfig) -> Capabilities {
 
 /// docker's default device rules (moby `oci/defaults.go`): deny all, allow the usual character
 /// devices, and `mknod` of any (`m`), but no read or write of anything else.
-fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
+pub(crate) fn default_device_rules() -> Result<Vec<LinuxDeviceCgroup>, SpecError> {
     let rule = |allow: bool, typ: Option<LinuxDeviceType>, major, minor, access: &str| {
         let mut b = LinuxDeviceCgroupBuilder::default()
             .allow(allow)
@@ -273,6 +273,10 @@ pub fn apply(spec: &mut Spec, sec: &Security, uid: u32) -> Result<(), SpecError>
         }
         let mut all = linux.devices().clone().unwrap_or_default();
         all.extend(devices);
+        if h.privileged {
+            // As docker: the host's device nodes too.
+            super::hostdev::add_host_devices(&mut all)?;
+        }
         linux.set_devices(Some(all));
         if h.privileged {
             // As docker: nothing masked or read-only.

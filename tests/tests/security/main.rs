@@ -3,6 +3,7 @@
 //! 2`, unshare/keyctl/mount denied), `--security-opt seccomp=unconfined`, `--privileged`,
 //! `--cap-add/--cap-drop`, a non-root `-u`. Every run leaves no cgroup behind.
 
+mod device_program;
 mod kernel;
 mod limits;
 mod probe;
@@ -149,17 +150,31 @@ fn privileged_can_mount_and_write_proc_sys() {
         &["--privileged"],
         img(),
         "mkdir /m && mount -t tmpfs x /m && echo mounted; grep Seccomp: /proc/self/status; \
-         echo 1 > /proc/sys/net/ipv4/ip_forward && echo wrote",
+         echo 1 > /proc/sys/net/ipv4/ip_forward && echo wrote; \
+         [ -b /dev/loop0 ] && head -c1 /dev/loop0 >/dev/null && echo loop0; \
+         [ -h /dev/ptmx ] && [ -c /dev/null ] && echo kept",
     )
     .ok();
     assert!(out.stdout.contains("mounted"), "{out}");
+    // docker's --privileged: the host's device nodes, usable (its own ptmx link stays).
+    if std::path::Path::new("/dev/loop0").exists() {
+        assert!(
+            out.stdout.contains("loop0"),
+            "no usable host /dev/loop0\n{out}"
+        );
+    }
+    assert!(out.stdout.contains("kept"), "{out}");
     assert!(out.stdout.contains("Seccomp:\t0"), "{out}");
     assert!(out.stdout.contains("wrote"), "{out}");
     let out = run_sh(
         &sb,
         &[],
         img(),
-        "echo 1 > /proc/sys/net/ipv4/ip_forward || echo ro",
+        "echo 1 > /proc/sys/net/ipv4/ip_forward || echo ro; [ -e /dev/loop0 ] || echo no-loop0",
+    );
+    assert!(
+        out.stdout.contains("no-loop0"),
+        "a host device by default\n{out}"
     );
     assert!(
         out.stdout.contains("ro"),

@@ -75,3 +75,27 @@ fn another_container_cannot_be_ptraced() {
     );
     sb.den(&["rm", "-f", "victim"]).ok();
 }
+
+/// The host-wide kernel knobs behind classic escapes (core_pattern runs a host program as root;
+/// sysrq-trigger, where the kernel has it; all of /sys) are read-only in a default container. Each write puts
+/// back the value just read, so even a failing den changes nothing on the host.
+#[test]
+fn host_kernel_knobs_cannot_be_written_by_default() {
+    let sb = Sandbox::new();
+    let script = "v=$(cat /proc/sys/kernel/core_pattern); \
+                  echo \"$v\" > /proc/sys/kernel/core_pattern && echo core=written; \
+                  grep -q ' /proc/sysrq-trigger ro,' /proc/self/mountinfo && echo sysrq=ro; \
+                  grep -q ' /sys ro,' /proc/self/mountinfo && echo sys=ro";
+    let out = run_sh(&sb, &[], img(), script);
+    assert!(!out.stdout.contains("core=written"), "{out}");
+    assert!(out.stderr.contains("Read-only file system"), "{out}");
+    if std::path::Path::new("/proc/sysrq-trigger").exists() {
+        assert!(
+            out.stdout.contains("sysrq=ro"),
+            "sysrq-trigger writable\n{out}"
+        );
+    }
+    assert!(out.stdout.contains("sys=ro"), "/sys writable\n{out}");
+    let out = run_sh(&sb, &["--privileged"], img(), script);
+    assert!(out.stdout.contains("core=written"), "control run\n{out}");
+}
