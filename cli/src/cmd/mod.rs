@@ -13,6 +13,7 @@ pub mod network;
 pub mod ns;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod rules;
 pub mod run;

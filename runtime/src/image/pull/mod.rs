@@ -8,7 +8,7 @@
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
 mod fetch;
 mod login;
-mod registry;
+pub(crate) mod registry;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
 use super::digest::Sha256Digest;
 use super::error::ImageError;
+use super::kept::PullGuard;
 use super::layers::{make_private_dirs, LayerStore};
 use super::names::{self, NameEntry, StoreLock};
 use super::oci::{self, Platform};
@@ -82,6 +83,8 @@ impl ImageStore {
         let images = self.root().to_path_buf();
         let blob_dir = images.join("blobs/sha256");
         make_private_dirs(&blob_dir)?;
+        // Until the name is recorded, no sweep takes the blobs this pull brings.
+        let _pulling = PullGuard::shared(&images)?;
         let client = Client::new(registry::client_config(reference));
         let auth = registry::auth_for(reference.domain());
         let remote = to_oci(reference);
@@ -126,7 +129,8 @@ impl ImageStore {
         for desc in manifest.layers() {
             let digest = Sha256Digest::from_oci(desc.digest(), &images)?;
             let key = chain_key(below.as_ref(), &digest);
-            if store.lower(&key)?.is_some() {
+            // The blob is kept too (push, save): an image stored before that gets it now.
+            if store.lower(&key)?.is_some() && blob_dir.join(digest.hex()).is_file() {
                 progress(&Event::new(&digest, Status::AlreadyExists));
             } else {
                 progress(&Event::new(&digest, Status::Waiting));
@@ -156,8 +160,6 @@ impl ImageStore {
             .filter(|l| wanted.iter().any(|w| w.digest == l.digest.to_string()))
         {
             progress(&Event::new(&layer.digest, Status::PullComplete));
-            // The unpacked layer is what the store keeps; its download is done with.
-            let _ = fs::remove_file(blob_dir.join(layer.digest.hex()));
         }
 
         let name = reference.to_string();
@@ -167,6 +169,7 @@ impl ImageStore {
             config: resolved.config.clone(),
             created: resolved.created.clone(),
             digest: Some(top.to_string()),
+            manifest: Some(manifest_desc.digest().to_string()),
         };
         let mut all = names::read(&images)?;
         let changed = changed || all.get(&name).is_none_or(|old| old.id != entry.id);
@@ -212,7 +215,7 @@ fn check_platform(
 }
 
 /// The reference as oci-client takes it.
-fn to_oci(r: &Reference) -> oci_client::Reference {
+pub(crate) fn to_oci(r: &Reference) -> oci_client::Reference {
     match (r.digest(), r.tag()) {
         (Some(d), _) => oci_client::Reference::with_digest(
             r.domain().to_string(),
