@@ -30,9 +30,15 @@ impl Registry {
     /// Plain HTTP on 127.0.0.1:`port` in the sandbox's host netns (den allows HTTP for loopback,
     /// as docker does).
     pub fn http(sb: &Sandbox, port: u16) -> Registry {
+        Self::http_at(sb, "127.0.0.1", port)
+    }
+
+    /// Plain HTTP on `host`:`port` of the sandbox's host netns (not loopback: den speaks HTTP
+    /// to it only if its config lists it as insecure).
+    pub fn http_at(sb: &Sandbox, host: &str, port: u16) -> Registry {
         let storage = sb.scratch().join(format!("registry-{port}"));
         fs::create_dir_all(&storage).unwrap();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = format!("{host}:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
             storage.join("data").display()
