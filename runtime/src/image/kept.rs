@@ -240,13 +240,10 @@ fn used(images: &Path, names: &Names) -> BTreeSet<String> {
     used
 }
 
-/// Removes the kept blobs no recorded image uses (not a pull's partial downloads), unless a
-/// pull is under way (it may be about to record them): then they wait for the next prune.
+/// Removes the kept blobs no recorded image uses (not a pull's partial downloads). The caller
+/// holds the guard exclusively: no pull is under way that may be about to record them.
 /// Returns the bytes removed.
-pub(crate) fn sweep(images: &Path, names: &Names) -> Result<u64, ImageError> {
-    let Some(_quiet) = PullGuard::exclusive(images)? else {
-        return Ok(0);
-    };
+pub(crate) fn sweep(images: &Path, names: &Names, _quiet: &PullGuard) -> Result<u64, ImageError> {
     let used = used(images, names);
     let mut bytes = 0;
     let dir = blob_dir(images);
@@ -266,7 +263,8 @@ pub(crate) fn sweep(images: &Path, names: &Names) -> Result<u64, ImageError> {
 }
 
 /// `<images>/blobs.lock`: shared by every pull from its first download to its recorded name,
-/// exclusive while unused blobs are swept.
+/// exclusive while unused layers and blobs are removed (`rmi`, `image prune`), which leave them
+/// for a later prune while a pull runs: the pull may be about to record them.
 pub(crate) struct PullGuard {
     _lock: Flock<File>,
 }
@@ -290,7 +288,7 @@ impl PullGuard {
     }
 
     /// `None` while a pull holds it.
-    fn exclusive(images: &Path) -> Result<Option<Self>, ImageError> {
+    pub(crate) fn exclusive(images: &Path) -> Result<Option<Self>, ImageError> {
         match Flock::lock(Self::open(images)?, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Some(Self { _lock: lock })),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),

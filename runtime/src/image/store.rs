@@ -144,6 +144,10 @@ impl ImageStore {
             return Err(ImageError::NoSuchName { name: key });
         };
         names::write(&self.root, &names, &lock)?;
+        // A pull under way may be bringing some of these layers: they wait for `image prune`.
+        let Some(quiet) = kept::PullGuard::exclusive(&self.root)? else {
+            return Ok(key);
+        };
         let still_used = |layer: &String| names.values().any(|e| e.layers.contains(layer));
         let store = LayerStore::new(&self.root);
         let mut first_error = None;
@@ -158,7 +162,7 @@ impl ImageStore {
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = kept::sweep(&self.root, &names) {
+        if let Err(e) = kept::sweep(&self.root, &names, &quiet) {
             first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(key), Err)

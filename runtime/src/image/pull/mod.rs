@@ -8,12 +8,12 @@
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
 mod fetch;
 mod login;
+mod overlap;
 pub(crate) mod registry;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use futures::stream::{self, TryStreamExt};
 use oci_client::manifest::OciDescriptor;
 use oci_client::Client;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -123,45 +123,39 @@ impl ImageStore {
         if let Some(wanted) = &opts.platform {
             check_platform(&blob_dir, config, wanted, reference)?;
         }
+        // The layers the store does not already have (by chain) are downloaded, 3 at a time, each
+        // unpacked as soon as it is in while the next ones download.
+        let blobs = DirBlobs::downloaded(&images);
+        let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
         let store = LayerStore::new(&images);
         let mut below: Option<Sha256Digest> = None;
-        let mut wanted = Vec::new();
+        let mut downloads = Vec::new();
         for desc in manifest.layers() {
             let digest = Sha256Digest::from_oci(desc.digest(), &images)?;
             let key = chain_key(below.as_ref(), &digest);
             // The blob is kept too (push, save): an image stored before that gets it now.
             if store.lower(&key)?.is_some() && blob_dir.join(digest.hex()).is_file() {
                 progress(&Event::new(&digest, Status::AlreadyExists));
+                downloads.push(None);
             } else {
                 progress(&Event::new(&digest, Status::Waiting));
-                wanted.push(oci_desc(desc));
+                downloads.push(Some(oci_desc(desc)));
             }
             below = Some(key);
         }
-        let changed = !wanted.is_empty();
-        stream::iter(wanted.iter().map(Ok::<_, ImageError>))
-            .try_for_each_concurrent(PARALLEL, |desc| {
-                fetch::blob(&client, &remote, desc, &blob_dir, progress)
-            })
-            .await?;
+        let changed = downloads.iter().any(Option::is_some);
+        let plan = overlap::Plan {
+            client: &client,
+            remote: &remote,
+            images: &images,
+            parsed,
+            downloads,
+        };
+        let resolved = plan.run(progress).await?;
 
-        // Read back as a layout on disk: verified again, unpacked bottom first by chain; under the
-        // store lock until the name is recorded, so a prune never takes layers in between.
+        // The name, under the store lock (layers an rmi or prune would take are safe from them
+        // while this pull holds its guard).
         let lock = StoreLock::acquire(&images)?;
-        let blobs = DirBlobs::downloaded(&images);
-        let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
-        for layer in &parsed.layers {
-            progress(&Event::new(&layer.digest, Status::Extracting));
-        }
-        let resolved = self.unpack_parsed(&blobs, parsed.clone())?;
-        for layer in parsed
-            .layers
-            .iter()
-            .filter(|l| wanted.iter().any(|w| w.digest == l.digest.to_string()))
-        {
-            progress(&Event::new(&layer.digest, Status::PullComplete));
-        }
-
         let name = reference.to_string();
         let entry = NameEntry {
             id: resolved.id.clone(),
