@@ -1,5 +1,6 @@
 //! `den push` to a real registry (docker-registry in the sandbox), pulled back with skopeo.
 use std::fs;
+use std::path::Path;
 
 use den_tests::{assert_rejected, fixtures, skopeo, Registry, Sandbox};
 use serde_json::Value;
@@ -12,6 +13,20 @@ fn inspect(sb: &Sandbox, reference: &str) -> Value {
     )
     .ok();
     serde_json::from_str(&out.stdout).expect("skopeo inspect JSON")
+}
+
+/// Removes the kept manifest from every name of the store at `images` (as a store made before
+/// den kept blobs has them); returns the names.
+fn forget_manifests(images: &Path) -> Vec<String> {
+    let path = images.join("names.json");
+    let mut names: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let all = names.as_object_mut().unwrap();
+    for entry in all.values_mut() {
+        entry.as_object_mut().unwrap().remove("manifest");
+    }
+    let keys = all.keys().cloned().collect();
+    fs::write(&path, names.to_string()).unwrap();
+    keys
 }
 
 /// The digest den printed last: `TAG: digest: DIGEST size: N`.
@@ -78,6 +93,22 @@ fn a_pulled_image_pushed_to_another_repository_mounts_its_layers() {
         .unwrap_or_default()
         .to_string();
     sb.den(&["pull", "-q", &pulled]).ok();
+
+    // As a store made before den kept blobs has it: no layer blob, no kept manifest. Push says
+    // what to do; a pull again brings the blobs (its layers are already unpacked).
+    let images = sb.root().join("images");
+    let names = forget_manifests(&images);
+    let inspected = inspect(&sb, &pulled);
+    for layer in inspected["Layers"].as_array().unwrap() {
+        let hex = layer.as_str().unwrap().trim_start_matches("sha256:");
+        fs::remove_file(images.join("blobs/sha256").join(hex)).unwrap();
+    }
+    assert!(!names.is_empty());
+    let old = sb.den(&["push", &pulled]);
+    assert_rejected(&old, &["pull or load it again"]);
+    let again = sb.den(&["pull", &pulled]).ok();
+    assert!(again.stdout.contains("Download complete"), "{again}");
+
     let other = format!("{}/other/busybox:v2", reg.addr);
     sb.den(&["tag", &pulled, &other]).ok();
     let out = sb.den(&["push", &other]).ok();
@@ -101,12 +132,7 @@ fn bad_pushes_are_one_line() {
     assert_rejected(&out, &["127.0.0.1:5999"]);
 
     // An image stored before den kept blobs says what to do.
-    let names_path = sb.root().join("images/names.json");
-    let mut names: Value = serde_json::from_slice(&fs::read(&names_path).unwrap()).unwrap();
-    for entry in names.as_object_mut().unwrap().values_mut() {
-        entry.as_object_mut().unwrap().remove("manifest");
-    }
-    fs::write(&names_path, names.to_string()).unwrap();
+    forget_manifests(&sb.root().join("images"));
     let old = sb.den(&["push", unreachable]);
     assert_rejected(&old, &["pull or load it again"]);
 }
