@@ -161,6 +161,9 @@ def pull(engines: list[Engine], runs: int, warmup: int) -> list[Measure]:
                 return r.seconds
 
             interleave(time_m, usable, runs, warmup, one, scale=1000)
+            for e in usable:
+                if time_m.cell(e.name).na and not rss_m.cell(e.name).samples:
+                    rss_m.cell(e.name).na = time_m.cell(e.name).na
             if skopeo_samples:
                 s = sorted(skopeo_samples[warmup:] or skopeo_samples)
                 mid = s[len(s) // 2]
