@@ -102,3 +102,46 @@ fn plain_http_to_a_registry_off_loopback_only_when_configured_insecure() {
     assert!(pulled.success(), "{pulled}");
     assert!(pulled.stdout.contains("Pull complete"), "{pulled}");
 }
+
+#[test]
+fn a_layer_is_unpacked_while_the_next_ones_still_download() {
+    let sb = Sandbox::new();
+    let reg = Registry::http(&sb, 5000);
+    let layout = sb.scratch().join("three");
+    // The fixture's ~1 MB layer, then two 6 MiB ones, over a loopback limited to 40 Mbit/s.
+    den_tests::layout_with_layers(&layout, &[6 << 20, 6 << 20]);
+    den_tests::skopeo(
+        &sb,
+        &format!(
+            "copy --dest-tls-verify=false oci:{}:latest docker://{}/three:v1",
+            layout.display(),
+            reg.addr
+        ),
+    )
+    .ok();
+    sb.host("tc qdisc add dev lo root tbf rate 40mbit burst 1mb latency 500ms")
+        .ok();
+    let out = sb.den(&["pull", &format!("{}/three:v1", reg.addr)]);
+    sb.host("tc qdisc del dev lo root").ok();
+    let out = out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = |suffix: &str| lines.iter().position(|l| l.ends_with(suffix));
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.ends_with(": Pulling fs layer"))
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
+    assert_eq!(ids.len(), 3, "{out}");
+    // The bottom layer is extracting before the last download is complete.
+    let first_extract = at(&format!("{}: Extracting", ids[0])).expect("extracting");
+    let last_download = ids[1..]
+        .iter()
+        .filter_map(|id| at(&format!("{id}: Download complete")))
+        .max()
+        .expect("download complete");
+    assert!(first_extract < last_download, "{out}");
+    assert!(
+        out.stdout.contains("Status: Downloaded newer image"),
+        "{out}"
+    );
+}
