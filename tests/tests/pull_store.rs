@@ -145,3 +145,25 @@ fn a_layer_is_unpacked_while_the_next_ones_still_download() {
         "{out}"
     );
 }
+
+#[test]
+fn a_ca_file_that_is_no_certificate_is_refused_in_one_line() {
+    let sb = Sandbox::new();
+    let reg = Registry::http(&sb, 5000);
+    reg.push_fixture(&sb, "busybox:v1").ok();
+    let certs = sb.scratch().join("certs.d");
+    fs::create_dir_all(certs.join(&reg.addr)).unwrap();
+    fs::write(
+        certs.join(&reg.addr).join("ca.crt"),
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = sb.host(&format!(
+        "DEN_CERTS_D={} exec {} --root {} pull {}/busybox:v1",
+        certs.display(),
+        den_bin().display(),
+        sb.root().display(),
+        reg.addr
+    ));
+    assert_rejected(&out, &["certs.d"]);
+}

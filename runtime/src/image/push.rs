@@ -110,7 +110,7 @@ struct Job<'a> {
 
 impl Job<'_> {
     async fn run(&self, kept: &kept::Kept) -> Result<Pushed, ImageError> {
-        let client = Client::new(registry::client_config(self.reference));
+        let client = registry::client(self.reference)?;
         let auth = registry::auth_for(self.reference.domain());
         let remote = to_oci(self.reference);
         client

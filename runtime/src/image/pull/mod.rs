@@ -15,7 +15,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use oci_client::manifest::OciDescriptor;
-use oci_client::Client;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
 use super::digest::Sha256Digest;
@@ -85,7 +84,7 @@ impl ImageStore {
         make_private_dirs(&blob_dir)?;
         // Until the name is recorded, no sweep takes the blobs this pull brings.
         let _pulling = PullGuard::shared(&images)?;
-        let client = Client::new(registry::client_config(reference));
+        let client = registry::client(reference)?;
         let auth = registry::auth_for(reference.domain());
         let remote = to_oci(reference);
         let failed = |source| ImageError::Registry {
