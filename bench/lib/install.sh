@@ -5,7 +5,7 @@
 BENCH_NEEDS=(
   "dockerd docker.io" "containerd containerd" "podman podman" "conmon conmon" "runc runc"
   "iperf3 iperf3" "busybox busybox-static" "nsenter util-linux" "ip iproute2" "/usr/bin/time time"
-  "python3 python3" "/usr/lib/podman/netavark netavark"
+  "python3 python3" "/usr/lib/podman/netavark netavark" "skopeo skopeo" "curl curl"
 )
 
 bench_install() {

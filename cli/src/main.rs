@@ -82,6 +82,8 @@ enum Command {
     Rules(cmd::rules::Args),
     /// Pull an image from a registry.
     Pull(cmd::pull::Args),
+    /// Push an image to a registry.
+    Push(cmd::push::Args),
     /// Log in to a registry (docker's config.json).
     Login(cmd::login::LoginArgs),
     /// Log out from a registry.
@@ -184,6 +186,7 @@ fn main() -> ExitCode {
         Command::Ns(args) => cmd::ns::main(&root, args),
         Command::Rules(args) => cmd::rules::main(&root, args),
         Command::Pull(args) => cmd::pull::main(&root, args),
+        Command::Push(args) => cmd::push::main(&root, args),
         Command::Login(args) => cmd::login::login(args),
         Command::Logout(args) => cmd::login::logout(args),
         Command::Tag { source, target } => cmd::image::tag(&root, &source, &target),

@@ -98,16 +98,16 @@ fn own_cgroup() -> String {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_docker_containers_veth_is_identified_by_name() {
+/// dockerd in `sb`'s host netns with its state in the sandbox's scratch dir; `None` (the reason
+/// printed) when it is not installed or does not come up here.
+fn start_dockerd(sb: &Sandbox) -> Option<Dockerd<'_>> {
     if which("dockerd").is_none() || which("docker").is_none() {
         eprintln!(
             "skipped: dockerd is not installed (docker.io would start dockerd in the machine's own \
              namespace on install; bench/run.sh installs it with service starts forbidden)"
         );
-        return;
+        return None;
     }
-    let sb = Sandbox::new();
     let dir = sb.scratch().join("docker");
     for d in ["data", "exec", "client"] {
         fs::create_dir_all(dir.join(d)).unwrap();
@@ -121,7 +121,7 @@ fn a_docker_containers_veth_is_identified_by_name() {
     )
     .unwrap();
     let docker = Dockerd {
-        sb: &sb,
+        sb,
         dir: dir.clone(),
         cgroup_parent: format!("{}/{}-docker", own_cgroup(), sb.name()),
     };
@@ -140,10 +140,45 @@ fn a_docker_containers_veth_is_identified_by_name() {
                 "skipped: dockerd did not come up: {}",
                 log.lines().last().unwrap_or("")
             );
-            return;
+            return None;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    Some(docker)
+}
+
+#[test]
+fn docker_loads_what_den_saves_as_the_same_image() {
+    let sb = Sandbox::new();
+    let Some(docker) = start_dockerd(&sb) else {
+        return;
+    };
+    sb.den(&[
+        "image",
+        "load",
+        "--name",
+        "saved/bb:v1",
+        fixtures().oci_arg(),
+    ])
+    .ok();
+    let id = sb.den(&["image", "inspect", "saved/bb:v1"]).ok().stdout;
+    let id: Value = serde_json::from_str(&id).unwrap();
+    let id = id[0]["Id"].as_str().unwrap().to_string();
+    let file = sb.scratch().join("saved.tar");
+    sb.den(&["image", "save", "-o", file.to_str().unwrap(), "saved/bb:v1"])
+        .ok();
+    let loaded = docker.docker(&format!("load -i {}", file.display())).ok();
+    assert!(loaded.stdout.contains("saved/bb:v1"), "{loaded}");
+    let seen = docker.docker("image inspect -f '{{.Id}}' saved/bb:v1").ok();
+    assert_eq!(seen.stdout.trim(), id, "{seen}");
+}
+
+#[test]
+fn a_docker_containers_veth_is_identified_by_name() {
+    let sb = Sandbox::new();
+    let Some(docker) = start_dockerd(&sb) else {
+        return;
+    };
     let rootfs = fixtures().dir_arg();
     sb.host(&format!(
         "tar -C {rootfs} -c . | {} import - den-bb",

@@ -79,7 +79,7 @@ fn a_pulled_image_runs_and_has_the_digest_skopeo_pushed() {
     // By digest, too.
     let by_digest = format!("{}/tools/busybox@{digest}", reg.addr);
     sb.den(&["pull", "-q", &by_digest]).ok();
-    // Downloads are gone once unpacked; nothing half-made is left.
+    // Nothing half-made is left (the blobs themselves are kept, for push and save).
     let blobs = files_under(&sb.root().join("images/blobs"));
     assert!(blobs.iter().all(|b| !b.ends_with(".partial")), "{blobs:?}");
 }

@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -16,6 +17,14 @@ pub enum Command {
         /// The name to give the image (default: the names the archive gives it).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Save images to a tar archive (docker-save format, also an OCI layout; stdout if no -o).
+    Save {
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(required = true)]
+        names: Vec<String>,
     },
     /// List images.
     #[command(alias = "list")]
@@ -71,14 +80,23 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             input,
             name,
         } => {
-            let (img, names) = match source.or(input) {
+            let loaded = match source.or(input) {
                 Some(path) => store.load(&path, name.as_deref())?,
                 None => store.load_from(std::io::stdin().lock(), name.as_deref())?,
             };
-            for n in names {
-                println!("Loaded image: {n} ({})", img.id);
+            for one in loaded {
+                for n in one.names {
+                    println!("Loaded image: {n} ({})", one.image.id);
+                }
             }
         }
+        Command::Save { output, names } => match output {
+            Some(file) => store.save_to(&names, &file)?,
+            None if std::io::stdout().is_terminal() => anyhow::bail!(
+                "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+            ),
+            None => store.save(&names, std::io::stdout().lock())?,
+        },
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
         Command::Inspect { names } => {

@@ -20,6 +20,7 @@ pub mod ns;
 pub mod prune;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod restart;
 pub mod rm;
 pub mod rules;

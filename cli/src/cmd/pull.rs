@@ -91,14 +91,14 @@ pub fn before_run(root: &Path, image: &str, policy: &str, quiet: bool) -> Result
 
 /// One line per layer. On a terminal each layer keeps its line, rewritten in place; otherwise
 /// each state change is a line of its own, and byte counts are left out (as docker does).
-struct Lines {
-    tty: bool,
+pub(crate) struct Lines {
+    pub(crate) tty: bool,
     stderr: bool,
     ids: RefCell<Vec<String>>,
 }
 
 impl Lines {
-    fn new(tty: bool, stderr: bool) -> Self {
+    pub(crate) fn new(tty: bool, stderr: bool) -> Self {
         Self {
             tty,
             stderr,
@@ -122,22 +122,27 @@ impl Lines {
             Status::Extracting => "Extracting".to_string(),
             Status::PullComplete => "Pull complete".to_string(),
         };
+        self.line(&e.id, &text);
+    }
+
+    /// Shows `id: text`: on a terminal in place of `id`'s earlier line.
+    pub(crate) fn line(&self, id: &str, text: &str) {
         let mut out: Box<dyn Write> = if self.stderr {
             Box::new(std::io::stderr().lock())
         } else {
             Box::new(std::io::stdout().lock())
         };
         let mut ids = self.ids.borrow_mut();
-        match ids.iter().position(|id| *id == e.id) {
+        match ids.iter().position(|known| known == id) {
             Some(i) if self.tty => {
                 let up = ids.len() - i;
-                let _ = write!(out, "\x1b[{up}A\r\x1b[2K{}: {text}\x1b[{up}B\r", e.id);
+                let _ = write!(out, "\x1b[{up}A\r\x1b[2K{id}: {text}\x1b[{up}B\r");
             }
             _ => {
-                if !ids.contains(&e.id) {
-                    ids.push(e.id.clone());
+                if !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_string());
                 }
-                let _ = writeln!(out, "{}: {text}", e.id);
+                let _ = writeln!(out, "{id}: {text}");
             }
         }
         let _ = out.flush();
@@ -145,7 +150,7 @@ impl Lines {
 }
 
 /// docker's units: 1.2MB, 345kB, 12B.
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     let b = bytes as f64;
     if b >= 1e9 {
         format!("{:.2}GB", b / 1e9)

@@ -31,8 +31,18 @@ impl Entry {
     }
 }
 
-/// Reads the image of the docker-save archive `blobs` tagged `tag` (or its only image).
-pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, ImageError> {
+/// Every image of the docker-save archive `blobs` (`docker load` of an archive loads them all).
+pub(crate) fn parse_all(blobs: &dyn Blobs) -> Result<Vec<Parsed>, ImageError> {
+    let entries = entries(blobs)?;
+    if entries.is_empty() {
+        return Err(ImageError::Empty {
+            image: blobs.image().to_path_buf(),
+        });
+    }
+    entries.iter().map(|e| parse_entry(blobs, e)).collect()
+}
+
+fn entries(blobs: &dyn Blobs) -> Result<Vec<Entry>, ImageError> {
     let image = blobs.image();
     let bytes = blobs
         .read_json_file("manifest.json")?
@@ -46,6 +56,13 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
             what: "manifest.json".to_string(),
             source,
         })?;
+    Ok(entries)
+}
+
+/// Reads the image of the docker-save archive `blobs` tagged `tag` (or its only image).
+pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, ImageError> {
+    let image = blobs.image();
+    let entries = entries(blobs)?;
     let all_tags = || entries.iter().flat_map(|e| e.tags().to_vec()).collect();
     let entry = match (tag, entries.as_slice()) {
         (Some(tag), _) => {
@@ -72,7 +89,11 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
             })
         }
     };
+    parse_entry(blobs, entry)
+}
 
+fn parse_entry(blobs: &dyn Blobs, entry: &Entry) -> Result<Parsed, ImageError> {
+    let image = blobs.image();
     // The config: its sha256 is the image id; its name, when it is one, must match.
     let reader = blobs.open_blob(&entry.config, &entry.config)?;
     let bytes = super::digest::read_small(reader, image, &entry.config)?;
@@ -130,6 +151,8 @@ pub(crate) fn parse(blobs: &dyn Blobs, tag: Option<&str>) -> Result<Parsed, Imag
         created,
         layers,
         names,
+        config_path: entry.config.clone(),
+        manifest: None,
     })
 }
 

@@ -144,6 +144,9 @@ pub enum ImageError {
     #[error("image \"{name}\": layer {layer} is missing from the store; load the image again")]
     LayerMissing { name: String, layer: String },
 
+    #[error("image \"{name}\" was stored before den kept the blobs push and save need; pull or load it again")]
+    NoBlobs { name: String },
+
     #[error("{}: corrupt image names file", path.display())]
     CorruptNames {
         path: PathBuf,

@@ -157,7 +157,7 @@ pub(crate) fn make_private_dirs(dir: &Path) -> Result<(), ImageError> {
 }
 
 /// `<prefix>.<pid>.<n>`: unique in this process, and tells `clean_stale` whose it is.
-fn tmp_name(prefix: &str) -> String {
+pub(crate) fn tmp_name(prefix: &str) -> String {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}.{}.{n}", std::process::id())
 }

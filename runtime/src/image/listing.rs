@@ -111,14 +111,18 @@ fn tree_size(dir: &Path) -> u64 {
 
 impl ImageStore {
     /// `den image prune`: removes the unpacked layers (and their links) that no recorded name
-    /// uses: what `rmi` of a failed removal, a killed load, or an old store layout left. Under the
-    /// store lock, which a pull holds from unpacking to recording its name. Downloads stay (a
-    /// pull resumes them). Returns the layers removed and the bytes they held.
+    /// uses: what `rmi` of a failed removal, a killed load, or an old store layout left, and the
+    /// kept blobs no image uses (partial downloads stay: a pull resumes them). Nothing while a
+    /// pull runs (it may be about to record them). Returns the layers removed and the bytes they
+    /// (and the blobs) held.
     pub fn prune(&self) -> Result<(Vec<String>, u64), ImageError> {
         if !self.root().is_dir() {
             return Ok((Vec::new(), 0));
         }
         let _lock = super::names::StoreLock::acquire(self.root())?;
+        let Some(quiet) = super::kept::PullGuard::exclusive(self.root())? else {
+            return Ok((Vec::new(), 0));
+        };
         let names = names::read(self.root())?;
         let used: BTreeSet<&str> = names
             .values()
@@ -140,6 +144,7 @@ impl ImageStore {
                 removed.push(digest.to_string());
             }
         }
+        bytes += super::kept::sweep(self.root(), &names, &quiet)?;
         Ok((removed, bytes))
     }
 }

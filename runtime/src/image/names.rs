@@ -28,6 +28,10 @@ pub(crate) struct NameEntry {
     /// The registry manifest digest it was pulled by (docker's RepoDigests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The image manifest kept in `<images>/blobs/sha256/` with its config and layer blobs (what
+    /// push and save send); `None` for an image stored before den kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 pub(crate) type Names = BTreeMap<String, NameEntry>;

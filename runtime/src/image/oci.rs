@@ -58,6 +58,7 @@ pub(crate) fn parse_manifest(
         return Err(unsupported(blobs, &chosen, "manifest"));
     }
     let manifest: ImageManifest = json(&bytes, blobs, &what)?;
+    let raw = bytes;
 
     let config_desc = manifest.config();
     let (bytes, what) = read_blob(blobs, config_desc)?;
@@ -70,11 +71,13 @@ pub(crate) fn parse_manifest(
         .map(|desc| layer(blobs, desc))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Parsed {
+        config_path: blob_path(id.hex()),
         id,
         config,
         created,
         layers,
         names: Vec::new(),
+        manifest: Some(raw),
     })
 }
 

@@ -46,6 +46,11 @@ pub(crate) struct Parsed {
     /// The names the archive itself gives the image (docker-save `RepoTags`, an OCI `ref.name`
     /// that is a full name), normalised.
     pub names: Vec<String>,
+    /// Where the config is inside the source (its sha256 is `id`).
+    pub config_path: String,
+    /// The image manifest as the source has it (OCI layouts, pulls), kept byte for byte so that a
+    /// push or save keeps its digest; `None` for docker-save archives (den writes one).
+    pub manifest: Option<Vec<u8>>,
 }
 
 /// Parses an image config blob.

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use super::archive::TarBlobs;
 use super::digest::Sha256Digest;
 use super::error::ImageError;
-use super::layers::{make_private_dirs, LayerStore};
+use super::layers::LayerStore;
 use super::names::{self, NameEntry, StoreLock, DIR_PREFIX};
 use super::parsed::Parsed;
 use super::reference::Reference;
 use super::source::{Blobs, DirBlobs};
-use super::{docker, oci, Image, ImageConfig};
+use super::{docker, kept, oci, Image, ImageConfig};
 
 /// Images: unpacked layers and loaded names under `<state root>/images`.
 pub struct ImageStore {
@@ -19,7 +19,7 @@ pub struct ImageStore {
 }
 
 /// What a path given as IMAGE turned out to be.
-enum Located {
+pub(super) enum Located {
     Layout(PathBuf),
     Rootfs(PathBuf),
     Archive(PathBuf),
@@ -33,6 +33,8 @@ pub(crate) struct Resolved {
     pub(crate) config: ImageConfig,
     pub(crate) created: Option<String>,
     pub(crate) names: Vec<String>,
+    /// The kept manifest (see `kept`), when the blobs were kept.
+    pub(crate) manifest: Option<String>,
 }
 
 impl ImageStore {
@@ -51,8 +53,14 @@ impl ImageStore {
     /// directory, an archive (`FILE[:TAG]`), or a loaded name. Unpacks missing layers.
     pub fn resolve(&self, reference: &str) -> Result<Image, ImageError> {
         if let Some((located, tag)) = locate(reference)? {
-            let resolved = self.resolve_located(&located, tag.as_deref())?;
-            return Ok(resolved.into_image(reference));
+            let resolved = self.resolve_located(&located, tag.as_deref(), false)?;
+            let first = resolved
+                .into_iter()
+                .next()
+                .ok_or_else(|| ImageError::Empty {
+                    image: PathBuf::from(reference),
+                })?;
+            return Ok(first.into_image(reference));
         }
         let names = names::read(&self.root)?;
         match names::lookup(&names, reference) {
@@ -82,74 +90,6 @@ impl ImageStore {
     /// Whether `reference` is a path (an image den reads in place, never pulled).
     pub fn is_path(&self, reference: &str) -> Result<bool, ImageError> {
         Ok(locate(reference)?.is_some() || reference.starts_with(['/', '.']))
-    }
-
-    /// `den image load SOURCE [--name NAME]`: resolves SOURCE (`PATH[:TAG]`), unpacks its layers
-    /// into the store and records NAME for it, or else the names the archive gives it (docker's
-    /// `RepoTags`, an OCI `ref.name`), which take over those names as `docker load` does.
-    /// Returns the image and the names recorded.
-    pub fn load(
-        &self,
-        source: &Path,
-        name: Option<&str>,
-    ) -> Result<(Image, Vec<String>), ImageError> {
-        let given = name
-            .map(|n| names::canonical_name(n).map(|r| r.to_string()))
-            .transpose()?;
-        make_private_dirs(&self.root)?;
-        let lock = StoreLock::acquire(&self.root)?;
-        let mut names = names::read(&self.root)?;
-        if let Some(name) = &given {
-            if names::lookup(&names, name).is_some() {
-                return Err(ImageError::NameInUse { name: name.clone() });
-            }
-        }
-        let layers = LayerStore::new(&self.root);
-        layers.clean_stale();
-        let text = source.to_string_lossy();
-        let (located, tag) = locate(&text)?
-            .ok_or_else(|| ImageError::io(source, io::Error::from_raw_os_error(libc::ENOENT)))?;
-        let resolved = self.resolve_located(&located, tag.as_deref())?;
-        let recorded = match given {
-            Some(name) => vec![name],
-            None if resolved.names.is_empty() => {
-                return Err(ImageError::Unnamed {
-                    path: source.to_path_buf(),
-                })
-            }
-            None => resolved.names.clone(),
-        };
-        for name in &recorded {
-            let entry = NameEntry {
-                id: resolved.id.clone(),
-                layers: resolved.layer_keys.clone(),
-                config: resolved.config.clone(),
-                created: resolved.created.clone(),
-                digest: None,
-            };
-            names.insert(name.clone(), entry);
-        }
-        names::write(&self.root, &names, &lock)?;
-        Ok((resolved.into_image(&recorded[0]), recorded))
-    }
-
-    /// `den image load` of an archive read from `input` (stdin): copied to a temp file of the
-    /// store first (a tar is read by offset), removed afterwards.
-    pub fn load_from(
-        &self,
-        mut input: impl io::Read,
-        name: Option<&str>,
-    ) -> Result<(Image, Vec<String>), ImageError> {
-        let tmp_dir = self.root.join("tmp");
-        make_private_dirs(&tmp_dir)?;
-        let path = tmp_dir.join(format!("load.{}.tar", std::process::id()));
-        let copied = fs::File::create(&path).and_then(|mut f| io::copy(&mut input, &mut f));
-        let result = copied
-            .map_err(|e| ImageError::io(&path, e))
-            .and_then(|_| self.load(&path, name));
-        // Undo: the copy is only a means; a leftover (den killed here) is swept by gc.
-        let _ = fs::remove_file(&path);
-        result
     }
 
     /// `den tag SRC DST`: records DST for the image SRC names (replacing what DST named, as
@@ -204,6 +144,10 @@ impl ImageStore {
             return Err(ImageError::NoSuchName { name: key });
         };
         names::write(&self.root, &names, &lock)?;
+        // A pull under way may be bringing some of these layers: they wait for `image prune`.
+        let Some(quiet) = kept::PullGuard::exclusive(&self.root)? else {
+            return Ok(key);
+        };
         let still_used = |layer: &String| names.values().any(|e| e.layers.contains(layer));
         let store = LayerStore::new(&self.root);
         let mut first_error = None;
@@ -218,43 +162,70 @@ impl ImageStore {
                 first_error.get_or_insert(e);
             }
         }
+        if let Err(e) = kept::sweep(&self.root, &names, &quiet) {
+            first_error.get_or_insert(e);
+        }
         first_error.map_or(Ok(key), Err)
     }
 
-    fn resolve_located(
+    /// The image(s) at `located`, their layers unpacked. With `keep` (a load), their blobs are
+    /// kept in the store too, and an untagged docker-save archive gives all of its images.
+    pub(super) fn resolve_located(
         &self,
         located: &Located,
         tag: Option<&str>,
-    ) -> Result<Resolved, ImageError> {
+        keep: bool,
+    ) -> Result<Vec<Resolved>, ImageError> {
         match located {
             Located::Rootfs(dir) => {
                 let id = format!("{DIR_PREFIX}{}", dir.display());
-                Ok(Resolved {
+                Ok(vec![Resolved {
                     layer_keys: vec![id.clone()],
                     id,
                     layers: vec![dir.clone()],
                     config: ImageConfig::default(),
                     created: None,
                     names: Vec::new(),
-                })
+                    manifest: None,
+                }])
             }
             Located::Layout(dir) => {
                 let blobs = DirBlobs::new(dir);
                 let parsed = oci::parse(&blobs, tag)?;
-                self.unpack_parsed(&blobs, parsed)
+                self.unpack_all(&blobs, vec![parsed], keep)
             }
             Located::Archive(file) => {
                 let blobs = TarBlobs::open(file)?;
                 let parsed = if blobs.has("manifest.json") {
-                    docker::parse(&blobs, tag)?
+                    match tag {
+                        None if keep => docker::parse_all(&blobs)?,
+                        _ => vec![docker::parse(&blobs, tag)?],
+                    }
                 } else if blobs.has("index.json") && blobs.has("oci-layout") {
-                    oci::parse(&blobs, tag)?
+                    vec![oci::parse(&blobs, tag)?]
                 } else {
                     return Err(ImageError::NotAnArchive { path: file.clone() });
                 };
-                self.unpack_parsed(&blobs, parsed)
+                self.unpack_all(&blobs, parsed, keep)
             }
         }
+    }
+
+    fn unpack_all(
+        &self,
+        blobs: &dyn Blobs,
+        parsed: Vec<Parsed>,
+        keep: bool,
+    ) -> Result<Vec<Resolved>, ImageError> {
+        let mut all = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            let mut resolved = self.unpack_parsed(blobs, p.clone())?;
+            if keep {
+                resolved.manifest = Some(kept::keep(&self.root, blobs, &p)?.to_string());
+            }
+            all.push(resolved);
+        }
+        Ok(all)
     }
 
     /// Makes sure every layer of `parsed` is in the store.
@@ -279,6 +250,7 @@ impl ImageStore {
             layers,
             config: parsed.config,
             created: parsed.created,
+            manifest: None,
         })
     }
 
@@ -339,7 +311,7 @@ pub(crate) fn chain_key(below: Option<&Sha256Digest>, digest: &Sha256Digest) -> 
 
 /// What a path-like reference names: `PATH` if it exists, else `PATH:TAG` for the first ':'
 /// whose left side is a layout or archive (a tag may itself hold ':' and '/', as in `save.tar:repo/name:v1`).
-fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageError> {
+pub(super) fn locate(reference: &str) -> Result<Option<(Located, Option<String>)>, ImageError> {
     if let Some(located) = classify(Path::new(reference))? {
         return Ok(Some((located, None)));
     }

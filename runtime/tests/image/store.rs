@@ -79,14 +79,17 @@ fn load_takes_the_names_the_archive_gives() {
     let save = tmp.path().join("x.tar");
     write_docker_save(&save, &[&base], &config, &["t", "example.com/app:v1"]);
     let store = ImageStore::new(&tmp.path().join("state"));
-    let (image, names) = store.load(&save, None).unwrap();
+    let loaded = store.load(&save, None).unwrap().remove(0);
+    let (image, names) = (loaded.image, loaded.names);
     assert_eq!(names, ["docker.io/library/t:latest", "example.com/app:v1"]);
     assert_eq!(store.resolve("t").unwrap().layers, image.layers);
     assert_eq!(store.resolve("example.com/app:v1").unwrap().id, image.id);
     // From a reader (stdin), the same; the temp copy is gone afterwards.
-    let (again, _) = store
+    let again = store
         .load_from(fs::File::open(&save).unwrap(), None)
-        .unwrap();
+        .unwrap()
+        .remove(0)
+        .image;
     assert_eq!(again.id, image.id);
     assert_no_leftovers(&tmp.path().join("state"));
     // An OCI layout whose ref.name is only a tag names nothing.
@@ -213,7 +216,7 @@ fn rootfs_directories_are_one_layer() {
         .unwrap_err();
     assert!(matches!(err, ImageError::NotFound { .. }), "{err}");
     // Loaded under a name, it stays where it is, and removing the name leaves it alone.
-    let loaded = store.load(&rootfs, Some("plain")).unwrap().0;
+    let loaded = store.load(&rootfs, Some("plain")).unwrap().remove(0).image;
     assert_eq!(loaded.layers, store.resolve("plain").unwrap().layers);
     assert_eq!(loaded.id, image.id);
     store.remove("plain").unwrap();
@@ -232,7 +235,7 @@ fn loaded_names_resolve_list_and_remove() {
     let state = tmp.path().join("state");
     let store = ImageStore::new(&state);
 
-    let loaded = store.load(&layout, Some("busy")).unwrap().0;
+    let loaded = store.load(&layout, Some("busy")).unwrap().remove(0).image;
     assert_eq!(loaded.reference, "docker.io/library/busy:latest");
     let err = store.load(&save, Some("busy")).unwrap_err();
     assert!(matches!(err, ImageError::NameInUse { .. }), "{err}");
@@ -240,7 +243,11 @@ fn loaded_names_resolve_list_and_remove() {
         err.to_string(),
         "image name \"docker.io/library/busy:latest\" is already in use"
     );
-    let also = store.load(&layout, Some("also:v2")).unwrap().0;
+    let also = store
+        .load(&layout, Some("also:v2"))
+        .unwrap()
+        .remove(0)
+        .image;
     assert_eq!(also.layers, loaded.layers);
     store.load(&save, Some("saved")).unwrap();
     let err = store.load(&layout, Some("-bad name")).unwrap_err();

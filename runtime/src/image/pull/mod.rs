@@ -8,18 +8,18 @@
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
 mod fetch;
 mod login;
-mod registry;
+mod overlap;
+pub(crate) mod registry;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use futures::stream::{self, TryStreamExt};
 use oci_client::manifest::OciDescriptor;
-use oci_client::Client;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
 use super::digest::Sha256Digest;
 use super::error::ImageError;
+use super::kept::PullGuard;
 use super::layers::{make_private_dirs, LayerStore};
 use super::names::{self, NameEntry, StoreLock};
 use super::oci::{self, Platform};
@@ -82,7 +82,9 @@ impl ImageStore {
         let images = self.root().to_path_buf();
         let blob_dir = images.join("blobs/sha256");
         make_private_dirs(&blob_dir)?;
-        let client = Client::new(registry::client_config(reference));
+        // Until the name is recorded, no sweep takes the blobs this pull brings.
+        let _pulling = PullGuard::shared(&images)?;
+        let client = registry::client(reference)?;
         let auth = registry::auth_for(reference.domain());
         let remote = to_oci(reference);
         let failed = |source| ImageError::Registry {
@@ -120,46 +122,39 @@ impl ImageStore {
         if let Some(wanted) = &opts.platform {
             check_platform(&blob_dir, config, wanted, reference)?;
         }
+        // The layers the store does not already have (by chain) are downloaded, 3 at a time, each
+        // unpacked as soon as it is in while the next ones download.
+        let blobs = DirBlobs::downloaded(&images);
+        let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
         let store = LayerStore::new(&images);
         let mut below: Option<Sha256Digest> = None;
-        let mut wanted = Vec::new();
+        let mut downloads = Vec::new();
         for desc in manifest.layers() {
             let digest = Sha256Digest::from_oci(desc.digest(), &images)?;
             let key = chain_key(below.as_ref(), &digest);
-            if store.lower(&key)?.is_some() {
+            // The blob is kept too (push, save): an image stored before that gets it now.
+            if store.lower(&key)?.is_some() && blob_dir.join(digest.hex()).is_file() {
                 progress(&Event::new(&digest, Status::AlreadyExists));
+                downloads.push(None);
             } else {
                 progress(&Event::new(&digest, Status::Waiting));
-                wanted.push(oci_desc(desc));
+                downloads.push(Some(oci_desc(desc)));
             }
             below = Some(key);
         }
-        let changed = !wanted.is_empty();
-        stream::iter(wanted.iter().map(Ok::<_, ImageError>))
-            .try_for_each_concurrent(PARALLEL, |desc| {
-                fetch::blob(&client, &remote, desc, &blob_dir, progress)
-            })
-            .await?;
+        let changed = downloads.iter().any(Option::is_some);
+        let plan = overlap::Plan {
+            client: &client,
+            remote: &remote,
+            images: &images,
+            parsed,
+            downloads,
+        };
+        let resolved = plan.run(progress).await?;
 
-        // Read back as a layout on disk: verified again, unpacked bottom first by chain; under the
-        // store lock until the name is recorded, so a prune never takes layers in between.
+        // The name, under the store lock (layers an rmi or prune would take are safe from them
+        // while this pull holds its guard).
         let lock = StoreLock::acquire(&images)?;
-        let blobs = DirBlobs::downloaded(&images);
-        let parsed = oci::parse_manifest(&blobs, manifest_desc.clone(), &platform)?;
-        for layer in &parsed.layers {
-            progress(&Event::new(&layer.digest, Status::Extracting));
-        }
-        let resolved = self.unpack_parsed(&blobs, parsed.clone())?;
-        for layer in parsed
-            .layers
-            .iter()
-            .filter(|l| wanted.iter().any(|w| w.digest == l.digest.to_string()))
-        {
-            progress(&Event::new(&layer.digest, Status::PullComplete));
-            // The unpacked layer is what the store keeps; its download is done with.
-            let _ = fs::remove_file(blob_dir.join(layer.digest.hex()));
-        }
-
         let name = reference.to_string();
         let entry = NameEntry {
             id: resolved.id.clone(),
@@ -167,6 +162,7 @@ impl ImageStore {
             config: resolved.config.clone(),
             created: resolved.created.clone(),
             digest: Some(top.to_string()),
+            manifest: Some(manifest_desc.digest().to_string()),
         };
         let mut all = names::read(&images)?;
         let changed = changed || all.get(&name).is_none_or(|old| old.id != entry.id);
@@ -212,7 +208,7 @@ fn check_platform(
 }
 
 /// The reference as oci-client takes it.
-fn to_oci(r: &Reference) -> oci_client::Reference {
+pub(crate) fn to_oci(r: &Reference) -> oci_client::Reference {
     match (r.digest(), r.tag()) {
         (Some(d), _) => oci_client::Reference::with_digest(
             r.domain().to_string(),

@@ -9,7 +9,9 @@ use std::time::Duration;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
+use oci_client::Client;
 
+use crate::image::error::ImageError;
 use crate::image::reference::{Reference, DEFAULT_DOMAIN};
 
 /// Per-registry CAs, laid out like docker's `/etc/docker/certs.d/HOST:PORT/*.crt`.
@@ -42,8 +44,8 @@ fn host_of(domain: &str) -> &str {
     }
 }
 
-/// The client for `reference`'s registry. The system's CA roots plus `certs.d/DOMAIN/*.crt`.
-pub(crate) fn client_config(reference: &Reference) -> ClientConfig {
+/// The client config for `reference`'s registry. The system's CA roots plus `certs.d/DOMAIN/*.crt`.
+fn client_config(reference: &Reference) -> ClientConfig {
     let protocol = if insecure(reference.domain()) {
         ClientProtocol::Http
     } else {
@@ -57,6 +59,21 @@ pub(crate) fn client_config(reference: &Reference) -> ClientConfig {
         max_concurrent_download: 3,
         ..ClientConfig::default()
     }
+}
+
+/// The client for `reference`'s registry. oci-client's `Client::new` would fall back to a
+/// default config (HTTPS, no CAs, no timeouts) if this one fails to build, e.g. on a bad CA file:
+/// that is refused instead, naming the certs.d dir.
+pub(crate) fn client(reference: &Reference) -> Result<Client, ImageError> {
+    Client::try_from(client_config(reference)).map_err(|source| ImageError::Registry {
+        reference: reference.to_string(),
+        message: format!(
+            "{}: the registry client could not be set up (CA files in {}): {source}",
+            reference.domain(),
+            certs_d().join(reference.domain()).display()
+        ),
+        cause: Box::new(source),
+    })
 }
 
 fn registry_cas(dir: &Path) -> Vec<Certificate> {
