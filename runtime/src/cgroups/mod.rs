@@ -253,14 +253,12 @@ impl Cgroup {
     /// den took ~10 ms a run, "0" to `tasks` from the child 0.05 ms. v2 has no per-thread file
     /// outside threaded cgroups: its `cgroup.procs`.
     pub fn entries(&self) -> Result<Vec<Entry>, CgroupError> {
-        let file = if self.planned.v2 {
-            "cgroup.procs"
-        } else {
-            "tasks"
-        };
+        // A hybrid layout's unified dir (the device program's) is a cgroup2 one too.
+        let on_v2 = |d: &Path| self.planned.v2 || self.planned.bpf.as_deref() == Some(d);
         self.made
             .iter()
             .map(|d| {
+                let file = if on_v2(d) { "cgroup.procs" } else { "tasks" };
                 let path = d.join(file);
                 fs::OpenOptions::new()
                     .write(true)
