@@ -13,6 +13,7 @@ pub mod hosts;
 pub mod image;
 pub mod lifecycle;
 pub mod logs;
+pub mod oci;
 pub mod process;
 pub mod run;
 pub mod seccomp;

@@ -10,7 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{read, write};
 
-use super::clone::{Child, Io};
+use super::handle::{Child, Io};
 use super::pty::{self, RawMode};
 use super::{Exit, ProcessError};
 

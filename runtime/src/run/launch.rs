@@ -189,6 +189,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         stderr: log_err,
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
         rootfs_nodev: !device_control,
+        gate: None,
     })?;
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before
     // this save the child is still waiting for step 6, and exits by itself if den dies.

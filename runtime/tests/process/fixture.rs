@@ -99,6 +99,7 @@ pub fn launch<'a>(fx: &Fixture, spec: &'a Spec, stdout: Option<OwnedFd>) -> Laun
         stderr: None,
         seccomp_cache: None,
         rootfs_nodev: false,
+        gate: None,
     }
 }
 
