@@ -209,7 +209,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
 }
 
 /// Write the pid file whole or not at all (conmon and the shim read it as soon as it exists).
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), OciError> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<(), OciError> {
     let path = std::path::absolute(path).map_err(OciError::io("resolving", path))?;
     let tmp = path.with_extension("den-tmp");
     fs::write(&tmp, pid.to_string()).map_err(OciError::io("writing", &tmp))?;

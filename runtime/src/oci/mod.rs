@@ -18,6 +18,7 @@ mod console;
 mod create;
 mod devices;
 mod error;
+mod exec;
 mod hooks;
 mod record;
 mod verbs;
@@ -25,6 +26,7 @@ mod verbs;
 pub use bundle::{load_bundle, Bundle};
 pub use create::{create, run, CreateOptions};
 pub use error::OciError;
+pub use exec::{exec, process_for, read_process, ExecOptions};
 pub use record::{list, load, OciStatus, Record};
 pub use verbs::{delete, kill, pids, start};
 

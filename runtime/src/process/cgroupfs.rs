@@ -65,7 +65,7 @@ pub fn expand(m: &Mount) -> Result<Vec<Mount>, ProcessError> {
         "mode=755".into(),
     ];
     let mut out = vec![build(dest.clone(), "tmpfs", "tmpfs", tmpfs_opts)?];
-    for point in hierarchies(&mountinfo) {
+    for point in hierarchies(&mountinfo, Path::exists) {
         let Some(name) = point.file_name() else {
             continue;
         };
@@ -87,8 +87,9 @@ pub fn expand(m: &Mount) -> Result<Vec<Mount>, ProcessError> {
     Ok(out)
 }
 
-/// The mount points of the host's cgroup and cgroup2 mounts directly under /sys/fs/cgroup.
-fn hierarchies(mountinfo: &str) -> Vec<PathBuf> {
+/// The mount points of the host's cgroup and cgroup2 mounts directly under /sys/fs/cgroup
+/// (that exist: one hidden by a later tmpfs there is not reachable).
+fn hierarchies(mountinfo: &str, visible: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for line in mountinfo.lines() {
         let Some((left, right)) = line.split_once(" - ") else {
@@ -102,7 +103,8 @@ fn hierarchies(mountinfo: &str) -> Vec<PathBuf> {
             continue;
         };
         let point = PathBuf::from(point);
-        if point.parent() == Some(Path::new(HOST_ROOT)) && !out.contains(&point) {
+        if visible(&point) && point.parent() == Some(Path::new(HOST_ROOT)) && !out.contains(&point)
+        {
             out.push(point);
         }
     }
@@ -120,7 +122,7 @@ mod tests {
                     41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n\
                     50 20 0:40 / /elsewhere/memory rw - cgroup cgroup rw,memory\n";
         assert_eq!(
-            hierarchies(info),
+            hierarchies(info, |_| true),
             [
                 PathBuf::from("/sys/fs/cgroup/cpu"),
                 "/sys/fs/cgroup/unified".into()

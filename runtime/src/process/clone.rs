@@ -222,6 +222,11 @@ impl Paused {
         self.child.pid.as_raw()
     }
 
+    /// The pty master with a terminal (OCI: sent to the engine's console socket).
+    pub fn take_terminal(&mut self) -> Option<OwnedFd> {
+        self.io.master.take()
+    }
+
     /// The container's network namespace, `/proc/<pid>/ns/net`.
     pub fn netns_path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}/ns/net", self.pid()))

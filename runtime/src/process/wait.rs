@@ -45,6 +45,11 @@ impl Running {
         self.child.pid.as_raw()
     }
 
+    /// Leave it running without us (OCI `exec --detach`: the engine's shim reaps it); its pid.
+    pub fn detach(self) -> i32 {
+        self.child.release()
+    }
+
     /// Wait for the container's PID 1, forwarding signals (and relaying the pty), and return
     /// how it ended.
     pub fn wait(mut self) -> Result<Exit, ProcessError> {

@@ -5,6 +5,7 @@
 
 mod hooks;
 mod lifecycle;
+mod podman;
 mod reject;
 mod spec_fields;
 

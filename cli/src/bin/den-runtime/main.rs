@@ -5,6 +5,7 @@
 //! containerd read it); exit status 1.
 
 mod defaults;
+mod exec;
 mod log;
 mod verbs;
 
@@ -90,6 +91,8 @@ enum Verb {
         #[arg(long, short = 'd')]
         detach: bool,
     },
+    /// Run a process in a running container.
+    Exec(exec::ExecArgs),
     /// Write a default config.json.
     Spec {
         #[arg(long, short = 'b', default_value = ".")]

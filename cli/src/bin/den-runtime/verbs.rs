@@ -47,6 +47,7 @@ pub fn run(root: &Path, verb: Verb) -> Result<u8> {
                 return Ok(status.clamp(0, 255) as u8);
             }
         }
+        Verb::Exec(a) => return crate::exec::run(root, a),
         Verb::Spec { bundle, rootless } => {
             if rootless {
                 bail!("--rootless: den-runtime runs as root only");
