@@ -62,7 +62,8 @@ impl Podman<'_> {
         let cmd = format!(
             "CONTAINERS_CONF={conf} sh {wrap} {cgroup} -- podman --root {s}/pm-root \
              --runroot {s}/pm-run --tmpdir {s}/pm-tmp --storage-driver vfs \
-             --cgroup-manager cgroupfs --events-backend file --runtime {rt}",
+             --cgroup-manager cgroupfs --events-backend file --runtime {rt} \
+             --runtime-flag root={s}/pm-oci",
             conf = conf.display(),
             wrap = wrap.display(),
             s = s.display(),
