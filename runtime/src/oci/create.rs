@@ -36,6 +36,17 @@ impl Drop for DirGuard {
     }
 }
 
+/// The v1 freezer dir, removed on drop (a failed create; the process is gone by then).
+struct FreezerGuard(Option<PathBuf>);
+
+impl Drop for FreezerGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = crate::cgroups::remove_dirs(std::slice::from_ref(dir));
+        }
+    }
+}
+
 /// A container at its exec gate, with what undoes it if the caller fails.
 struct Created {
     gated: Gated,
@@ -127,7 +138,12 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| format!("den-runtime/{}", cgroups::dir_name(id)));
-    let planned = Planned::new(&Layout::detect()?, &cgroups_path)?;
+    let layout = Layout::detect()?;
+    let planned = Planned::new(&layout, &cgroups_path)?;
+    let freezer = match layout {
+        Layout::V1(_) => super::freezer::v1_dir(&cgroups_path),
+        Layout::V2 { .. } => None,
+    };
     let cgroup = planned
         .clone()
         .create(linux.and_then(|l| l.resources().as_ref()))?;
@@ -152,6 +168,10 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     })?;
     let pid = paused.pid();
     cgroup.add(pid)?;
+    let _freezer_guard = FreezerGuard(freezer.clone());
+    if let Some(dir) = &freezer {
+        super::freezer::join(dir, pid)?;
+    }
     let process = spec.process().clone();
     if let Some(adj) = process.as_ref().and_then(|p| p.oom_score_adj()) {
         let path = format!("/proc/{pid}/oom_score_adj");
@@ -169,6 +189,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
         cgroup: Some(planned),
         process,
         seccomp: linux.and_then(|l| l.seccomp().clone()),
+        freezer: freezer.clone(),
     };
     let creating = record.state_json(OciStatus::Creating);
     let list = |f: fn(&oci_spec::runtime::Hooks) -> &Option<Vec<oci_spec::runtime::Hook>>| {
@@ -200,6 +221,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     if let Some(pid_file) = &o.pid_file {
         write_pid_file(pid_file, pid)?;
     }
+    std::mem::forget(_freezer_guard);
     Ok(Created {
         gated,
         record,

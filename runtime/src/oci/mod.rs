@@ -19,6 +19,7 @@ mod create;
 mod devices;
 mod error;
 mod exec;
+mod freezer;
 mod hooks;
 mod record;
 mod verbs;
@@ -27,6 +28,7 @@ pub use bundle::{load_bundle, Bundle};
 pub use create::{create, run, CreateOptions};
 pub use error::OciError;
 pub use exec::{exec, process_for, read_process, ExecOptions};
+pub use freezer::set_frozen;
 pub use record::{list, load, OciStatus, Record};
 pub use verbs::{delete, kill, pids, start};
 

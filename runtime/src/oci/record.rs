@@ -33,6 +33,9 @@ pub struct Record {
     pub process: Option<oci_spec::runtime::Process>,
     #[serde(default)]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// v1: the container's own freezer cgroup (den's cgroups have no freezer controller).
+    #[serde(default)]
+    pub freezer: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +91,7 @@ impl Record {
 
     fn frozen(&self) -> bool {
         let Some(cg) = &self.cgroup else { return false };
-        cg.dirs.iter().any(|d| {
+        cg.dirs.iter().chain(self.freezer.iter()).any(|d| {
             let v1 = fs::read_to_string(d.join("freezer.state"));
             let v2 = fs::read_to_string(d.join("cgroup.freeze"));
             v1.is_ok_and(|s| s.trim() == "FROZEN") || v2.is_ok_and(|s| s.trim() == "1")

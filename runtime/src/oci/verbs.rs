@@ -144,6 +144,18 @@ fn kill_and_wait(r: &Record) -> Result<(), OciError> {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
+    // A frozen container gets its SIGKILL only once thawed.
+    if let Some(dir) = &r.freezer {
+        let _ = fs::write(dir.join("freezer.state"), "THAWED");
+    }
+    if let Some(dir) = r
+        .cgroup
+        .as_ref()
+        .filter(|c| c.v2)
+        .and_then(|c| c.dirs.first())
+    {
+        let _ = fs::write(dir.join("cgroup.freeze"), "0");
+    }
     let _ = syscall::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL);
     let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
     // The pidfd turns readable when the process exits; 10 s is far beyond a SIGKILL's effect.
@@ -159,11 +171,13 @@ fn kill_and_wait(r: &Record) -> Result<(), OciError> {
 pub(crate) fn remove(r: &Record, dir: &Path) -> Result<(), OciError> {
     let stopped = r.state_json(OciStatus::Stopped);
     hooks::run_warning("poststop", &hook_list(r, |h| h.poststop()), &stopped);
-    let cg = r
+    let dirs = r
         .cgroup
-        .as_ref()
-        .map_or(Ok(()), |c| cgroups::remove_dirs(&c.dirs))
-        .map_err(OciError::from);
+        .iter()
+        .flat_map(|c| c.dirs.iter())
+        .chain(r.freezer.iter());
+    let dirs: Vec<_> = dirs.cloned().collect();
+    let cg = cgroups::remove_dirs(&dirs).map_err(OciError::from);
     let files = fs::remove_dir_all(dir).map_err(OciError::io("removing", dir));
     cg.and(files)
 }

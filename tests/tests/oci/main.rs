@@ -3,6 +3,7 @@
 //! `kill`, `delete`; the spec's fields honoured in the container; the hooks at their points;
 //! bad input refused with exit 1, one line and runc's JSON log record.
 
+mod containerd;
 mod hooks;
 mod lifecycle;
 mod podman;

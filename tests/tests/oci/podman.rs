@@ -14,7 +14,7 @@ use den_tests::{den_runtime_bin, fixtures, Sandbox};
 
 /// `wrap CGROUP -- CMD...`: into CGROUP (relative to its own) in every hierarchy, then CMD in
 /// new cgroup and mount namespaces that see that cgroup as their root.
-const WRAP: &str = r#"#!/bin/sh
+pub const WRAP: &str = r#"#!/bin/sh
 set -eu
 rel=$1; shift 2
 v2=0; [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && v2=1
@@ -76,8 +76,14 @@ impl Podman<'_> {
         self.sb.host(&format!("{} {args}", self.cmd))
     }
 
-    /// The cgroup dirs the wrapper made, deepest first.
     fn dirs(&self) -> Vec<PathBuf> {
+        wrapped_dirs(&self.cgroup)
+    }
+}
+
+/// The cgroup dirs a [`WRAP`] for cgroup `rel` made, deepest first.
+pub fn wrapped_dirs(rel: &str) -> Vec<PathBuf> {
+    {
         fn walk(d: &Path, out: &mut Vec<PathBuf>) {
             for e in fs::read_dir(d).into_iter().flatten().flatten() {
                 if e.file_type().is_ok_and(|t| t.is_dir()) {
@@ -88,7 +94,7 @@ impl Podman<'_> {
         }
         let mut out = Vec::new();
         for own in den_tests::cgroups::own_dirs() {
-            let top = own.join(&self.cgroup);
+            let top = own.join(rel);
             if top.exists() {
                 walk(&top, &mut out);
             }
@@ -169,7 +175,7 @@ fn podman_runs_execs_stops_and_removes_containers_on_den_runtime() {
     assert!(left > 0, "podman used its private runroot");
 }
 
-fn which(cmd: &str) -> Option<PathBuf> {
+pub fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(cmd))

@@ -91,6 +91,10 @@ enum Verb {
         #[arg(long, short = 'd')]
         detach: bool,
     },
+    /// Freeze every process of a running container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
     /// Run a process in a running container.
     Exec(exec::ExecArgs),
     /// Write a default config.json.

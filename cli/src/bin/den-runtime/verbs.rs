@@ -47,6 +47,8 @@ pub fn run(root: &Path, verb: Verb) -> Result<u8> {
                 return Ok(status.clamp(0, 255) as u8);
             }
         }
+        Verb::Pause { id } => oci::set_frozen(root, &id, true)?,
+        Verb::Resume { id } => oci::set_frozen(root, &id, false)?,
         Verb::Exec(a) => return crate::exec::run(root, a),
         Verb::Spec { bundle, rootless } => {
             if rootless {
