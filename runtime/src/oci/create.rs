@@ -137,7 +137,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|| format!("den-runtime/{}", cgroups::dir_name(id)));
+        .unwrap_or_else(|| cgroups::dir_name(id));
     let layout = Layout::detect()?;
     let planned = Planned::new(&layout, &cgroups_path)?;
     let freezer = match layout {
@@ -152,6 +152,8 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
         .as_ref()
         .and_then(|h| h.create_container().clone())
         .unwrap_or_default();
+    // Before the spawn: dropped after the child (killed and reaped by its own drop) on failure.
+    let freezer_guard = FreezerGuard(freezer.clone());
     let paused = process::spawn(&Launch {
         spec,
         overlay: None,
@@ -168,7 +170,6 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     })?;
     let pid = paused.pid();
     cgroup.add(pid)?;
-    let _freezer_guard = FreezerGuard(freezer.clone());
     if let Some(dir) = &freezer {
         super::freezer::join(dir, pid)?;
     }
@@ -221,7 +222,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     if let Some(pid_file) = &o.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    std::mem::forget(_freezer_guard);
+    std::mem::forget(freezer_guard);
     Ok(Created {
         gated,
         record,
