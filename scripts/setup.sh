@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(iproute2 nftables libnftables-dev busybox-static util-linux curl gcc libc6-dev pkg-config
   libseccomp-dev python3-jsonschema librsvg2-bin containernetworking-plugins iptables podman runc
-  skopeo openssl apache2-utils tini)
+  skopeo openssl apache2-utils tini conmon containerd crun)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,7 +15,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No service may start from an install (containerd's package would start containerd in the
+  # machine's own namespaces): policy-rc.d answers "not allowed" while apt runs. Tests start
+  # their own daemons inside sandbox namespaces.
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 # The registry of the pull tests: unpacked into target/, NEVER installed (its package would start
 # a service on :5000 in the machine's own namespace). Tests run it inside their sandbox netns.

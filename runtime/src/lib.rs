@@ -17,6 +17,7 @@ pub mod image;
 pub mod kvfile;
 pub mod lifecycle;
 pub mod logs;
+pub mod oci;
 pub mod process;
 pub mod run;
 pub mod seccomp;

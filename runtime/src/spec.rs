@@ -368,7 +368,7 @@ fn mounts(etc_files: &[(PathBuf, String)]) -> Result<Vec<Mount>, SpecError> {
 }
 
 /// The device nodes runc and docker give every container.
-fn devices() -> Result<Vec<LinuxDevice>, SpecError> {
+pub(crate) fn devices() -> Result<Vec<LinuxDevice>, SpecError> {
     let nodes: [(&str, i64, i64); 6] = [
         ("/dev/null", 1, 3),
         ("/dev/zero", 1, 5),

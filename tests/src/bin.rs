@@ -13,7 +13,7 @@ pub fn profile_dir_of(exe: &Path) -> Option<PathBuf> {
     }
 }
 
-fn profile_dir() -> PathBuf {
+pub(crate) fn profile_dir() -> PathBuf {
     let exe = env::current_exe().expect("current_exe");
     profile_dir_of(&exe).unwrap_or_else(|| panic!("no profile dir above {}", exe.display()))
 }
@@ -59,6 +59,20 @@ pub fn den_cni_bin() -> PathBuf {
     assert!(
         bin.is_file(),
         "den-cni not found at {}: build it first: cargo build -p den-cli (or set DEN_CNI_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// den-runtime, the OCI runtime binary: `$DEN_RUNTIME_BIN` if set, else next to the den binary.
+pub fn den_runtime_bin() -> PathBuf {
+    let bin = match env::var_os("DEN_RUNTIME_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => den_bin().with_file_name("den-runtime"),
+    };
+    assert!(
+        bin.is_file(),
+        "den-runtime not found at {}: build it first: cargo build -p den-cli",
         bin.display()
     );
     bin

@@ -47,6 +47,7 @@ mod fixtures;
 mod footprint;
 mod net;
 pub mod netns;
+mod oci;
 pub mod probe;
 pub mod procs;
 mod registry;
@@ -56,7 +57,7 @@ mod syscall;
 mod teardown;
 mod wait;
 
-pub use bin::{den_bin, den_cni_bin, profile_dir_of, repo_root, target_dir};
+pub use bin::{den_bin, den_cni_bin, den_runtime_bin, profile_dir_of, repo_root, target_dir};
 pub use cni::{
     assert_error_shape, assert_result_shape, den_cni_conf, serve_page, with_ports, with_prev,
     CniCall, CniReply, ContainerNs, CNI_PATH,
@@ -67,6 +68,7 @@ pub use exec::{Output, CMD_TIMEOUT};
 pub use fixtures::{fixtures, Fixtures};
 pub use footprint::{leases_of, link_names, normalize_nft, Footprint};
 pub use net::{addr, http_get, udp_request, PeerServer, UdpEcho, IO_TIMEOUT};
+pub use oci::{assert_oci_rejected, OciBundle};
 pub use registry::{layout_with_layers, skopeo, Registry};
 pub use sandbox::{mounts_mentioning, Sandbox, HOST_ADDR, HOST_IF, OUT_ADDR};
 pub use spawn::Proc;

@@ -215,6 +215,10 @@ impl Sandbox {
         )
     }
 
+    pub(crate) fn spawn_tracked(&self, cmd: Command, stem: &str, kind: Kind) -> Proc {
+        self.spawn(cmd, stem, kind)
+    }
+
     fn spawn(&self, mut cmd: Command, stem: &str, kind: Kind) -> Proc {
         let capture = self.capture(stem);
         let what = exec::describe(&cmd);

@@ -282,6 +282,12 @@ impl Cgroup {
         oom_kills(&self.planned) > 0
     }
 
+    /// Keep the dirs past this handle (OCI `create`: `delete`, in another process, removes them
+    /// from the saved [`Planned`]).
+    pub fn keep(mut self) {
+        self.made.clear();
+    }
+
     /// Remove the dirs (waiting briefly while the last processes leave). Goes on past a failure and
     /// returns the first.
     pub fn remove(mut self) -> Result<(), CgroupError> {

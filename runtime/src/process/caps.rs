@@ -76,7 +76,12 @@ impl CapsPlan {
             .unwrap_or_else(|_| caps::runtime::thread_all_supported());
         let mut drop_bounding: Vec<Cap> = supported.difference(&bounding).copied().collect();
         drop_bounding.sort_by_key(|c| c.index());
-        let mut ambient: Vec<Cap> = ambient.into_iter().collect();
+        // The kernel raises an ambient capability only if it is permitted and inheritable; runc
+        // skips the others (podman's and containerd's specs list ambient without inheritable).
+        let mut ambient: Vec<Cap> = ambient
+            .into_iter()
+            .filter(|c| permitted.contains(c) && inheritable.contains(c))
+            .collect();
         ambient.sort_by_key(|c| c.index());
         Ok(CapsPlan {
             drop_bounding,

@@ -1,5 +1,5 @@
-//! The container's PID 1 between clone and exec (step 6 of the design), and a process `den exec`
-//! starts in a running container (`enter_and_exec`).
+//! The container's PID 1 between clone and exec (`create_and_exec`: its mounts, root, ids and
+//! capabilities), and a process `den exec` starts in a running container (`enter_and_exec`).
 //!
 //! Runs in a copy of a possibly multi-threaded parent, so it must not allocate or take locks:
 //! it only makes syscalls on the `ChildPlan` and fds prepared before the clone, and reports a
@@ -12,18 +12,18 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 use nix::sys::stat::{umask, Mode};
 use nix::sys::statfs::statfs;
 use nix::sys::statvfs::FsFlags;
 use nix::unistd::{
-    chdir, dup2_stderr, dup2_stdin, dup2_stdout, fchdir, pivot_root, sethostname, setsid,
+    chdir, dup2_stderr, dup2_stdin, dup2_stdout, fchdir, pivot_root, read, sethostname, setsid,
 };
 
 use super::caps;
-use super::enter::EnterPlan;
-use super::plan::ChildPlan;
+use super::plan::{ChildPlan, EnterPlan};
 use super::proc_plan::ProcPlan;
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
 use crate::syscall;
@@ -39,6 +39,10 @@ pub struct ChildFds {
     pub joins: Vec<(OwnedFd, CloneFlags)>,
     /// Cgroup files to write "0" to (moving this process in) before reporting Ready.
     pub cgroup: Vec<OwnedFd>,
+    /// The exec fifo (O_PATH), only held open here: the child reopens it through
+    /// `/proc/self/fd/N` (its number is in the plan) at the gate.
+    #[allow(dead_code)]
+    pub gate: Option<OwnedFd>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -211,7 +215,7 @@ fn remount_readonly(path: &CStr) -> Result<(), Errno> {
 
 /// A new container's PID 1: build its root, then become its process.
 pub fn create_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
-    match setup(plan, fds).and_then(|()| become_process(&plan.process)) {
+    match setup(plan, fds).and_then(|()| become_process(&plan.process, fds)) {
         Ok(()) => exec(&plan.process),
         Err(f) => f,
     }
@@ -219,7 +223,7 @@ pub fn create_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
 
 /// A process in a running container: the namespaces (and so its root) are joined already.
 pub fn enter_and_exec(plan: &EnterPlan, fds: &ChildFds) -> Failure {
-    match stdio(fds).and_then(|()| become_process(&plan.process)) {
+    match stdio(fds).and_then(|()| become_process(&plan.process, fds)) {
         Ok(()) => exec(&plan.process),
         Err(f) => f,
     }
@@ -240,6 +244,9 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     plan.dev.apply(root.as_fd(), fds.tty_path.as_deref())?;
     if let Some(dir) = &plan.workdir {
         dir.ensure_dir(root.as_fd()).map_err(at(Step::Workdir))?;
+    }
+    if plan.stop_before_pivot {
+        stop_for_hooks(fds.sock.as_fd())?;
     }
     pivot(root.as_fd()).map_err(at(Step::PivotRoot))?;
     for (i, (path, value)) in plan.sysctls.iter().enumerate() {
@@ -268,7 +275,16 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
 /// Drop to the process's ids and capabilities, set no_new_privs, chdir, umask, signals, fds.
 /// The seccomp filter goes last, right before exec, when no_new_privs is set; without it the
 /// kernel requires CAP_SYS_ADMIN, so it goes before the capabilities are dropped (runc's order).
-fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
+/// With an exec gate (OCI `create`), the wait for `start` comes after all of it but the
+/// no_new_privs seccomp filter, which might not allow the fifo's syscalls.
+fn become_process(plan: &ProcPlan, fds: &ChildFds) -> Result<(), Failure> {
+    // Opened while still root: the fifo is the runtime's, not the container user's.
+    let gate = plan
+        .exec_gate
+        .as_deref()
+        .map(open_gate)
+        .transpose()
+        .map_err(at(Step::ExecGate))?;
     let seccomp = plan.seccomp.as_ref();
     if let Some(bpf) = seccomp.filter(|_| !plan.no_new_privs) {
         syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
@@ -285,11 +301,54 @@ fn become_process(plan: &ProcPlan) -> Result<(), Failure> {
     syscall::reset_signal_dispositions().map_err(at(Step::Signals))?;
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(at(Step::Signals))?;
-    syscall::cloexec_from(3).map_err(at(Step::CloseFds))?;
+    syscall::cloexec_from(plan.close_from).map_err(at(Step::CloseFds))?;
+    if let Some(gate) = gate {
+        wait_at_gate(gate, fds.sock.as_fd()).map_err(at(Step::ExecGate))?;
+    }
     if let Some(bpf) = seccomp.filter(|_| plan.no_new_privs) {
         syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;
     }
     Ok(())
+}
+
+/// Tell the parent the mounts are made, wait for Go (the createContainer hooks ran).
+fn stop_for_hooks(sock: BorrowedFd<'_>) -> Result<(), Failure> {
+    send_msg(sock, &Msg::Mounted).map_err(at(Step::Protocol))?;
+    match receive(sock) {
+        Ok(Received::Msg(Msg::Go)) => Ok(()),
+        Ok(_) => Err(Failure::new(Step::Protocol, Errno::EPROTO)),
+        Err(e) => Err(Failure::new(Step::Protocol, e)),
+    }
+}
+
+/// Open the exec fifo for reading, non-blocking: a reader exists from here on, so `start`'s
+/// non-blocking open for writing succeeds.
+fn open_gate(gate: &CStr) -> Result<OwnedFd, Errno> {
+    open(
+        gate,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Report Created and block until `start` writes its byte. EOF without a byte: `start` gave
+/// up; no exec.
+fn wait_at_gate(fifo: OwnedFd, sock: BorrowedFd<'_>) -> Result<(), Errno> {
+    send_msg(sock, &Msg::Created)?;
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        let mut byte = [0u8; 1];
+        match read(fifo.as_fd(), &mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(Errno::ECANCELED),
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// execve each candidate like execvpe: skip missing ones, remember EACCES, stop at other errors.

@@ -4,61 +4,22 @@
 use std::cell::Cell;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
-use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use nix::sys::stat::Mode;
-use nix::unistd::Pid;
 
 use super::child::{self, ChildFds};
-use super::enter::EnterPlan;
-use super::plan::{self, ChildPlan};
+use super::gate::Gated;
+use super::handle::{above_stdio, dup, null_stdin, open_path, prepare, Child, Io};
+use super::plan::{self, ChildPlan, EnterPlan};
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
 use super::wait::Running;
-use super::{pty, Exit, Launch, ProcessError, FORWARDED_SIGNALS};
+use super::{pty, Launch, ProcessError, FORWARDED_SIGNALS};
 use crate::syscall;
-
-/// Our child: SIGKILLed and reaped on drop unless already reaped.
-pub(super) struct Child {
-    pub pid: Pid,
-    pub pidfd: OwnedFd,
-    reaped: bool,
-}
-
-impl Child {
-    /// Block until it ends; reaps it.
-    pub fn reap(&mut self) -> Result<Exit, ProcessError> {
-        let status = syscall::wait_exit(self.pid).map_err(|source| ProcessError::Wait {
-            pid: self.pid.as_raw(),
-            source,
-        })?;
-        self.reaped = true;
-        Ok(Exit::from_wait_status(status))
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if !self.reaped {
-            // Unreaped, the pid cannot have been reused: this kills our child and nothing else.
-            // Nothing to report to from a drop; the reap below is what matters.
-            let _ = kill(self.pid, Signal::SIGKILL);
-            let _ = syscall::wait_exit(self.pid);
-        }
-    }
-}
-
-/// Where the container's terminal output goes and whether den's stdin is relayed.
-pub(super) struct Io {
-    pub master: Option<OwnedFd>,
-    pub out: Option<OwnedFd>,
-    pub relay_stdin: bool,
-}
 
 /// A container whose PID 1 exists in its namespaces and waits for [`Paused::start`].
 /// Dropping it kills and reaps the child.
@@ -68,38 +29,6 @@ pub struct Paused {
     plan: Plan,
     io: Io,
     signals: SignalFd,
-}
-
-pub(super) fn prepare(
-    op: &'static str,
-    culprit: impl Into<String>,
-) -> impl FnOnce(Errno) -> ProcessError {
-    let culprit = culprit.into();
-    move |source| ProcessError::Prepare {
-        op,
-        culprit,
-        source,
-    }
-}
-
-/// Keep fds the child dup2s onto 0-2 out of that range (den may run with stdio closed).
-pub(super) fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, ProcessError> {
-    if fd.as_raw_fd() > 2 {
-        return Ok(fd);
-    }
-    syscall::dup_above_stdio(fd.as_fd()).map_err(prepare("move above stdio", "an fd"))
-}
-
-fn dup(fd: &Option<OwnedFd>, what: &'static str) -> Result<Option<OwnedFd>, ProcessError> {
-    fd.as_ref()
-        .map(|f| syscall::dup_above_stdio(f.as_fd()).map_err(prepare("duplicate", what)))
-        .transpose()
-}
-
-pub(super) fn open_path(path: &Path, op: &'static str) -> Result<OwnedFd, ProcessError> {
-    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(prepare(op, path.display().to_string()))?;
-    above_stdio(fd)
 }
 
 /// Block the forwarded signals in this thread and read them from a signalfd instead.
@@ -145,8 +74,29 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
             syscall::dup_above_stdio(e.file.as_fd()).map_err(prepare("duplicate", "a cgroup fd"))
         })
         .collect::<Result<_, _>>()?;
+    let mut plan = plan;
+    let gate = match &launch.gate {
+        Some(g) => {
+            let fd = above_stdio(
+                nix::fcntl::open(
+                    &g.fifo,
+                    nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .map_err(prepare("open the exec fifo", g.fifo.display().to_string()))?,
+            )?;
+            plan.process.exec_gate = Some(super::proc_plan::c(
+                "exec fifo",
+                format!("/proc/self/fd/{}", fd.as_raw_fd()),
+            )?);
+            plan.process.close_from = 3 + g.preserve_fds;
+            Some(fd)
+        }
+        None => None,
+    };
     let prepared = Prepared {
         joins,
+        gate,
         cgroup,
         stdin: null_stdin(terminal || launch.stdin)?,
         stdout,
@@ -162,18 +112,12 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
     self::launch(plan.clone_flags, prepared, Plan::New(Box::new(plan)))
 }
 
-/// `/dev/null` as the child's stdin, unless it reads den's stdin or a terminal.
-pub(super) fn null_stdin(keep: bool) -> Result<Option<OwnedFd>, ProcessError> {
-    match keep {
-        true => Ok(None),
-        false => open_path(Path::new("/dev/null"), "open").map(Some),
-    }
-}
-
 /// What a child is started with, besides its plan and the sync socket.
 pub(super) struct Prepared {
     pub joins: Vec<(OwnedFd, CloneFlags)>,
     pub cgroup: Vec<OwnedFd>,
+    /// The exec fifo's O_PATH fd (OCI `create`).
+    pub gate: Option<OwnedFd>,
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
@@ -230,6 +174,7 @@ pub(super) fn launch(
     let Prepared {
         joins,
         cgroup,
+        gate,
         stdin,
         stdout,
         stderr,
@@ -242,6 +187,7 @@ pub(super) fn launch(
         parent_end: Cell::new(Some(parent_end)),
         joins,
         cgroup,
+        gate,
         stdin,
         stdout,
         stderr,
@@ -252,11 +198,7 @@ pub(super) fn launch(
     let (pid, pidfd) =
         syscall::clone_process(flags, || child::run(&fds, |fds| plan.setup_and_exec(fds)))
             .map_err(|source| ProcessError::Clone { source })?;
-    let child = Child {
-        pid,
-        pidfd,
-        reaped: false,
-    };
+    let child = Child::new(pid, pidfd);
     // Close our copies of the child's fds (its end of the socket above all: EOF means exec).
     let sock = fds.parent_end.take();
     drop(fds);
@@ -289,6 +231,11 @@ impl Paused {
     /// Host PID of the container's PID 1.
     pub fn pid(&self) -> i32 {
         self.child.pid.as_raw()
+    }
+
+    /// The pty master with a terminal (OCI: sent to the engine's console socket).
+    pub fn take_terminal(&mut self) -> Option<OwnedFd> {
+        self.io.master.take()
     }
 
     /// The container's network namespace, `/proc/<pid>/ns/net`.
@@ -338,7 +285,43 @@ impl Paused {
         }
     }
 
-    fn failure(&self, f: Failure) -> ProcessError {
+    /// OCI `create`: Go, then let the child set up to its exec gate. Where it stops after its
+    /// mounts ([`Gate::stop_before_pivot`](super::Gate)), `mounted(pid)` runs (the
+    /// createContainer hooks) before it goes on. Returns once it waits at the fifo.
+    pub fn set_up<E: From<ProcessError>>(
+        self,
+        mut mounted: impl FnMut(i32) -> Result<(), E>,
+    ) -> Result<Gated, E> {
+        let pid = self.pid();
+        let sync = |op| move |source| ProcessError::Sync { pid, op, source };
+        send_msg(self.sock.as_fd(), &Msg::Go).map_err(sync("send Go"))?;
+        loop {
+            match receive(self.sock.as_fd()).map_err(sync("wait for the exec gate"))? {
+                Received::Msg(Msg::Mounted) => {
+                    mounted(pid)?;
+                    send_msg(self.sock.as_fd(), &Msg::Go).map_err(sync("send Go"))?;
+                }
+                Received::Msg(Msg::Created) => {
+                    let Paused {
+                        child,
+                        sock,
+                        io,
+                        signals,
+                        ..
+                    } = self;
+                    return Ok(Gated::new(child, sock, io, signals));
+                }
+                Received::Msg(Msg::Failed(f)) => return Err(self.failure(f).into()),
+                Received::Eof => {
+                    let mut me = self;
+                    return Err(me.died().into());
+                }
+                other => return Err(self.protocol("waiting for the exec gate", other).into()),
+            }
+        }
+    }
+
+    pub(super) fn failure(&self, f: Failure) -> ProcessError {
         let cmd = self.plan.cmd().to_owned();
         match (f.step, f.errno) {
             (Step::Exec, Errno::ENOENT) => ProcessError::ExecNotFound { cmd },

@@ -20,9 +20,10 @@ use std::path::Path;
 use nix::sched::{setns, CloneFlags};
 use oci_spec::runtime::Process;
 
-use super::clone::{launch, null_stdin, open_path, prepare, Io, Paused, Plan, Prepared};
+use super::clone::{launch, Paused, Plan, Prepared};
+use super::handle::{null_stdin, open_path, prepare, Io};
+use super::plan::EnterPlan;
 use super::proc_plan::ProcPlan;
-use super::sync::{Failure, Step};
 use super::{pty, ProcessError};
 use crate::syscall;
 
@@ -50,19 +51,6 @@ const NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWIPC)
     .union(CloneFlags::CLONE_NEWNET);
 
-pub struct EnterPlan {
-    pub process: ProcPlan,
-}
-
-impl EnterPlan {
-    pub fn culprit(&self, f: &Failure) -> String {
-        match f.step {
-            Step::JoinNamespace => "the container's namespaces".into(),
-            _ => self.process.culprit(f).unwrap_or_default(),
-        }
-    }
-}
-
 /// Fork a child into the running container's namespaces; it waits for [`Paused::start`].
 pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
     let mut plan = EnterPlan {
@@ -82,6 +70,7 @@ pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
     let prepared = Prepared {
         joins: vec![(pidfd, NAMESPACES)],
         cgroup: Vec::new(),
+        gate: None,
         stdin: null_stdin(terminal || e.stdin)?,
         stdout: None,
         stderr: None,

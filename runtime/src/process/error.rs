@@ -47,6 +47,10 @@ pub enum ProcessError {
         #[source]
         source: Errno,
     },
+    #[error(
+        "the container process is not waiting at its exec fifo {fifo} (exited, or started already)"
+    )]
+    NotWaiting { fifo: String },
     #[error("cannot clone the container process")]
     Clone {
         #[source]

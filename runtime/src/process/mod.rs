@@ -9,6 +9,9 @@
 //!                              returns once the exec happened, or the child's typed error
 //! Running::wait() -> Exit      forwards signals, relays the pty, returns the exit status
 //!
+//! Paused::set_up(hook) -> Gated   OCI `create`: set up, stop at the exec fifo (see [`Gate`])
+//! Gated::release()              OCI `start`'s half in one process (`den-runtime run`)
+//!
 //! enter(&Enter) -> Paused      `den exec`: a child in a running container's namespaces
 //!                              (through its PID 1's pidfd); then start/wait as above
 //! ```
@@ -29,11 +32,14 @@
 //! `wait`; they are tied to the thread that called `spawn`.
 
 mod caps;
+mod cgroupfs;
 mod child;
 mod clone;
 mod dev;
 mod enter;
 mod error;
+mod gate;
+mod handle;
 mod mounts;
 mod paths;
 mod plan;
@@ -51,6 +57,7 @@ use oci_spec::runtime::Spec;
 pub use clone::{spawn, Paused};
 pub use enter::{enter, Enter};
 pub use error::ProcessError;
+pub use gate::{open_gate, Gated};
 pub(crate) use mounts::MountPlan;
 pub use sync::Step;
 pub use wait::Running;
@@ -88,6 +95,21 @@ pub struct Launch<'a> {
     /// Files the child writes "0" to before it reports Ready, to move itself into its cgroup
     /// (empty: it stays in den's).
     pub cgroup: &'a [crate::cgroups::Entry],
+    /// OCI `create`: stop where the engine's hooks run, and wait at an exec fifo instead of
+    /// exec'ing (`None` for `den run`: straight through to exec).
+    pub gate: Option<Gate>,
+}
+
+/// Where an OCI container stops between `create` and `start` (runc's exec.fifo).
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// A FIFO the child opens for reading once set up; one byte written to it lets it exec.
+    pub fifo: PathBuf,
+    /// Also stop after the mounts, before pivot_root ([`Paused::set_up`] runs the
+    /// createContainer hooks there).
+    pub stop_before_pivot: bool,
+    /// `--preserve-fds N`: fds 3 to 3+N-1 stay open in the container.
+    pub preserve_fds: u32,
 }
 
 /// How the container's PID 1 ended.

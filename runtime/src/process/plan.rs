@@ -49,11 +49,13 @@ pub struct ChildPlan {
     pub process: ProcPlan,
     /// The cgroup files the child moves itself in through (for the message if that fails).
     pub cgroup: Vec<PathBuf>,
+    /// Stop after the mounts, before pivot_root (OCI createContainer hooks).
+    pub stop_before_pivot: bool,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
     let spec = launch.spec;
-    refuse_unsupported(spec)?;
+    refuse_unsupported(spec, launch.gate.is_some())?;
     let root = spec
         .root()
         .as_ref()
@@ -96,12 +98,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         root: c("root path", root.path().as_os_str().as_bytes())?,
         overlay: overlay.as_ref().map(|o| o.0.clone()),
         overlay_cwd: overlay.and_then(|o| o.1),
-        mounts: spec
-            .mounts()
-            .iter()
-            .flatten()
-            .map(MountPlan::new)
-            .collect::<Result<_, _>>()?,
+        mounts: mount_plans(spec)?,
         dev: DevPlan::new(linux.devices().as_deref().unwrap_or_default())?,
         workdir: InRoot::new(process.cwd()),
         masked: paths(linux.masked_paths())?,
@@ -120,6 +117,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         hostname,
         process: process_plan,
         cgroup: launch.cgroup.iter().map(|e| e.path.clone()).collect(),
+        stop_before_pivot: launch.gate.as_ref().is_some_and(|g| g.stop_before_pivot),
     })
 }
 
@@ -169,9 +167,41 @@ impl ChildPlan {
     }
 }
 
+/// The spec's mounts, a `cgroup` one expanded (see `cgroupfs`).
+fn mount_plans(spec: &Spec) -> Result<Vec<MountPlan>, ProcessError> {
+    let mut plans = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        match m.typ().as_deref() {
+            Some("cgroup") => {
+                for part in super::cgroupfs::expand(m)? {
+                    plans.push(MountPlan::new(&part)?);
+                }
+            }
+            _ => plans.push(MountPlan::new(m)?),
+        }
+    }
+    Ok(plans)
+}
+
+/// A process in a running container (`den exec`): its namespaces, and so its root, are joined
+/// through the container's pidfd.
+pub struct EnterPlan {
+    pub process: ProcPlan,
+}
+
+impl EnterPlan {
+    pub fn culprit(&self, f: &Failure) -> String {
+        match f.step {
+            Step::JoinNamespace => "the container's namespaces".into(),
+            _ => self.process.culprit(f).unwrap_or_default(),
+        }
+    }
+}
+
 /// Refuse what den cannot honour, rather than run a container weaker than its spec asks (the
 /// process's own part is checked by [`ProcPlan::new`]).
-fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
+/// Hooks are run by the OCI front (`oci::hooks`), only where the container stops for them.
+fn refuse_unsupported(spec: &Spec, gated: bool) -> Result<(), ProcessError> {
     if let Some(linux) = spec.linux() {
         if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
             || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
@@ -179,7 +209,7 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), ProcessError> {
             return Err(unsupported("user namespace id mappings"));
         }
     }
-    if spec.hooks().is_some() {
+    if spec.hooks().is_some() && !gated {
         return Err(unsupported("hooks"));
     }
     Ok(())

@@ -31,6 +31,10 @@ pub struct ProcPlan {
     pub seccomp: Option<Bpf>,
     /// `setrlimit` calls, before the capabilities are dropped.
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
+    /// `/proc/self/fd/N` of the exec fifo's O_PATH fd (OCI `create`): wait there before exec.
+    pub exec_gate: Option<CString>,
+    /// The first fd closed at exec (3, or above the OCI `--preserve-fds`).
+    pub close_from: u32,
 }
 
 pub fn c(what: &'static str, s: impl AsRef<[u8]>) -> Result<CString, ProcessError> {
@@ -81,6 +85,8 @@ impl ProcPlan {
             exec: ExecArgs::new(argv, envp),
             seccomp: None,
             rlimits: rlimits(process)?,
+            exec_gate: None,
+            close_from: 3,
         })
     }
 

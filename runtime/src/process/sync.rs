@@ -9,6 +9,14 @@
 //!   wait             <-------   Go            (start())
 //!   set up, exec
 //!   (the close-on-exec end closes: EOF)  ->   start() returns Running
+//!
+//! OCI `create` (a [`Gate`](super::Gate)): after Go the child may stop once more, and waits at
+//! its exec gate instead of exec'ing:
+//!   mounts made, before pivot_root
+//!   Mounted          ------->   createContainer hooks in its mount namespace
+//!   wait             <-------   Go
+//!   pivot_root, ids, caps; opens the exec fifo
+//!   Created          ------->   set_up() returns Gated; `start` writes the fifo later
 //!   or Failed{step, errno, index} ------->    start() returns the typed error
 //! ```
 //!
@@ -57,9 +65,10 @@ pub enum Step {
     CloseFds,
     Exec,
     Protocol,
+    ExecGate,
 }
 
-const STEPS: [Step; 33] = [
+const STEPS: [Step; 34] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::JoinCgroup,
@@ -93,6 +102,7 @@ const STEPS: [Step; 33] = [
     Step::CloseFds,
     Step::Exec,
     Step::Protocol,
+    Step::ExecGate,
 ];
 
 impl Step {
@@ -135,6 +145,7 @@ impl Step {
             Step::CloseFds => "close inherited fds",
             Step::Exec => "exec",
             Step::Protocol => "sync protocol",
+            Step::ExecGate => "wait at the exec fifo",
         }
     }
 }
@@ -179,6 +190,10 @@ pub enum Msg {
     Go,
     /// child -> parent: a step failed; the child exits.
     Failed(Failure),
+    /// child -> parent (with a gate): mounts made, pivot_root next; waiting for Go.
+    Mounted,
+    /// child -> parent (with a gate): set up, waiting at the exec fifo.
+    Created,
 }
 
 const LEN: usize = 12;
@@ -189,6 +204,8 @@ impl Msg {
         match self {
             Msg::Ready => b[0] = 1,
             Msg::Go => b[0] = 2,
+            Msg::Mounted => b[0] = 4,
+            Msg::Created => b[0] = 5,
             Msg::Failed(f) => {
                 b[0] = 3;
                 b[1] = f.step as u8;
@@ -206,6 +223,8 @@ impl Msg {
         match b[0] {
             1 => Some(Msg::Ready),
             2 => Some(Msg::Go),
+            4 => Some(Msg::Mounted),
+            5 => Some(Msg::Created),
             3 => {
                 let step = Step::from_u8(b[1])?;
                 let errno = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
@@ -278,7 +297,7 @@ mod tests {
     fn messages_round_trip_and_eof_is_seen() {
         let (a, b) = pair();
         let failed = Msg::Failed(Failure::at(Step::Mount, 3, Errno::ENOENT));
-        for m in [Msg::Ready, Msg::Go, failed] {
+        for m in [Msg::Ready, Msg::Go, Msg::Mounted, Msg::Created, failed] {
             send_msg(a.as_fd(), &m).expect("send");
             assert_eq!(receive(b.as_fd()).expect("recv"), Received::Msg(m));
         }

@@ -10,7 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{read, write};
 
-use super::clone::{Child, Io};
+use super::handle::{Child, Io};
 use super::pty::{self, RawMode};
 use super::{Exit, ProcessError};
 
@@ -43,6 +43,11 @@ impl Running {
     /// Host PID of the container's PID 1.
     pub fn pid(&self) -> i32 {
         self.child.pid.as_raw()
+    }
+
+    /// Leave it running without us (OCI `exec --detach`: the engine's shim reaps it); its pid.
+    pub fn detach(self) -> i32 {
+        self.child.release()
     }
 
     /// Wait for the container's PID 1, forwarding signals (and relaying the pty), and return

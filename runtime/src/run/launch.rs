@@ -238,6 +238,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
         seccomp_cache: Some(v.root.join("cache").join("seccomp")),
         rootfs_nodev: !device_control,
         cgroup: &cgroup_entries,
+        gate: None,
     })?;
     drop(cgroup_entries);
     // Recorded at once (still "created"): from here on a killed den leaves a pid gc can check. Before

@@ -221,6 +221,44 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// The marker file of [`Container::stopped_by_hand`] in the container's dir.
+pub const STOPPED_BY_HAND: &str = "stopped-by-hand";
+
+impl Container {
+    /// Its health as its supervisor last checked it (None: no health check), read with the record.
+    pub fn health(&self) -> Option<&Health> {
+        self.life.health.as_ref()
+    }
+
+    /// docker's suffix of `Up …` in `ps`: ` (healthy)`, ` (unhealthy)`, ` (health: starting)`.
+    pub fn health_note(&self) -> String {
+        self.health()
+            .map(|h| format!(" ({})", h.status.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// Was it stopped by hand (`den stop`, `den rm -f`) since it was last started by hand? Its
+    /// supervisor does not restart it then, nor does `den start --restart-policies` if its policy
+    /// is unless-stopped (docker's HasBeenManuallyStopped).
+    pub fn stopped_by_hand(&self, store: &Store) -> bool {
+        store.dir(&self.id).join(STOPPED_BY_HAND).exists()
+    }
+
+    /// Set (`den stop`, `den rm -f`) or clear (`den start`) [`Container::stopped_by_hand`].
+    pub fn set_stopped_by_hand(&self, store: &Store, stopped: bool) -> Result<(), StateError> {
+        let path = store.dir(&self.id).join(STOPPED_BY_HAND);
+        let r = if stopped {
+            fs::write(&path, b"")
+        } else {
+            fs::remove_file(&path)
+        };
+        match r {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("writing", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,43 +312,5 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5x").is_err());
-    }
-}
-
-/// The marker file of [`Container::stopped_by_hand`] in the container's dir.
-pub const STOPPED_BY_HAND: &str = "stopped-by-hand";
-
-impl Container {
-    /// Its health as its supervisor last checked it (None: no health check), read with the record.
-    pub fn health(&self) -> Option<&Health> {
-        self.life.health.as_ref()
-    }
-
-    /// docker's suffix of `Up …` in `ps`: ` (healthy)`, ` (unhealthy)`, ` (health: starting)`.
-    pub fn health_note(&self) -> String {
-        self.health()
-            .map(|h| format!(" ({})", h.status.as_str()))
-            .unwrap_or_default()
-    }
-
-    /// Was it stopped by hand (`den stop`, `den rm -f`) since it was last started by hand? Its
-    /// supervisor does not restart it then, nor does `den start --restart-policies` if its policy
-    /// is unless-stopped (docker's HasBeenManuallyStopped).
-    pub fn stopped_by_hand(&self, store: &Store) -> bool {
-        store.dir(&self.id).join(STOPPED_BY_HAND).exists()
-    }
-
-    /// Set (`den stop`, `den rm -f`) or clear (`den start`) [`Container::stopped_by_hand`].
-    pub fn set_stopped_by_hand(&self, store: &Store, stopped: bool) -> Result<(), StateError> {
-        let path = store.dir(&self.id).join(STOPPED_BY_HAND);
-        let r = if stopped {
-            fs::write(&path, b"")
-        } else {
-            fs::remove_file(&path)
-        };
-        match r {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("writing", &path)(e)),
-            _ => Ok(()),
-        }
     }
 }

@@ -100,6 +100,7 @@ pub fn launch<'a>(fx: &Fixture, spec: &'a Spec, stdout: Option<OwnedFd>) -> Laun
         seccomp_cache: None,
         rootfs_nodev: false,
         cgroup: &[],
+        gate: None,
     }
 }
 
