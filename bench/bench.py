@@ -12,12 +12,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from denbench import engines as engines_mod  # noqa: E402
-from denbench import measures_net, measures_pull, measures_scale, measures_sec, measures_see, measures_start, report, svg  # noqa: E402
+from denbench import measures_net, measures_oci, measures_pull, measures_scale, measures_sec, measures_see, measures_start, report, svg  # noqa: E402
 from denbench.results import Measure  # noqa: E402
 
 QUICK = {"runs": 8, "warmup": 1, "http_runs": 3, "n": 50, "iperf_reps": 1, "iperf_secs": 1, "rss": 2, "topo_n": 50, "pull_runs": 3}
 FULL = {"runs": 20, "warmup": 2, "http_runs": 10, "n": 500, "iperf_reps": 3, "iperf_secs": 5, "rss": 5, "topo_n": 50, "pull_runs": 5}
-ORDER = ["a", "b", "c", "d1", "dN", "e1", "e2", "e3", "f", "g", "h", "i", "j1", "j2"]
+ORDER = ["a", "b", "c", "d1", "dN", "e1", "e2", "e3", "f", "g", "h", "i", "j1", "j2", "k1", "k2"]
 
 
 def log(msg: str) -> None:
@@ -68,6 +68,7 @@ def measure(cfg: dict) -> int:
         ("(h) cgroup + devices + seccomp", lambda: [measures_sec.security_cost(engines, k["runs"], k["warmup"])]),
         ("(i) stats --no-stream", lambda: [measures_sec.stats(engines, k["topo_n"], k["runs"], k["warmup"])]),
         ("(j) pull from a local registry", lambda: measures_pull.pull(engines, k["pull_runs"], 1)),
+        ("(k) OCI runtime", lambda: measures_oci.oci_runtime(cfg["oci"], k["runs"], k["warmup"])),
     ]
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     measures: list[Measure] = []

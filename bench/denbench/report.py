@@ -49,11 +49,14 @@ def _note(notes: list[str], text: str) -> int:
 
 
 def table(measures: list[Measure], notes: list[str]) -> list[str]:
-    head = "| measure | " + " | ".join(ENGINES) + " | " + " | ".join(f"den vs {p}" for p in PEERS) + " |"
-    rows = [head, "|" + "---|" * (1 + len(ENGINES) + len(PEERS))]
+    # Engines only some rows measure (crun in (k)) get a column when such a row is in this run.
+    extra = sorted({e for m in measures for e in m.cells} - set(ENGINES))
+    engines, peers = [*ENGINES, *extra], [*PEERS, *extra]
+    head = "| measure | " + " | ".join(engines) + " | " + " | ".join(f"den vs {p}" for p in peers) + " |"
+    rows = [head, "|" + "---|" * (1 + len(engines) + len(peers))]
     for m in measures:
         cells = []
-        for e in ENGINES:
+        for e in engines:
             c = m.cell(e)
             if c.median is None:
                 cells.append(f"n/a [{_note(notes, f'{e}: ' + (c.na or 'not measured'))}]")
@@ -65,7 +68,7 @@ def table(measures: list[Measure], notes: list[str]) -> list[str]:
                 s += f" [{_note(notes, f'{e}, ({m.key}): {c.failed} run(s) failed; {c.note}')}]"
             cells.append(s)
         rows.append(f"| ({m.key}) {m.title} | " + " | ".join(cells) + " | "
-                    + " | ".join(ratio(m, p) for p in PEERS) + " |")
+                    + " | ".join(ratio(m, p) for p in peers) + " |")
     return rows
 
 
@@ -97,7 +100,7 @@ def markdown(measures: list[Measure], info: dict, mode: str, counts: str) -> str
         out += ["", "den's speed targets, from this run's medians:", "", *goals]
     out += ["", "What each measure is (see bench/README.md):", ""]
     out += [f"- ({m.key}) {m.detail}" for m in measures if m.detail]
-    extra = [f"- ({m.key}) {e}: {m.cell(e).note}" for m in measures for e in ENGINES
+    extra = [f"- ({m.key}) {e}: {m.cell(e).note}" for m in measures for e in m.cells
              if m.cell(e).note and m.cell(e).median is not None and not m.cell(e).failed]
     if extra:
         out += ["", "Notes:", "", *extra]

@@ -100,8 +100,9 @@ remove_cgroups() {
   local root c keep
   while read -r root; do
     for c in "$root/$BENCH_NS"-*; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
-    # den's parent is relative: below the bench's own cgroup, which may be a few levels down.
+    # den's and (k)'s parents are relative: below the bench's own cgroup, maybe a few levels down.
     find "$root" -mindepth 2 -maxdepth 4 -type d -name "$BENCH_NS-den" -exec rmdir {} + 2>/dev/null
+    find "$root" -mindepth 1 -maxdepth 5 -depth -type d -path "*/$BENCH_NS-oci*" -exec rmdir {} + 2>/dev/null
     for c in "${CGROUP_EXTRA[@]}"; do
       keep=0
       [[ " ${CGROUP_EXTRA_BEFORE[*]} " == *" $c "* ]] && keep=1
@@ -147,6 +148,8 @@ bench_verify() {
   [ -n "$(cgroup_roots | while read -r r; do ls -d "$r/$BENCH_NS"-* 2>/dev/null; done)" ] && left+=("cgroups /$BENCH_NS-*")
   [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 4 -type d -name "$BENCH_NS-den"; done)" ] &&
     left+=("den's cgroup parent $BENCH_NS-den")
+  [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 4 -type d -name "$BENCH_NS-oci"; done)" ] &&
+    left+=("(k)'s cgroup parent $BENCH_NS-oci")
   [ -e "$TMP" ] && left+=("$TMP")
   if [ ${#left[@]} -eq 0 ]; then
     echo "bench: cleanup verified: no netns, mounts, processes, cgroups or files left" >&2

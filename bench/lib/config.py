@@ -39,5 +39,8 @@ config = {
         "runc": {**state("runc"), "netns": None, "bin": "runc", "state": f"{tmp}/runc/state",
                  "bundle": f"{tmp}/runc/bundle"},
     },
+    # (k): den-runtime against runc and crun; the cgroup parent is relative (cleanup.sh finds it too).
+    "oci": {"runtime_bin": env.get("CFG_DEN_RUNTIME_BIN", ""), "rootfs": f"{tmp}/rootfs", "work": f"{tmp}/oci",
+            "cgroup": f"{ns}-oci"},
 }
 print(json.dumps(config, indent=1))

@@ -3,7 +3,7 @@
 
 # command -> package that provides it
 BENCH_NEEDS=(
-  "dockerd docker.io" "containerd containerd" "podman podman" "conmon conmon" "runc runc"
+  "dockerd docker.io" "containerd containerd" "podman podman" "conmon conmon" "runc runc" "crun crun"
   "iperf3 iperf3" "busybox busybox-static" "nsenter util-linux" "ip iproute2" "/usr/bin/time time"
   "python3 python3" "/usr/lib/podman/netavark netavark" "skopeo skopeo" "curl curl"
 )
