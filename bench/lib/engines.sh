@@ -111,7 +111,9 @@ setup_den() {
     # Until the fixture exists: the same busybox rootfs dir the peers import (den takes rootfs dirs).
     [ -e "$DEN_IMAGE" ] || DEN_IMAGE=$ROOTFS
   fi
-  out=$(nsenter --net="/run/netns/$BENCH_NS-den" timeout 60 "$DEN_BIN" --root "$d/root" run --rm \
+  # The same cgroup parent as the measures (bench/lib/config.py), so cleanup.sh removes it.
+  out=$(DEN_CGROUP_PARENT="$BENCH_NS-den" nsenter --net="/run/netns/$BENCH_NS-den" timeout 60 \
+    "$DEN_BIN" --root "$d/root" run --rm \
     --network none "$DEN_IMAGE" sh -c 'echo den-smoke-ok' 2>"$d/smoke.log") || true
   if [[ $out != *den-smoke-ok* ]]; then
     DEN_REASON="den run did not run the container: $(last_line "$d/smoke.log")"
