@@ -94,21 +94,8 @@ pub fn create(opts: &RunOptions) -> Result<String, RunError> {
 /// `den start -a NAME`: as `den start`, in the foreground (steps 2-7 here, its output on den's),
 /// returning its exit status. Its restart policy does not apply (nothing stays to apply it).
 pub fn start_attached(root: &Path, key: &str) -> Result<i32, RunError> {
-    let root = std::path::absolute(root)
-        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
-    let store = Store::new(&root);
-    let c = store.find(key)?;
-    let lock = lock_dir(&store.dir(&c.id))?;
-    let c = store.load_id(&c.id)?;
-    if lifecycle::is_running(&c) {
-        return Err(RunError::AlreadyRunning(c.name));
-    }
-    let mut c = lifecycle::wait_recorded(&store, &c)?
-        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
-    if c.status == Status::Running {
-        return Err(RunError::NotCleanedUp(c.name));
-    }
-    c.set_stopped_by_hand(&store, false)?;
+    let (root, lock, mut c) = exited_and_locked(root, key)?;
+    c.set_stopped_by_hand(&Store::new(&root), false)?;
     c.life.restart_count = 0;
     let validated = Validated::restart(&root, c)?; // 1
     let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
@@ -133,24 +120,9 @@ fn start_again(root: &Path, id: &str) -> Result<(), RunError> {
 }
 
 fn start_with(root: &Path, key: &str, by_hand: bool) -> Result<String, RunError> {
-    let root = std::path::absolute(root)
-        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
-    let store = Store::new(&root);
-    let c = store.find(key)?;
-    // One `start` at a time: a second one waits here, then finds the container running.
-    let lock = lock_dir(&store.dir(&c.id))?;
-    let c = store.load_id(&c.id)?;
-    if lifecycle::is_running(&c) {
-        return Err(RunError::AlreadyRunning(c.name));
-    }
-    // A supervisor still tearing the last run down finishes first.
-    let mut c = lifecycle::wait_recorded(&store, &c)?
-        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
-    if c.status == Status::Running {
-        return Err(RunError::NotCleanedUp(c.name));
-    }
+    let (root, lock, mut c) = exited_and_locked(root, key)?;
     if by_hand {
-        c.set_stopped_by_hand(&store, false)?;
+        c.set_stopped_by_hand(&Store::new(&root), false)?;
         c.life.restart_count = 0;
         c.life.restart_delay_ms = 0;
     }
@@ -159,6 +131,30 @@ fn start_with(root: &Path, key: &str, by_hand: bool) -> Result<String, RunError>
     let validated = Validated::restart(&root, c)?; // 1
     detached::spawn(validated, Some(lock))?; // 2-7, the lock held until the record says "running"
     Ok(name)
+}
+
+/// Container `key` of state dir `root` (made absolute), exited and recorded so, with its dir locked:
+/// what every start begins with. One start at a time: a second one waits at the lock, then finds it
+/// running; a supervisor still tearing the last run down finishes first.
+fn exited_and_locked(
+    root: &Path,
+    key: &str,
+) -> Result<(std::path::PathBuf, std::fs::File, crate::state::Container), RunError> {
+    let root = std::path::absolute(root)
+        .map_err(RunError::io("resolving the state dir", root.to_path_buf()))?;
+    let store = Store::new(&root);
+    let c = store.find(key)?;
+    let lock = lock_dir(&store.dir(&c.id))?;
+    let c = store.load_id(&c.id)?;
+    if lifecycle::is_running(&c) {
+        return Err(RunError::AlreadyRunning(c.name));
+    }
+    let c = lifecycle::wait_recorded(&store, &c)?
+        .ok_or_else(|| StateError::NotFound(key.to_string()))?;
+    if c.status == Status::Running {
+        return Err(RunError::NotCleanedUp(c.name));
+    }
+    Ok((root, lock, c))
 }
 
 /// An exclusive flock on the container's dir (released when every fd of it is closed).
