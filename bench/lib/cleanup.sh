@@ -4,8 +4,8 @@
 #
 # What this run can have made: the sandbox netns pairs; dockerd + its containerd + shims + containers;
 # podman's containers, conmons and netns files; den's run processes and containers; mounts under $TMP
-# (overlays, dockerd's bind of its data root, netns binds); cgroups under /$BENCH_NS-*; a few paths the
-# engines create outside their configured dirs (recorded before the run in GLOBALS_BEFORE).
+# (overlays, dockerd's bind of its data root, netns binds); cgroups named $BENCH_NS-* (below the bench's
+# own cgroup); a few paths the engines create outside their configured dirs (recorded before the run in GLOBALS_BEFORE).
 
 GLOBAL_PATHS=(/etc/docker /run/docker /run/containerd /run/containers /run/libpod /var/lib/containers
   /var/lib/docker /dev/shm/libpod_lock /run/runc /var/lib/cni /etc/cni/net.d)
@@ -37,7 +37,7 @@ our_pids() {
     pid=${dir#/proc/}
     [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
     ino=$(stat -L -c %i "$dir/ns/net" 2>/dev/null) || continue
-    if [[ $inodes == *" $ino "* ]] || grep -q ":/$BENCH_NS-" "$dir/cgroup" 2>/dev/null ||
+    if [[ $inodes == *" $ino "* ]] || grep -q "/$BENCH_NS-" "$dir/cgroup" 2>/dev/null ||
       awk -v t="$TMP/" '$5 == "/" && index($0, t) {f=1} END {exit !f}' "$dir/mountinfo" 2>/dev/null; then
       echo "$pid"
     fi
@@ -99,10 +99,8 @@ unmount_tmp() {
 remove_cgroups() {
   local root c keep
   while read -r root; do
-    for c in "$root/$BENCH_NS"-*; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
-    # den's and (k)'s parents are relative: below the bench's own cgroup, maybe a few levels down.
-    find "$root" -mindepth 2 -maxdepth 4 -type d -name "$BENCH_NS-den" -exec rmdir {} + 2>/dev/null
-    find "$root" -mindepth 1 -maxdepth 5 -depth -type d -path "*/$BENCH_NS-oci*" -exec rmdir {} + 2>/dev/null
+    # Every engine's parent is relative: below the bench's own cgroup, maybe a few levels down.
+    find "$root" -mindepth 1 -maxdepth 6 -depth -type d -path "*/$BENCH_NS-*" -exec rmdir {} + 2>/dev/null
     for c in "${CGROUP_EXTRA[@]}"; do
       keep=0
       [[ " ${CGROUP_EXTRA_BEFORE[*]} " == *" $c "* ]] && keep=1
@@ -145,11 +143,8 @@ bench_verify() {
   ip netns list 2>/dev/null | grep -q "^$BENCH_NS" && left+=("netns: $(ip netns list | grep "^$BENCH_NS" | tr '\n' ' ')")
   grep -q " $TMP" /proc/self/mounts && left+=("mounts under $TMP")
   [ -n "$(our_pids)" ] && left+=("processes: $(our_pids | tr '\n' ' ')")
-  [ -n "$(cgroup_roots | while read -r r; do ls -d "$r/$BENCH_NS"-* 2>/dev/null; done)" ] && left+=("cgroups /$BENCH_NS-*")
-  [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 4 -type d -name "$BENCH_NS-den"; done)" ] &&
-    left+=("den's cgroup parent $BENCH_NS-den")
-  [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 4 -type d -name "$BENCH_NS-oci"; done)" ] &&
-    left+=("(k)'s cgroup parent $BENCH_NS-oci")
+  [ -n "$(cgroup_roots | while read -r r; do find "$r" -maxdepth 6 -type d -name "$BENCH_NS-*"; done)" ] &&
+    left+=("cgroups $BENCH_NS-*")
   [ -e "$TMP" ] && left+=("$TMP")
   if [ ${#left[@]} -eq 0 ]; then
     echo "bench: cleanup verified: no netns, mounts, processes, cgroups or files left" >&2

@@ -34,7 +34,7 @@ config = {
                    "global_flags": ["--root", f"{podman_dir}/root", "--runroot", f"{podman_dir}/runroot",
                                     "--tmpdir", f"{podman_dir}/tmp", "--cgroup-manager", "cgroupfs",
                                     "--events-backend", "file"],
-                   "cgroup_parent": f"/{ns}-podman", "image": "localhost/denbench-busybox",
+                   "cgroup_parent": f"{ns}-podman", "image": "localhost/denbench-busybox",
                    "env": {"CONTAINERS_CONF": f"{podman_dir}/containers.conf"}},
         "runc": {**state("runc"), "netns": None, "bin": "runc", "state": f"{tmp}/runc/state",
                  "bundle": f"{tmp}/runc/bundle"},

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Set up each engine in its own sandbox netns (sourced by bench/run.sh). Each setup_X sets X_OK=1 on
 # success, or X_REASON to one line saying why X cannot run here (the table then says so).
-# Paths: everything an engine writes lives under $TMP/X; its cgroups under /$BENCH_NS-X.
+# Paths: everything an engine writes lives under $TMP/X; its cgroups under $BENCH_NS-X, a relative
+# parent: below the cgroup the bench itself runs in, in every hierarchy (never at a hierarchy's root).
 
 IMG_NAME=denbench-busybox
 
@@ -17,7 +18,7 @@ setup_docker() {
   (cd "$d" && exec setsid nsenter --net="/run/netns/$BENCH_NS-docker" dockerd \
     --data-root "$d/data" --exec-root "$d/exec" -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" \
     --config-file "$d/daemon.json" \
-    --cgroup-parent "/$BENCH_NS-docker" </dev/null >"$d/dockerd.log" 2>&1) &
+    --cgroup-parent "$BENCH_NS-docker" </dev/null >"$d/dockerd.log" 2>&1) &
   DOCKERD_PID=$!
   for _ in $(seq 150); do
     "${DOCKER[@]}" version >/dev/null 2>&1 && break
@@ -65,7 +66,7 @@ CONF
     PODMAN_REASON="podman import failed: $(last_line "$p/import.log")"
     return 0
   fi
-  if ! "${PODMAN[@]}" run --rm --cgroup-parent "/$BENCH_NS-podman" --network none "$IMG_NAME" true \
+  if ! "${PODMAN[@]}" run --rm --cgroup-parent "$BENCH_NS-podman" --network none "$IMG_NAME" true \
     >"$p/smoke.log" 2>&1; then
     PODMAN_REASON="podman run failed: $(last_line "$p/smoke.log")"
     return 0
@@ -77,7 +78,7 @@ setup_runc() {
   local r=$TMP/runc
   mkdir -p "$r/bundle" "$r/state"
   (cd "$r/bundle" && runc spec) || { RUNC_REASON="runc spec failed"; return 0; }
-  python3 - "$r/bundle/config.json" "$ROOTFS" "/$BENCH_NS-runc/c" <<'PY'
+  python3 - "$r/bundle/config.json" "$ROOTFS" "$BENCH_NS-runc/c" <<'PY'
 import json, sys
 path, rootfs, cgroup = sys.argv[1:]
 c = json.load(open(path))
