@@ -6,10 +6,13 @@
 //!
 //! The async runtime is the image module's own current-thread one, started and ended inside
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
+mod certs;
 mod fetch;
 mod login;
+mod mtls;
 mod overlap;
 pub(crate) mod registry;
+pub(crate) mod remote;
 
 use std::fs;
 use std::path::{Path, PathBuf};
