@@ -24,7 +24,10 @@ const REPORT_EVERY: u64 = 1 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     AlreadyExists,
+    /// To be downloaded (docker's `Pulling fs layer`).
     Waiting,
+    /// To be downloaded once one of the 3 running downloads ends (docker's `Waiting`).
+    Queued,
     /// A killed pull's partial download is continued from byte `at`.
     Resuming {
         at: u64,

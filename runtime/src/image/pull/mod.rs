@@ -145,6 +145,12 @@ impl ImageStore {
             }
             below = Some(key);
         }
+        // docker's `Waiting`: the layers behind the first 3 downloads.
+        let queued = manifest.layers().iter().zip(&downloads);
+        for (desc, _) in queued.filter(|(_, d)| d.is_some()).skip(PARALLEL) {
+            let digest = Sha256Digest::from_oci(desc.digest(), &images)?;
+            progress(&Event::new(&digest, Status::Queued));
+        }
         let changed = downloads.iter().any(Option::is_some);
         let plan = overlap::Plan {
             client: &client,
