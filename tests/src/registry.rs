@@ -86,6 +86,52 @@ impl Registry {
         (Registry { addr, ..reg }, certs_d)
     }
 
+    /// TLS as `tls`, no htpasswd, but the registry asks for a client certificate signed by a
+    /// client CA of its own (`http.tls.clientcas`). certs.d/ADDR/ gets `ca.crt` plus
+    /// `client.cert` + `client.key` signed by that CA; the storage dir also holds `wrong.cert` +
+    /// `wrong.key`, a self-signed pair the registry does not accept.
+    pub fn mtls(sb: &Sandbox, port: u16) -> (Registry, PathBuf) {
+        let storage = sb.scratch().join(format!("registry-{port}"));
+        fs::create_dir_all(&storage).unwrap();
+        let addr = format!("{}:{port}", crate::HOST_ADDR);
+        let certs_d = sb.scratch().join("certs.d");
+        let dir = certs_d.join(&addr);
+        fs::create_dir_all(&dir).unwrap();
+        let d = storage.display();
+        let quiet = "2>/dev/null";
+        let script = format!(
+            "set -e; cd {d}; \
+             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=den-test-ca \
+               -keyout ca.key -out ca.crt {quiet}; \
+             openssl req -newkey rsa:2048 -nodes -subj /CN={host} -keyout server.key -out server.csr {quiet}; \
+             printf 'subjectAltName=IP:{host}\n' > san.ext; \
+             openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+               -extfile san.ext -out server.crt {quiet}; \
+             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=den-test-client-ca \
+               -keyout client-ca.key -out client-ca.crt {quiet}; \
+             openssl req -newkey rsa:2048 -nodes -subj /CN=den-client -keyout client.key -out client.csr {quiet}; \
+             printf 'extendedKeyUsage=clientAuth\n' > client.ext; \
+             openssl x509 -req -in client.csr -CA client-ca.crt -CAkey client-ca.key -CAcreateserial \
+               -days 2 -extfile client.ext -out client.cert {quiet}; \
+             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=den-stranger \
+               -keyout wrong.key -out wrong.cert {quiet}; \
+             cp ca.crt client.cert client.key {dir}/",
+            host = crate::HOST_ADDR,
+            dir = dir.display()
+        );
+        sb.host(&script).ok();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n\
+             http:\n  addr: {addr}\n  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n\
+             \x20   clientcas:\n      - {d}/client-ca.crt\n"
+        );
+        let probe = format!(
+            "https://{addr}/v2/ --cacert {d}/ca.crt --cert {d}/client.cert --key {d}/client.key"
+        );
+        let reg = Self::serve(sb, &storage, &config, &probe);
+        (Registry { addr, ..reg }, certs_d)
+    }
+
     fn serve(sb: &Sandbox, storage: &std::path::Path, config: &str, probe: &str) -> Registry {
         let path = storage.join("config.yml");
         fs::write(&path, config).unwrap();

@@ -17,6 +17,7 @@ pub mod logs;
 pub mod netconnect;
 pub mod network;
 pub mod ns;
+mod progress;
 pub mod prune;
 pub mod ps;
 pub mod pull;

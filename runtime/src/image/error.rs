@@ -88,6 +88,17 @@ pub enum ImageError {
         cause: Box<oci_client::errors::OciDistributionError>,
     },
 
+    /// docker's certs.d rules: a client certificate needs its key and a key its certificate.
+    #[error("{}: {reason}", path.display())]
+    CertsD { path: PathBuf, reason: String },
+
+    #[error("{}: not a PEM client certificate with its private key", path.display())]
+    ClientIdentity {
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+
     #[error("{}: neither a docker-save nor an OCI archive (no manifest.json, no oci-layout + index.json)", path.display())]
     NotAnArchive { path: PathBuf },
 

@@ -10,14 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::stream::{self, TryStreamExt};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::{Client, RegistryOperation};
+use oci_client::RegistryOperation;
 
 use super::error::ImageError;
 use super::kept::{self, blob_dir, Desc};
 use super::names::{self, Names};
 use super::pull::registry;
+use super::pull::remote::Remote;
 use super::pull::to_oci;
 use super::reference::Reference;
 use super::ImageStore;
@@ -129,7 +131,7 @@ impl Job<'_> {
             reason: format!("manifest media type {:?}", kept.media_type),
         })?;
         client
-            .push_manifest_raw(&remote, kept.bytes.clone(), content_type)
+            .push_manifest_raw(&remote, Bytes::from(kept.bytes.clone()), content_type)
             .await
             .map_err(|e| self.failed(e))?;
         Ok(Pushed {
@@ -147,7 +149,7 @@ impl Job<'_> {
     /// One blob: skipped, mounted or uploaded.
     async fn blob(
         &self,
-        client: &Client,
+        client: &Remote,
         remote: &oci_client::Reference,
         d: &Desc,
     ) -> Result<(), ImageError> {
@@ -173,7 +175,7 @@ impl Job<'_> {
         let path = self.dir.join(d.hex());
         let file = File::open(&path).map_err(|e| ImageError::io(&path, e))?;
         let sent = Arc::new(AtomicU64::new(0));
-        let upload = client.push_blob_stream(remote, chunks(file, sent.clone()), &d.digest, None);
+        let upload = client.push_blob_stream(remote, chunks(file, sent.clone()), &d.digest);
         let ticker = async {
             loop {
                 tokio::time::sleep(TICK).await;

@@ -6,11 +6,12 @@ use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::Path;
 
+use super::remote::Remote;
 use futures::StreamExt;
 use nix::fcntl::{Flock, FlockArg};
 use oci_client::client::BlobResponse;
 use oci_client::manifest::OciDescriptor;
-use oci_client::{Client, Reference as OciRef};
+use oci_client::Reference as OciRef;
 use sha2::{Digest as _, Sha256};
 
 use crate::image::digest::{Expected, Sha256Digest};
@@ -23,7 +24,10 @@ const REPORT_EVERY: u64 = 1 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     AlreadyExists,
+    /// To be downloaded (docker's `Pulling fs layer`).
     Waiting,
+    /// To be downloaded once one of the 3 running downloads ends (docker's `Waiting`).
+    Queued,
     /// A killed pull's partial download is continued from byte `at`.
     Resuming {
         at: u64,
@@ -83,7 +87,7 @@ pub(crate) fn store_small(
 
 /// Downloads blob `desc` of `image` into `dir` unless it is there.
 pub(crate) async fn blob(
-    client: &Client,
+    client: &Remote,
     image: &OciRef,
     desc: &OciDescriptor,
     dir: &Path,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::certs::RegistryCerts;
 use super::registry;
 use crate::image::error::ImageError;
 use crate::image::reference::DEFAULT_DOMAIN;
@@ -117,15 +118,13 @@ async fn check(domain: &str, user: &str, pass: &str) -> Result<(), ImageError> {
     } else {
         domain
     };
-    let mut builder =
-        reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10));
-    for ca in registry::ca_pems(domain) {
-        if let Ok(cert) = reqwest::Certificate::from_pem(&ca) {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    let client = builder
-        .build()
+    let certs = RegistryCerts::of(domain)?;
+    let identity = certs.reqwest_identity()?;
+    let client = registry::http_client(&certs)
+        .and_then(|b| match identity {
+            Some(identity) => b.identity(identity).build(),
+            None => b.build(),
+        })
         .map_err(|e| login_failed(domain, e.to_string()))?;
     let url = format!("{scheme}://{host}/v2/");
     let fail =

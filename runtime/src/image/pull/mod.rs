@@ -6,10 +6,13 @@
 //!
 //! The async runtime is the image module's own current-thread one, started and ended inside
 //! `pull`: den pulls before it clones anything, and no thread outlives the call.
+mod certs;
 mod fetch;
 mod login;
+mod mtls;
 mod overlap;
 pub(crate) mod registry;
+pub(crate) mod remote;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -141,6 +144,12 @@ impl ImageStore {
                 downloads.push(Some(oci_desc(desc)));
             }
             below = Some(key);
+        }
+        // docker's `Waiting`: the layers behind the first 3 downloads.
+        let queued = manifest.layers().iter().zip(&downloads);
+        for (desc, _) in queued.filter(|(_, d)| d.is_some()).skip(PARALLEL) {
+            let digest = Sha256Digest::from_oci(desc.digest(), &images)?;
+            progress(&Event::new(&digest, Status::Queued));
         }
         let changed = downloads.iter().any(Option::is_some);
         let plan = overlap::Plan {

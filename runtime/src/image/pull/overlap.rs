@@ -5,10 +5,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::remote::Remote;
 use futures::channel::mpsc;
 use futures::stream::{self, StreamExt};
 use oci_client::manifest::OciDescriptor;
-use oci_client::{Client, Reference as OciRef};
+use oci_client::Reference as OciRef;
 
 use super::{fetch, Event, Status, PARALLEL};
 use crate::image::digest::Sha256Digest;
@@ -20,7 +21,7 @@ use crate::image::store::{chain_key, Resolved};
 
 /// What to do with each layer of `parsed`, in order: `Some(desc)` to download it first.
 pub(super) struct Plan<'a> {
-    pub client: &'a Client,
+    pub client: &'a Remote,
     pub remote: &'a OciRef,
     pub images: &'a Path,
     pub parsed: Parsed,

@@ -1,9 +1,7 @@
 //! Talking to a registry: which protocol and CAs (docker's rules), whose credentials (docker's
 //! config.json, so a user logged in with docker is logged in with den), and what a failure means
 //! in docker's words.
-use std::fs;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
@@ -11,18 +9,15 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::Client;
 
+use super::certs::{certs_d, RegistryCerts};
+use super::mtls::MtlsClient;
+use super::remote::Remote;
 use crate::image::error::ImageError;
 use crate::image::reference::{Reference, DEFAULT_DOMAIN};
 
-/// Per-registry CAs, laid out like docker's `/etc/docker/certs.d/HOST:PORT/*.crt`.
-const CERTS_D: &str = "/etc/den/certs.d";
 /// How long connecting may take: an unreachable registry is a short, clear error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn certs_d() -> PathBuf {
-    std::env::var_os("DEN_CERTS_D").map_or_else(|| PathBuf::from(CERTS_D), PathBuf::from)
-}
 
 /// Plain HTTP only where docker allows it: configured registries, `localhost` and 127.0.0.0/8.
 pub(crate) fn insecure(domain: &str) -> bool {
@@ -44,16 +39,24 @@ fn host_of(domain: &str) -> &str {
     }
 }
 
-/// The client config for `reference`'s registry. The system's CA roots plus `certs.d/DOMAIN/*.crt`.
-fn client_config(reference: &Reference) -> ClientConfig {
+/// The client config for `reference`'s registry: the system's CA roots plus certs.d's `*.crt`.
+fn client_config(reference: &Reference, certs: &RegistryCerts) -> ClientConfig {
     let protocol = if insecure(reference.domain()) {
         ClientProtocol::Http
     } else {
         ClientProtocol::Https
     };
+    let extra_root_certificates = certs
+        .cas
+        .iter()
+        .map(|pem| Certificate {
+            encoding: CertificateEncoding::Pem,
+            data: pem.clone(),
+        })
+        .collect();
     ClientConfig {
         protocol,
-        extra_root_certificates: registry_cas(&certs_d().join(reference.domain())),
+        extra_root_certificates,
         connect_timeout: Some(CONNECT_TIMEOUT),
         read_timeout: Some(READ_TIMEOUT),
         max_concurrent_download: 3,
@@ -61,46 +64,43 @@ fn client_config(reference: &Reference) -> ClientConfig {
     }
 }
 
-/// The client for `reference`'s registry. oci-client's `Client::new` would fall back to a
-/// default config (HTTPS, no CAs, no timeouts) if this one fails to build, e.g. on a bad CA file:
-/// that is refused instead, naming the certs.d dir.
-pub(crate) fn client(reference: &Reference) -> Result<Client, ImageError> {
-    Client::try_from(client_config(reference)).map_err(|source| ImageError::Registry {
+/// The client for `reference`'s registry: oci-client's, or den's own where certs.d names a client
+/// certificate (oci-client takes none). oci-client's `Client::new` would fall back to a default
+/// config (HTTPS, no CAs, no timeouts) if this one fails to build, e.g. on a bad CA file: that is
+/// refused instead, naming the certs.d dir.
+pub(crate) fn client(reference: &Reference) -> Result<Remote, ImageError> {
+    let certs = RegistryCerts::of(reference.domain())?;
+    let unusable = |source: OciDistributionError| ImageError::Registry {
         reference: reference.to_string(),
         message: format!(
             "{}: the registry client could not be set up (CA files in {}): {source}",
             reference.domain(),
-            certs_d().join(reference.domain()).display()
+            certs.dir.display()
         ),
         cause: Box::new(source),
-    })
-}
-
-fn registry_cas(dir: &Path) -> Vec<Certificate> {
-    pems(dir)
-        .into_iter()
-        .map(|data| Certificate {
-            encoding: CertificateEncoding::Pem,
-            data,
-        })
-        .collect()
-}
-
-/// The PEM CAs of `domain` in certs.d.
-pub(crate) fn ca_pems(domain: &str) -> Vec<Vec<u8>> {
-    pems(&certs_d().join(domain))
-}
-
-fn pems(dir: &Path) -> Vec<Vec<u8>> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
     };
-    entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "crt"))
-        .filter_map(|p| fs::read(p).ok())
-        .collect()
+    if let Some(identity) = certs.reqwest_identity()? {
+        let http = http_client(&certs)
+            .and_then(|b| b.identity(identity).build())
+            .map_err(|e| unusable(e.into()))?;
+        let https = !insecure(reference.domain());
+        return Ok(Remote::Mtls(MtlsClient::new(http, https)));
+    }
+    let client = Client::try_from(client_config(reference, &certs)).map_err(unusable)?;
+    Ok(Remote::Oci(client))
+}
+
+/// A reqwest client as oci-client builds one: certs.d's CAs, the same timeouts.
+pub(crate) fn http_client(certs: &RegistryCerts) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+    let cas = certs
+        .cas
+        .iter()
+        .map(|pem| reqwest::Certificate::from_pem(pem))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(reqwest::Client::builder()
+        .tls_certs_merge(cas)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT))
 }
 
 /// The key docker's config.json files a registry's credentials under.
@@ -182,6 +182,13 @@ fn request_error(reference: &Reference, e: &reqwest::Error) -> String {
         format!(
             "Get \"{url}\": timed out after {}s ({cause})",
             CONNECT_TIMEOUT.as_secs()
+        )
+    } else if cause.contains("BadCertificate") || cause.contains("CertificateRequired") {
+        // The registry refused den's client certificate, or wanted one den did not have.
+        let dir = certs_d().join(reference.domain());
+        format!(
+            "Get \"{url}\": {cause} (the registry wants a client certificate its CA signed: NAME.cert + NAME.key in {})",
+            dir.display()
         )
     } else {
         format!("Get \"{url}\": {cause}")
