@@ -284,3 +284,50 @@ fn without_sig_proxy_den_shows_the_output_and_exits_with_the_status() {
     );
     sb.den(&["rm", "q"]).ok();
 }
+
+const TICKS: &str = "trap 'echo got TERM; exit 42' TERM; while true; do echo tick; sleep 0.2; done";
+
+#[test]
+fn den_attach_follows_a_detached_container_and_passes_signals_on() {
+    let sb = Sandbox::new();
+    sb.run_detached(&[
+        "--network",
+        "none",
+        "--name",
+        "bg",
+        img(),
+        "sh",
+        "-c",
+        TICKS,
+    ]);
+    let den = sb.den_spawn(&["attach", "bg"]);
+    den.wait_stdout("tick", START_TIMEOUT);
+    den.signal(SIGTERM);
+    let out = den.wait(EXIT_TIMEOUT).expect_code(42);
+    assert!(out.stdout.ends_with("tick\ngot TERM\n"), "{out}");
+    // A stopped container cannot be attached to (docker's exit 1).
+    let out = sb.den(&["attach", "bg"]).expect_code(1);
+    assert!(out.stderr.contains("start it first"), "{out}");
+    sb.den(&["rm", "bg"]).ok();
+}
+
+#[test]
+fn den_attach_without_sig_proxy_detaches_on_a_signal() {
+    let sb = Sandbox::new();
+    sb.run_detached(&[
+        "--network",
+        "none",
+        "--name",
+        "bg2",
+        img(),
+        "sh",
+        "-c",
+        TICKS,
+    ]);
+    let den = sb.den_spawn(&["attach", "--sig-proxy=false", "bg2"]);
+    den.wait_stdout("tick", START_TIMEOUT);
+    den.signal(SIGTERM);
+    den.wait(EXIT_TIMEOUT).expect_code(143);
+    assert_eq!(sb.inspect("bg2").status().as_deref(), Some("running"));
+    sb.den(&["rm", "-f", "bg2"]).ok();
+}
