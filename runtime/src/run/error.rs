@@ -34,7 +34,7 @@ pub enum RunError {
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]
     NoCommand(String),
-    #[error("-d cannot be combined with -{0}: den has no attach for a detached container")]
+    #[error("-d cannot be combined with -{0}: a detached container has no stdin or terminal for den attach to take")]
     DetachedTerminal(char),
     #[error("--sig-proxy=false cannot be combined with -i: den has no daemon to keep the container's stdin for a client that detaches")]
     SigProxyInteractive,

@@ -116,7 +116,7 @@ fn foreground(
 }
 
 /// `den run -d`: step 1 here, steps 2-7 in the container's supervisor. Returns the container's id
-/// once its command runs; `-i`, `-t` and `-a` are refused (den has no attach for them).
+/// once its command runs; `-i`, `-t` and `-a` are refused (`den attach` follows its log: no stdin, no tty).
 pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
     if opts.attach.is_some() {
         return Err(RunError::AttachDetached);
