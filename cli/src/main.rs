@@ -54,8 +54,10 @@ enum Command {
     /// Not in den: docker's events come from its daemon, and den has none to watch every
     /// container; each container's supervisor.log records its restarts, `den logs` its output.
     Events,
-    /// Print a detached container's output.
+    /// Print a container's output (kept for detached and foreground runs, not for --rm ones).
     Logs(cmd::logs::Args),
+    /// Follow a running container's output from now on, pass signals on, exit with its status.
+    Attach(cmd::attach::Args),
     /// List a container's processes with their PIDs inside and on the host.
     Top(cmd::top::Args),
     /// Live CPU, memory, network and block I/O of running containers.
@@ -169,6 +171,7 @@ fn main() -> ExitCode {
             Ok(1)
         }
         Command::Logs(args) => cmd::logs::main(&root, args),
+        Command::Attach(args) => cmd::attach::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),
         Command::Inspect(args) => cmd::inspect::main(&root, args),

@@ -1,3 +1,4 @@
+pub mod attach;
 pub mod cp;
 pub mod demo;
 pub mod docs;

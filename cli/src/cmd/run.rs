@@ -42,6 +42,16 @@ pub struct Args {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     tty: bool,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default STDOUT and STDERR): only these
+    /// reach den's terminal, the log keeps both; stdin is the container's with -i.
+    #[arg(short = 'a', long, value_parser = ["stdin", "stdout", "stderr"], ignore_case = true)]
+    attach: Vec<String>,
+    /// Pass the signals den gets (INT, TERM, HUP, QUIT, USR1, USR2) on to the container; false:
+    /// it runs under a supervisor as with -d, den shows its output and exits with its status, and
+    /// a signal ends den alone (docker's detach); with -t the terminal's keys reach it anyway.
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    sig_proxy: bool,
     /// bridge (default: den0), a user network (den network create NAME), host, none, or
     /// container:NAME (share another container's network namespace).
     #[arg(long, visible_alias = "net", default_value = "bridge")]
@@ -130,6 +140,8 @@ fn main_with(root: &Path, a: Args, create_only: bool) -> Result<i32> {
         user: a.user,
         interactive: a.interactive,
         tty: a.tty,
+        attach: attached(&a.attach),
+        sig_proxy: a.sig_proxy,
         rm: a.rm,
         network,
         ip: a.ip,
@@ -185,6 +197,15 @@ fn main_with(root: &Path, a: Args, create_only: bool) -> Result<i32> {
             Ok(e.exit_status())
         }
     }
+}
+
+/// `-a`'s streams (clap checked the names); stdin's is `-i`'s business.
+fn attached(streams: &[String]) -> Option<run::Attached> {
+    let named = |s: &str| streams.iter().any(|n| n.eq_ignore_ascii_case(s));
+    (!streams.is_empty()).then(|| run::Attached {
+        stdout: named("stdout"),
+        stderr: named("stderr"),
+    })
 }
 
 /// docker's run flags for the environment, labels, name resolution and ports beyond `-p`.

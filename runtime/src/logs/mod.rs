@@ -5,9 +5,13 @@
 //! max-size=…`, rotated to `container.log.1` … `.N`. `den logs [-f] [--tail N] [-t] [--since T]
 //! [--until T]` writes each line back to the stream it came from. Lines that are not JSON (a log
 //! written before den kept streams apart) count as stdout.
-//! A container run in the foreground wrote to den's own output and has no log.
+//! A container run in the foreground is logged the same way, by a tee den forks (`run::tee`), but
+//! with `--rm` (nobody could read its log afterwards). `den attach` follows it (`attach`).
 
+mod attach;
 pub mod stamp;
+
+pub use attach::attach;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -31,6 +35,12 @@ pub enum LogsError {
         #[source]
         source: io::Error,
     },
+    #[error("you cannot attach to a stopped container {0}, start it first")]
+    NotRunning(String),
+    #[error("cannot take the signals to pass on to the container")]
+    Signals(#[source] io::Error),
+    #[error("waiting for the container's exit")]
+    Wait(#[source] Box<crate::lifecycle::LifecycleError>),
     #[error("writing the log of container {name}")]
     Write {
         name: String,

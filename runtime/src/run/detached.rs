@@ -9,9 +9,14 @@
 //! den run -d (CLI)           fork ─ fork ─ supervisor: setsid, steps 2-6 ─ "ok" ─ exec den-supervisor
 //!   step 1, reads the pipe  <────────────────────────────── "ok" | "err STATUS LINE"      wait, step 7
 //! ```
+//!
+//! An attached client (`den run --sig-proxy=false`, see `attach`) also hands the supervisor the
+//! write ends of echo pipes for the attached streams, and keeps reading the report pipe: the
+//! waiter echoes the container's output into them as it logs it, and once the exit is recorded
+//! it writes `exit STATUS` on the report pipe.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::os::fd::OwnedFd;
 
 use nix::fcntl::{open, OFlag};
@@ -27,6 +32,28 @@ use crate::syscall;
 /// runs (returns its id) or that it failed (its error). `held`: a lock the caller holds until then,
 /// which the supervisor's copy of the fd must not keep held after.
 pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError> {
+    spawn_attached(v, held, None).map(|s| s.id)
+}
+
+/// The write ends of an attached client's echo pipes (None: that stream is not attached).
+pub(crate) struct Echo {
+    pub out: Option<OwnedFd>,
+    pub err: Option<OwnedFd>,
+}
+
+/// A supervisor that reported "ok": the container's id and, with an [`Echo`], the report pipe
+/// (its `exit STATUS` line to come) with what was read of it after the "ok" line.
+pub(crate) struct Spawned {
+    pub id: String,
+    pub report: Option<(OwnedFd, Vec<u8>)>,
+}
+
+/// [`spawn`], with `echo` handed to the supervisor for an attached client.
+pub(crate) fn spawn_attached(
+    v: Validated,
+    held: Option<File>,
+    echo: Option<Echo>,
+) -> Result<Spawned, RunError> {
     let id = v.id.clone();
     if !single_threaded() {
         return Err(RunError::Threaded { id });
@@ -44,6 +71,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
     match fork(&id)? {
         Some(child) => {
             drop(write);
+            drop(echo);
             // Reap the middle process, which exits at once (a failed second fork is reported on
             // the pipe like any other failure; its exit status adds nothing).
             let _ = syscall::wait_exit(child);
@@ -60,7 +88,7 @@ pub(crate) fn spawn(v: Validated, held: Option<File>) -> Result<String, RunError
                 .and_then(|()| syscall::fork_single_threaded())
             {
                 Ok(Some(_)) => 0,
-                Ok(None) => supervise(v, write, held),
+                Ok(None) => supervise(v, write, held, echo),
                 Err(e) => {
                     report(
                         &write,
@@ -86,17 +114,35 @@ pub(crate) fn single_threaded() -> bool {
         .unwrap_or(false)
 }
 
-fn read_report(read: OwnedFd, id: &str) -> Result<String, RunError> {
-    let mut line = String::new();
-    BufReader::new(File::from(read))
-        .read_line(&mut line)
-        .map_err(|source| RunError::ReadReport {
-            id: id.to_string(),
-            source,
-        })?;
+/// The report's first line, and (for an attached client) the pipe with what followed it.
+fn read_report(read: OwnedFd, id: &str) -> Result<Spawned, RunError> {
+    let mut file = File::from(read);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    let nl = loop {
+        if let Some(nl) = got.iter().position(|b| *b == b'\n') {
+            break Some(nl);
+        }
+        match file.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(RunError::ReadReport {
+                    id: id.to_string(),
+                    source,
+                })
+            }
+        }
+    };
+    let rest = got.split_off(nl.map_or(got.len(), |n| n + 1));
+    let line = String::from_utf8_lossy(&got);
     let line = line.trim_end_matches('\n');
     if line == "ok" {
-        return Ok(id.to_string());
+        return Ok(Spawned {
+            id: id.to_string(),
+            report: Some((OwnedFd::from(file), rest)),
+        });
     }
     match line.strip_prefix("err ").and_then(|r| r.split_once(' ')) {
         Some((status, message)) => Err(RunError::Supervisor {
@@ -129,7 +175,7 @@ pub(super) fn null_stdio(stderr_too: bool) -> Result<(), nix::errno::Errno> {
 }
 
 /// The supervisor: steps 2-6, the report, then the waiter (or, if it cannot be exec'd, step 7 here).
-fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>) -> i32 {
+fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>, echo: Option<Echo>) -> i32 {
     let root = v.root.clone();
     let id = v.id.clone();
     if let Err(e) = std::env::set_current_dir("/")
@@ -150,13 +196,18 @@ fn supervise(v: Validated, pipe: OwnedFd, held: Option<File>) -> i32 {
         }
     };
     report(&pipe, Ok(()));
-    drop(pipe);
+    // An attached client reads the exit on it; for anyone else the report is complete.
+    let client = echo.map(|e| supervisor::Client {
+        out: e.out,
+        err: e.err,
+        report: pipe,
+    });
     drop(held);
     if let Err(e) = null_stdio(true) {
         supervisor::note(&root, &id, &format!("redirecting stderr: {e}"));
     }
     let pid = started.running.pid();
-    let err = supervisor::exec_waiter(&root, &id, pid, started.logs.as_ref());
+    let err = supervisor::exec_waiter(&root, &id, pid, started.logs.as_ref(), client.as_ref());
     supervisor::note(
         &root,
         &id,

@@ -34,8 +34,12 @@ pub enum RunError {
     IpWithoutBridge(String),
     #[error("no command specified: image {0} has no Cmd or Entrypoint")]
     NoCommand(String),
-    #[error("-d cannot be combined with -{0}: den has no attach for a detached container")]
+    #[error("-d cannot be combined with -{0}: a detached container has no stdin or terminal for den attach to take")]
     DetachedTerminal(char),
+    #[error("--sig-proxy=false cannot be combined with -i: den has no daemon to keep the container's stdin for a client that detaches")]
+    SigProxyInteractive,
+    #[error("conflicting options: -a and -d")]
+    AttachDetached,
     #[error("container {0} is already running")]
     AlreadyRunning(String),
     #[error("container {0} ended without its supervisor cleaning up: run den gc first")]

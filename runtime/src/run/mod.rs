@@ -18,6 +18,7 @@
 //! Every step that makes something holds a guard that undoes it on drop, so a failure at step N undoes
 //! steps 1..N-1.
 
+mod attach;
 mod detached;
 mod error;
 mod etc;
@@ -36,6 +37,7 @@ mod saved;
 mod storage;
 pub mod supervisor;
 mod teardown;
+mod tee;
 mod unplug;
 mod validate;
 mod watch;
@@ -53,15 +55,60 @@ pub use netjoin::JoinError;
 pub use options::{NetworkMode, RunOptions, Storage};
 pub use saved::{host_config, process_settings, ProcessSettings};
 pub(crate) use teardown::record_exit;
+pub use tee::Attached;
 use validate::Validated;
 
-/// Run a container in the foreground and return the status `den` should exit with.
+/// Run a container in the foreground and return the status `den` should exit with. Its output is
+/// logged as a detached one's (`tee`), but with `--rm`; with `--sig-proxy=false` it runs under a
+/// supervisor and den attaches to it (`attach`).
 pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
     opts.life.check_foreground()?;
+    let attached = opts.attach.unwrap_or_default();
+    if attach::check(opts.sig_proxy, opts.interactive, opts.tty)? {
+        // `--sig-proxy=false`: under a supervisor, as `-d`, this den only attached to it.
+        let mut opts = opts.clone();
+        opts.root = std::path::absolute(&opts.root)
+            .map_err(RunError::io("resolving the state dir", opts.root.clone()))?;
+        let validated = Validated::new(&opts)?; // 1
+        return attach::run(validated, attached); // 2-7
+    }
     let validated = Validated::new(opts)?; // 1
-    let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
+    foreground(validated, !opts.rm, attached, None)
+}
+
+/// Steps 2-7 of a foreground run in this process, its output teed to its log if `keep_log` and to
+/// den's stdio as `attached` says; `lock` is released once it runs.
+fn foreground(
+    validated: Validated,
+    keep_log: bool,
+    attached: Attached,
+    lock: Option<std::fs::File>,
+) -> Result<i32, RunError> {
+    let output = match tee::wanted(keep_log, attached) {
+        true => launch::Output::LogPipes,
+        false => launch::Output::Inherit,
+    };
+    let mut started = launch::launch(validated, output)?; // 2-6
+    drop(lock);
+    let tee = started.logs.take().and_then(|pipes| {
+        let life = &started.record.life;
+        let log = keep_log.then_some((life.log_max_size, life.log_max_file));
+        let dir = started.store.dir(&started.record.id);
+        tee::start(&dir, pipes, log, attached)
+            .map_err(|e| {
+                eprintln!(
+                    "den: cannot relay the output of {}: {e}",
+                    started.record.name
+                )
+            })
+            .ok()
+    });
+    let name = started.record.name.clone();
     let (status, teardown) = teardown::finish(started)?; // 7
-    if let Err(e) = teardown.map_or(Ok(()), Err) {
+    if tee.is_some_and(|t| !t.wait()) {
+        eprintln!("den: the log of {name} is incomplete (writing it failed)");
+    }
+    if let Some(e) = teardown {
         // The container's own status is what `den run` exits with; the teardown's trouble is said.
         eprintln!("den: {}", one_line(&e));
     }
@@ -69,8 +116,11 @@ pub fn run(opts: &RunOptions) -> Result<i32, RunError> {
 }
 
 /// `den run -d`: step 1 here, steps 2-7 in the container's supervisor. Returns the container's id
-/// once its command runs; `-i` and `-t` are refused (den has no attach).
+/// once its command runs; `-i`, `-t` and `-a` are refused (`den attach` follows its log: no stdin, no tty).
 pub fn run_detached(opts: &RunOptions) -> Result<String, RunError> {
+    if opts.attach.is_some() {
+        return Err(RunError::AttachDetached);
+    }
     if opts.interactive || opts.tty {
         return Err(RunError::DetachedTerminal(if opts.tty { 't' } else { 'i' }));
     }
@@ -91,20 +141,16 @@ pub fn create(opts: &RunOptions) -> Result<String, RunError> {
     launch::create_only(validated) // 2
 }
 
-/// `den start -a NAME`: as `den start`, in the foreground (steps 2-7 here, its output on den's),
-/// returning its exit status. Its restart policy does not apply (nothing stays to apply it).
+/// `den start -a NAME`: as `den start`, in the foreground (steps 2-7 here, its output on den's and
+/// appended to its log), returning its exit status. Its restart policy does not apply (nothing
+/// stays to apply it).
 pub fn start_attached(root: &Path, key: &str) -> Result<i32, RunError> {
     let (root, lock, mut c) = exited_and_locked(root, key)?;
     c.set_stopped_by_hand(&Store::new(&root), false)?;
     c.life.restart_count = 0;
+    let keep_log = !c.auto_remove;
     let validated = Validated::restart(&root, c)?; // 1
-    let started = launch::launch(validated, launch::Output::Inherit)?; // 2-6
-    drop(lock);
-    let (status, teardown) = teardown::finish(started)?; // 7
-    if let Some(e) = teardown {
-        eprintln!("den: {}", one_line(&e));
-    }
-    Ok(status)
+    foreground(validated, keep_log, Attached::default(), Some(lock)) // 2-7
 }
 
 /// `den start NAME`: run an exited container again, detached, with the same id, name, upper dir,

@@ -82,6 +82,11 @@ pub struct RunOptions {
     pub user: Option<String>,
     pub interactive: bool,
     pub tty: bool,
+    /// `-a STDOUT|STDERR`: the streams shown on den's terminal (None: not given, both); the log
+    /// keeps both. stdin is attached with `-i`, as docker's.
+    pub attach: Option<super::Attached>,
+    /// `--sig-proxy` (default true): den passes the signals it gets on to the container.
+    pub sig_proxy: bool,
     pub rm: bool,
     pub network: NetworkMode,
     pub ip: Option<Ipv4Addr>,

@@ -1,6 +1,9 @@
-//! The supervisor's side of the log: the container's stdout and stderr are pipes whose read ends
-//! it holds; each line read becomes one docker json-file entry in `container.log` (see
-//! [`crate::logs`]), and with `--log-opt max-size=…` the file is rotated (`max-file` files kept).
+//! The log's writer: the container's stdout and stderr are pipes whose read ends it holds (the
+//! supervisor of a detached container, or a foreground `den run`'s relay thread, see `tee`); each
+//! line read becomes one docker json-file entry in `container.log` (see [`crate::logs`]), and with
+//! `--log-opt max-size=…` the file is rotated (`max-file` files kept). A stream may also be echoed
+//! as it is read, byte for byte, to an attached terminal or client (`-a`): a reader that went away
+//! (EPIPE) stops the echo, never the log.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -21,11 +24,14 @@ struct Stream {
     name: &'static str,
     partial: Vec<u8>,
     open: bool,
+    /// Where its bytes are copied as they come (an attached terminal or client).
+    echo: Option<OwnedFd>,
 }
 
 pub(crate) struct Relay {
     dir: PathBuf,
-    file: File,
+    /// None: echo only (a `--rm` foreground run, whose log nobody could read).
+    file: Option<File>,
     size: u64,
     max_size: Option<u64>,
     max_file: u32,
@@ -49,16 +55,31 @@ impl Relay {
         max_size: Option<u64>,
         max_file: Option<u32>,
     ) -> io::Result<Relay> {
+        Relay::with_log(dir, out, err, Some((max_size, max_file)))
+    }
+
+    /// As [`Relay::new`]; `log` None: no log file, the streams are only echoed.
+    pub fn with_log(
+        dir: &Path,
+        out: OwnedFd,
+        err: OwnedFd,
+        log: Option<(Option<u64>, Option<u32>)>,
+    ) -> io::Result<Relay> {
         for fd in [&out, &err] {
             fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
         }
-        let file = open_log(&logs::path(dir))?;
-        let size = file.metadata()?.len();
+        let file = log.map(|_| open_log(&logs::path(dir))).transpose()?;
+        let size = match &file {
+            Some(f) => f.metadata()?.len(),
+            None => 0,
+        };
+        let (max_size, max_file) = log.unwrap_or_default();
         let stream = |fd, name| Stream {
             fd,
             name,
             partial: Vec::new(),
             open: true,
+            echo: None,
         };
         Ok(Relay {
             dir: dir.to_path_buf(),
@@ -68,6 +89,28 @@ impl Relay {
             max_file: max_file.unwrap_or(1).max(1),
             streams: vec![stream(out, "stdout"), stream(err, "stderr")],
         })
+    }
+
+    /// Copy stdout's bytes to `out` and stderr's to `err` as they are read (None: not echoed).
+    pub fn echo(mut self, out: Option<OwnedFd>, err: Option<OwnedFd>) -> Relay {
+        self.streams[0].echo = out;
+        self.streams[1].echo = err;
+        self
+    }
+
+    /// Every fd it uses (the pipes, the echoes, the log file).
+    pub fn raw_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let streams = self.streams.iter().flat_map(|s| {
+            [
+                Some(s.fd.as_raw_fd()),
+                s.echo.as_ref().map(|e| e.as_raw_fd()),
+            ]
+        });
+        streams
+            .chain([self.file.as_ref().map(|f| f.as_raw_fd())])
+            .flatten()
+            .collect()
     }
 
     /// The pipes still open, with their index for [`Relay::read`].
@@ -97,6 +140,10 @@ impl Relay {
                     return Err(e.into());
                 }
             };
+            echo(&mut self.streams[i].echo, &buf[..n]);
+            if self.file.is_none() {
+                continue;
+            }
             let mut rest = &buf[..n];
             while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
                 self.streams[i].partial.extend_from_slice(&rest[..=nl]);
@@ -123,6 +170,9 @@ impl Relay {
 
     fn flush_partial(&mut self, i: usize) -> io::Result<()> {
         let s = &mut self.streams[i];
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         if s.partial.is_empty() {
             return Ok(());
         }
@@ -134,7 +184,7 @@ impl Relay {
         s.partial.clear();
         let mut line = serde_json::to_vec(&entry).map_err(io::Error::from)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        file.write_all(&line)?;
         self.size += line.len() as u64;
         match self.max_size {
             Some(max) if self.size >= max => self.rotate(),
@@ -145,8 +195,11 @@ impl Relay {
     /// docker's json-file rotation: `.1` is the newest; `max_file` files in all (1: truncate).
     fn rotate(&mut self) -> io::Result<()> {
         let current = logs::path(&self.dir);
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         if self.max_file == 1 {
-            self.file.set_len(0)?;
+            file.set_len(0)?;
         } else {
             for n in (1..self.max_file - 1).rev() {
                 let from = logs::rotated(&self.dir, n);
@@ -155,9 +208,34 @@ impl Relay {
                 }
             }
             fs::rename(&current, logs::rotated(&self.dir, 1))?;
-            self.file = open_log(&current)?;
+            self.file = Some(open_log(&current)?);
         }
         self.size = 0;
         Ok(())
+    }
+}
+
+/// Write `data` whole to the echo fd; a reader gone (EPIPE) or any other failure ends the echo.
+fn echo(to: &mut Option<OwnedFd>, mut data: &[u8]) {
+    let Some(fd) = to.as_ref() else {
+        return;
+    };
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
+                // A non-blocking terminal: wait until it takes more.
+                let mut p = [nix::poll::PollFd::new(
+                    fd.as_fd(),
+                    nix::poll::PollFlags::POLLOUT,
+                )];
+                let _ = nix::poll::poll(&mut p, nix::poll::PollTimeout::NONE);
+            }
+            Err(_) => {
+                *to = None;
+                return;
+            }
+        }
     }
 }

@@ -11,6 +11,10 @@
 //! While the container runs it runs its health check (`health`); once it has recorded the exit it
 //! applies its restart policy (`restart`), which hands the container to the next supervisor.
 //!
+//! For an attached client (`den run --sig-proxy=false`) it also echoes the attached streams into
+//! the client's pipes as it logs them, and writes `exit STATUS` on the report pipe once the exit
+//! is recorded; a client gone (a signal ended it: docker's detach) only ends the echo.
+//!
 //! Its own troubles, and each restart, go to `<container dir>/supervisor.log` (its stdio is
 //! /dev/null).
 
@@ -38,7 +42,7 @@ pub const ARGV0: &str = "den-supervisor";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
-    #[error("usage: {ARGV0} ROOT CONTAINER-ID PID [STDOUT-FD STDERR-FD] (started by den run -d, not by hand)")]
+    #[error("usage: {ARGV0} ROOT CONTAINER-ID PID [STDOUT-FD STDERR-FD [ECHO-OUT ECHO-ERR REPORT]] (started by den run -d, not by hand)")]
     Usage,
     #[error("cannot re-execute {path} as the supervisor of container {id}")]
     Exec {
@@ -58,6 +62,13 @@ pub enum SupervisorError {
     Record(#[from] RunError),
 }
 
+/// An attached client's pipes: echo write ends (None: not attached) and the report pipe.
+pub(crate) struct Client {
+    pub out: Option<OwnedFd>,
+    pub err: Option<OwnedFd>,
+    pub report: OwnedFd,
+}
+
 /// If this process was started as the supervisor (argv[0] is [`ARGV0`]), run it and return its
 /// exit code; otherwise `None`. Call it first thing in `main`.
 pub fn main_if_supervisor() -> Option<u8> {
@@ -67,9 +78,16 @@ pub fn main_if_supervisor() -> Option<u8> {
         return None;
     }
     let args: Vec<OsString> = args.collect();
-    let (root, id, pid, fds) = match args.as_slice() {
-        [root, id, pid] => (root, id, pid, None),
-        [root, id, pid, out, err] => (root, id, pid, Some((out, err))),
+    let (root, id, pid, fds, client) = match args.as_slice() {
+        [root, id, pid] => (root, id, pid, None, None),
+        [root, id, pid, out, err] => (root, id, pid, Some((out, err)), None),
+        [root, id, pid, out, err, e_out, e_err, report] => (
+            root,
+            id,
+            pid,
+            Some((out, err)),
+            Some((e_out, e_err, report)),
+        ),
         _ => {
             eprintln!("den: {}", SupervisorError::Usage);
             return Some(2);
@@ -81,12 +99,19 @@ pub fn main_if_supervisor() -> Option<u8> {
             .and_then(syscall::inherited_fd)
     };
     let logs = fds.and_then(|(out, err)| Some((fd(out)?, fd(err)?)));
+    let client = client.and_then(|(out, err, report)| {
+        Some(Client {
+            out: fd(out),
+            err: fd(err),
+            report: fd(report)?,
+        })
+    });
     let (root, id) = (PathBuf::from(root), id.to_string_lossy().into_owned());
     let Some(pid) = pid.to_str().and_then(|p| p.parse::<i32>().ok()) else {
         eprintln!("den: {}", SupervisorError::Usage);
         return Some(2);
     };
-    match wait_and_record(&root, &id, pid, logs) {
+    match wait_and_record(&root, &id, pid, logs, client) {
         Ok(()) => Some(0),
         Err(e) => {
             note(&root, &id, &one_line(&e));
@@ -102,6 +127,7 @@ fn wait_and_record(
     id: &str,
     pid: i32,
     logs: Option<(OwnedFd, OwnedFd)>,
+    client: Option<Client>,
 ) -> Result<(), SupervisorError> {
     // Signals meant for the container must not end its supervisor before the teardown.
     let mut set = SigSet::empty();
@@ -127,12 +153,18 @@ fn wait_and_record(
         .map_err(|e| note(root, id, &format!("cannot log its output: {e}")))
         .ok()
     });
+    let (relay, report) = match client {
+        Some(c) => (relay.map(|r| r.echo(c.out, c.err)), Some(c.report)),
+        None => (relay, None),
+    };
     let mut watch = Watch::new(root, id, pid, relay).map_err(wait_err)?;
     match health::Checker::new(root, id, life.healthcheck) {
         Some(mut checker) => checker.run_until_exit(&mut watch),
         None => drop(watch.wait(None, None)),
     }
     watch.finish();
+    // The echo pipes close: the client has all of the output.
+    drop(watch);
     let status = syscall::wait_exit(Pid::from_raw(pid)).map_err(wait_err)?;
     let status = if libc::WIFSIGNALED(status) {
         128 + libc::WTERMSIG(status)
@@ -141,7 +173,12 @@ fn wait_and_record(
     };
     // Read before the cgroup goes; removed before the record says "exited" (teardown done).
     let (oom_killed, removed) = crate::cgroups::release(&crate::state::Store::new(root).dir(id));
-    record_exit(root, id, status, oom_killed)?;
+    let recorded = record_exit(root, id, status, oom_killed);
+    if let Some(report) = report {
+        // Nobody may read it any more (the client detached): nothing to do then.
+        let _ = nix::unistd::write(&report, format!("exit {status}\n").as_bytes());
+    }
+    recorded?;
     removed.map_err(RunError::from)?;
     restart::after_exit(root, id)?;
     Ok(())
@@ -154,6 +191,7 @@ pub(crate) fn exec_waiter(
     id: &str,
     pid: i32,
     logs: Option<&(OwnedFd, OwnedFd)>,
+    client: Option<&Client>,
 ) -> SupervisorError {
     // The running binary, by its name (so the supervisor shows as `den`), unless it was replaced.
     let path = std::fs::read_link("/proc/self/exe")
@@ -172,9 +210,15 @@ pub(crate) fn exec_waiter(
         cstr(id.as_bytes()),
         cstr(pid.to_string().as_bytes()),
     ];
+    let number = |fd: Option<&OwnedFd>| fd.map_or("-".to_string(), |f| f.as_raw_fd().to_string());
     if let Some((out, err)) = logs {
         argv.push(cstr(out.as_raw_fd().to_string().as_bytes()));
         argv.push(cstr(err.as_raw_fd().to_string().as_bytes()));
+        if let Some(c) = client {
+            for fd in [c.out.as_ref(), c.err.as_ref(), Some(&c.report)] {
+                argv.push(cstr(number(fd).as_bytes()));
+            }
+        }
     }
     let argv: Vec<CString> = match argv.into_iter().collect() {
         Ok(a) => a,
@@ -188,8 +232,15 @@ pub(crate) fn exec_waiter(
     if let Err(e) = syscall::cloexec_from(3) {
         return exec_err(e);
     }
-    // ...but the log pipes, which the waiter relays.
-    for fd in logs.iter().flat_map(|(o, e)| [o, e]) {
+    // ...but the log pipes, which the waiter relays, and the client's.
+    let client_fds = client
+        .iter()
+        .flat_map(|c| [c.out.as_ref(), c.err.as_ref(), Some(&c.report)]);
+    for fd in logs
+        .iter()
+        .flat_map(|(o, e)| [o, e])
+        .chain(client_fds.flatten())
+    {
         if let Err(e) = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())) {
             return exec_err(e);
         }
