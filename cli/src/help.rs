@@ -139,7 +139,8 @@ pub fn refused(e: clap::Error) -> ExitCode {
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     let refused = e.is::<crate::cmd::ps::FilterError>()
         || e.is::<crate::cmd::listing::FilterError>()
-        || e.is::<crate::cmd::image_filter::FilterError>();
+        || e.is::<crate::cmd::image_filter::FilterError>()
+        || e.is::<crate::cmd::prune_filter::PruneFilterError>();
     if refused {
         1
     } else {

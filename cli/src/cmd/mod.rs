@@ -18,6 +18,7 @@ pub mod netconnect;
 pub mod network;
 pub mod ns;
 pub mod prune;
+pub mod prune_filter;
 pub mod ps;
 pub mod pull;
 pub mod push;

@@ -29,8 +29,13 @@ pub const DOCKER: &[(&str, Func)] = &[
 
 /// A JSON object whose keys all look like Go struct fields (`Id`, `NetworkSettings`) becomes an
 /// object, where a missing field is an error as in Go; any other (labels, networks by name, ports
-/// as `80/tcp`) a map, where a missing key prints `<no value>`.
+/// as `80/tcp`) a map, where a missing key prints `<no value>`. An empty object that is a map's
+/// value is docker's `struct{}` (ExposedPorts, Volumes: `map[80/tcp:{}]`); elsewhere an empty map.
 pub fn to_gtmpl(v: &Json) -> Value {
+    convert(v, false)
+}
+
+fn convert(v: &Json, in_map: bool) -> Value {
     match v {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(*b),
@@ -43,11 +48,18 @@ pub fn to_gtmpl(v: &Json) -> Value {
             (_, _, f) => Value::from(f.unwrap_or(0.0)),
         },
         Json::String(s) => Value::String(s.clone()),
-        Json::Array(a) => Value::Array(a.iter().map(to_gtmpl).collect()),
+        Json::Array(a) => Value::Array(a.iter().map(|v| convert(v, false)).collect()),
+        Json::Object(o) if o.is_empty() => match in_map {
+            true => Value::Object(HashMap::new()),
+            false => Value::Map(HashMap::new()),
+        },
         Json::Object(o) => {
-            let m: HashMap<String, Value> =
-                o.iter().map(|(k, v)| (k.clone(), to_gtmpl(v))).collect();
-            if !o.is_empty() && o.keys().all(|k| is_field_name(k)) {
+            let is_struct = o.keys().all(|k| is_field_name(k));
+            let m: HashMap<String, Value> = o
+                .iter()
+                .map(|(k, v)| (k.clone(), convert(v, !is_struct)))
+                .collect();
+            if is_struct {
                 Value::Object(m)
             } else {
                 Value::Map(m)

@@ -148,3 +148,13 @@ fn control_actions_declarations_trim_markers_and_strings_are_kept() {
     );
     assert_eq!(render("{{.L | json}}", v), r#"["p","q"]"#);
 }
+
+#[test]
+fn docker_s_sets_print_their_empty_structs() {
+    let v = json!({"Config": {"ExposedPorts": {"80/tcp": {}, "53/udp": {}}, "Labels": {}}});
+    assert_eq!(
+        render("{{.Config.ExposedPorts}}", v.clone()),
+        "map[53/udp:{} 80/tcp:{}]"
+    );
+    assert_eq!(render("{{.Config.Labels}}", v), "map[]");
+}
