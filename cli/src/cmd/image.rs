@@ -34,11 +34,14 @@ pub enum Command {
     Rm(RmArgs),
     /// Remove the layers no image uses.
     Prune,
-    /// Show images' details as JSON (docker's shape).
+    /// Show images' details as JSON (docker's shape), or a Go template's rendering of each.
     Inspect {
         /// Images, by name or id.
         #[arg(required = true)]
         names: Vec<String>,
+        /// A Go template over each image (`{{.Config.ExposedPorts}}`), or `json`.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
     },
 }
 
@@ -99,12 +102,12 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         },
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
-        Command::Inspect { names } => {
+        Command::Inspect { names, format } => {
             let all = names
                 .iter()
                 .map(|n| store.inspect(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&all)?);
+            print!("{}", crate::format::objects(format.as_deref(), &all)?);
         }
         Command::Prune => {
             let (removed, bytes) = store.prune()?;

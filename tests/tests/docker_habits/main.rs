@@ -3,6 +3,7 @@
 //! network ls/volume ls/system df headers, its inspect template examples, its exit codes).
 
 mod filters;
+mod old_image;
 mod reports;
 
 use den_tests::{fixtures, Output, Sandbox};
