@@ -3,6 +3,7 @@
 //! network ls/volume ls/system df headers, its inspect template examples, its exit codes).
 
 mod filters;
+mod groups;
 mod network_gone;
 mod old_image;
 mod reports;
