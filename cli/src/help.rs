@@ -52,11 +52,14 @@ pub fn with_groups(cmd: clap::Command) -> clap::Command {
             members.into_iter().for_each(|v| text.push_str(&line(v)));
         }
     }
+    // The rest in alphabetical order, as docker's "Commands:".
     text.push_str("\nCommands:\n");
-    for v in verbs
+    let mut rest: Vec<&(String, String)> = verbs
         .iter()
         .filter(|(v, _)| !GROUPS.iter().any(|(_, names)| names.contains(&v.as_str())))
-    {
+        .collect();
+    rest.sort();
+    for v in rest {
         text.push_str(&line(v));
     }
     text.push_str("\nGlobal Options:\n{options}\n\nRun 'den COMMAND --help' for more information on a command.\n");
@@ -139,7 +142,8 @@ pub fn refused(e: clap::Error) -> ExitCode {
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     let refused = e.is::<crate::cmd::ps::FilterError>()
         || e.is::<crate::cmd::listing::FilterError>()
-        || e.is::<crate::cmd::image_filter::FilterError>();
+        || e.is::<crate::cmd::image_filter::FilterError>()
+        || e.is::<crate::cmd::prune_filter::PruneFilterError>();
     if refused {
         1
     } else {

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod format;
+mod groups;
 mod help;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Run a command in a new container.
     Run(Box<cmd::run::Args>),
     /// Create a new container without starting it (`den start` runs it); den run's flags.
@@ -50,7 +51,7 @@ enum Command {
     Rename(cmd::verbs::RenameArgs),
     /// Manage containers.
     #[command(subcommand)]
-    Container(cmd::verbs::ContainerCommand),
+    Container(groups::ContainerGroup),
     /// Not in den: docker's events come from its daemon, and den has none to watch every
     /// container; each container's supervisor.log records its restarts, `den logs` its output.
     Events,
@@ -101,6 +102,10 @@ enum Command {
     Images(cmd::image::LsArgs),
     /// Remove images (as `image rm`).
     Rmi(cmd::image::RmArgs),
+    /// Load an image from a tar archive, an OCI layout or stdin (as `image load`).
+    Load(cmd::image::LoadArgs),
+    /// Save images to a tar archive, stdout by default (as `image save`).
+    Save(cmd::image::SaveArgs),
     /// Manage images.
     #[command(subcommand)]
     Image(cmd::image::Command),
@@ -150,7 +155,19 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
-    let status = match cli.command {
+    match dispatch(&root, cli.command) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
+            ExitCode::from(help::exit_code(&e))
+        }
+    }
+}
+
+/// Runs one verb; a management group's verb by the top-level one it names.
+fn dispatch(root: &std::path::Path, command: Command) -> anyhow::Result<i32> {
+    let root = root.to_path_buf();
+    match command {
         Command::Run(args) => cmd::run::main(&root, *args),
         Command::Create(args) => cmd::run::create(&root, *args),
         Command::Ps(args) => cmd::ps::main(&root, args),
@@ -164,7 +181,8 @@ fn main() -> ExitCode {
         Command::Unpause(args) => cmd::verbs::unpause(&root, args),
         Command::Wait(args) => cmd::verbs::wait(&root, args),
         Command::Rename(args) => cmd::verbs::rename(&root, args),
-        Command::Container(c) => cmd::verbs::container(&root, c),
+        Command::Container(groups::ContainerGroup::Prune(c)) => cmd::verbs::container(&root, c),
+        Command::Container(c) => dispatch(&root, c.into()),
         Command::System(c) => cmd::system::main(&root, c),
         Command::Events => {
             eprintln!("den: events are not available: den has no daemon to collect them");
@@ -195,16 +213,11 @@ fn main() -> ExitCode {
         Command::Tag { source, target } => cmd::image::tag(&root, &source, &target),
         Command::Images(args) => cmd::image::main(&root, cmd::image::Command::Ls(args)),
         Command::Rmi(args) => cmd::image::main(&root, cmd::image::Command::Rm(args)),
+        Command::Load(args) => cmd::image::main(&root, cmd::image::Command::Load(args)),
+        Command::Save(args) => cmd::image::main(&root, cmd::image::Command::Save(args)),
         Command::Version(args) => cmd::system::version(&root, args),
         Command::Info(args) => cmd::system::info(&root, args),
         Command::Completion(args) => cmd::docs::completion(args),
         Command::Man(args) => cmd::docs::man(args),
-    };
-    match status {
-        Ok(code) => ExitCode::from(code as u8),
-        Err(e) => {
-            eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
-            ExitCode::from(help::exit_code(&e))
-        }
     }
 }

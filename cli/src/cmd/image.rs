@@ -8,24 +8,9 @@ use den_runtime::image::{ImageStore, ImageSummary};
 pub enum Command {
     /// Load an image (OCI layout dir, docker-save or OCI tar; stdin if no file is given) under
     /// the names the archive gives it, or --name.
-    Load {
-        /// The archive: an OCI layout dir, a docker-save or OCI tar (default: stdin).
-        source: Option<PathBuf>,
-        /// The archive to read (as docker's -i).
-        #[arg(short, long, conflicts_with = "source")]
-        input: Option<PathBuf>,
-        /// The name to give the image (default: the names the archive gives it).
-        #[arg(long)]
-        name: Option<String>,
-    },
+    Load(LoadArgs),
     /// Save images to a tar archive (docker-save format, also an OCI layout; stdout if no -o).
-    Save {
-        /// Write to this file instead of stdout.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
+    Save(SaveArgs),
     /// List images.
     #[command(alias = "list")]
     Ls(LsArgs),
@@ -34,11 +19,14 @@ pub enum Command {
     Rm(RmArgs),
     /// Remove the layers no image uses.
     Prune,
-    /// Show images' details as JSON (docker's shape).
+    /// Show images' details as JSON (docker's shape), or a Go template's rendering of each.
     Inspect {
         /// Images, by name or id.
         #[arg(required = true)]
         names: Vec<String>,
+        /// A Go template over each image (`{{.Config.ExposedPorts}}`), or `json`.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
     },
 }
 
@@ -72,14 +60,36 @@ pub struct RmArgs {
     names: Vec<String>,
 }
 
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// The archive: an OCI layout dir, a docker-save or OCI tar (default: stdin).
+    source: Option<PathBuf>,
+    /// The archive to read (as docker's -i).
+    #[arg(short, long, conflicts_with = "source")]
+    input: Option<PathBuf>,
+    /// The name to give the image (default: the names the archive gives it).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct SaveArgs {
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Images, by name or id.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
 pub fn main(root: &Path, c: Command) -> Result<i32> {
     let store = ImageStore::new(root);
     match c {
-        Command::Load {
+        Command::Load(LoadArgs {
             source,
             input,
             name,
-        } => {
+        }) => {
             let loaded = match source.or(input) {
                 Some(path) => store.load(&path, name.as_deref())?,
                 None => store.load_from(std::io::stdin().lock(), name.as_deref())?,
@@ -90,7 +100,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 }
             }
         }
-        Command::Save { output, names } => match output {
+        Command::Save(SaveArgs { output, names }) => match output {
             Some(file) => store.save_to(&names, &file)?,
             None if std::io::stdout().is_terminal() => anyhow::bail!(
                 "cowardly refusing to save to a terminal. Use the -o flag or redirect"
@@ -99,12 +109,12 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         },
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
-        Command::Inspect { names } => {
+        Command::Inspect { names, format } => {
             let all = names
                 .iter()
                 .map(|n| store.inspect(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&all)?);
+            print!("{}", crate::format::objects(format.as_deref(), &all)?);
         }
         Command::Prune => {
             let (removed, bytes) = store.prune()?;

@@ -1,4 +1,5 @@
-//! `den images --filter`: dangling=, reference= (docker's glob), before=, since=; values of one key
+//! `den images --filter`: dangling=, reference= (docker's glob), before=, since=, label=KEY[=VALUE]
+//! (the image config's labels); values of one key
 //! are alternatives, different keys must all match.
 
 use den_runtime::image::ImageSummary;
@@ -81,7 +82,10 @@ fn one(i: &ImageSummary, key: &str, v: &str, all: &[ImageSummary]) -> bool {
         }
         "before" => find(all, v).is_some_and(|r| created(i) < created(r)),
         "since" => find(all, v).is_some_and(|r| created(i) > created(r)),
-        // den's images carry no labels: a label filter matches none.
+        "label" => match v.split_once('=') {
+            Some((k, want)) => i.labels.get(k).is_some_and(|have| have == want),
+            None => i.labels.contains_key(v),
+        },
         _ => false,
     }
 }

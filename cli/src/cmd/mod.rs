@@ -20,6 +20,7 @@ pub mod network;
 pub mod ns;
 mod progress;
 pub mod prune;
+pub mod prune_filter;
 pub mod ps;
 pub mod pull;
 pub mod push;

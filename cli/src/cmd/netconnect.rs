@@ -34,6 +34,10 @@ pub struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short = 'f', long)]
     force: bool,
+    /// Prune only some: until=TIME (made before it: RFC 3339, Unix seconds or a duration such
+    /// as 24h), label=KEY[=VALUE], label!=KEY[=VALUE] (den's networks carry no labels).
+    #[arg(long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
 }
 
 pub fn connect(root: &Path, a: ConnectArgs) -> Result<i32> {
@@ -57,6 +61,7 @@ pub fn disconnect(root: &Path, a: DisconnectArgs) -> Result<i32> {
 
 /// docker's prompt, then every user network no container is on is removed ("Deleted Networks:").
 pub fn prune(root: &Path, a: PruneArgs) -> Result<i32> {
+    let filters = super::prune_filter::PruneFilters::parse(&a.filter)?;
     if !a.force {
         eprint!(
             "WARNING! This will remove all custom networks not used by at least one container.\n\
@@ -71,8 +76,9 @@ pub fn prune(root: &Path, a: PruneArgs) -> Result<i32> {
         }
     }
     let mut deleted = Vec::new();
+    let no_labels = Default::default();
     for n in network::list(root)? {
-        if n.name == DEFAULT {
+        if n.name == DEFAULT || !filters.matches(created(root, &n.name), &no_labels) {
             continue;
         }
         match network::remove(root, &n.name) {
@@ -88,6 +94,14 @@ pub fn prune(root: &Path, a: PruneArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// When network `name` was made: its dir's birth time (or its last change, where the file system
+/// keeps no birth time).
+fn created(root: &Path, name: &str) -> Option<std::time::Duration> {
+    let meta = std::fs::metadata(network::network_dir(root, name)).ok()?;
+    let t = meta.created().or_else(|_| meta.modified()).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH).ok()
 }
 
 /// `--driver` must be bridge; `-o` may name the bridge (as `--bridge` does) or give one of

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use gtmpl::{Func, FuncError, Value};
 use serde_json::Value as Json;
 
+use super::goprint;
+
 pub const DOCKER: &[(&str, Func)] = &[
     ("json", json),
     ("join", join),
@@ -17,26 +19,47 @@ pub const DOCKER: &[(&str, Func)] = &[
     ("pad", pad),
     // gtmpl's own `len` knows no maps.
     ("len", len),
+    // gtmpl's own print in Rust's form; Go's prints `[a b]`, `map[k:v]`.
+    ("print", goprint::print),
+    ("println", goprint::println),
+    (goprint::PRINT_ACTION, goprint::print_action),
+    (goprint::RANGE_VALUES, goprint::range_values),
+    (goprint::RANGE_KEYS, goprint::range_keys),
 ];
 
 /// A JSON object whose keys all look like Go struct fields (`Id`, `NetworkSettings`) becomes an
 /// object, where a missing field is an error as in Go; any other (labels, networks by name, ports
-/// as `80/tcp`) a map, where a missing key prints `<no value>`.
+/// as `80/tcp`) a map, where a missing key prints `<no value>`. An empty object that is a map's
+/// value is docker's `struct{}` (ExposedPorts, Volumes: `map[80/tcp:{}]`); elsewhere an empty map.
 pub fn to_gtmpl(v: &Json) -> Value {
+    convert(v, false)
+}
+
+fn convert(v: &Json, in_map: bool) -> Value {
     match v {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
             (Some(u), _, _) => Value::from(u),
             (_, Some(i), _) => Value::from(i),
+            // gtmpl keeps a negative float's integer part only (its `From<f64>` checks
+            // `fract() < EPSILON`): such a value is handed over as the text Go prints.
+            (_, _, Some(f)) if f < 0.0 && f.fract() != 0.0 => Value::String(goprint::go_float(f)),
             (_, _, f) => Value::from(f.unwrap_or(0.0)),
         },
         Json::String(s) => Value::String(s.clone()),
-        Json::Array(a) => Value::Array(a.iter().map(to_gtmpl).collect()),
+        Json::Array(a) => Value::Array(a.iter().map(|v| convert(v, false)).collect()),
+        Json::Object(o) if o.is_empty() => match in_map {
+            true => Value::Object(HashMap::new()),
+            false => Value::Map(HashMap::new()),
+        },
         Json::Object(o) => {
-            let m: HashMap<String, Value> =
-                o.iter().map(|(k, v)| (k.clone(), to_gtmpl(v))).collect();
-            if !o.is_empty() && o.keys().all(|k| is_field_name(k)) {
+            let is_struct = o.keys().all(|k| is_field_name(k));
+            let m: HashMap<String, Value> = o
+                .iter()
+                .map(|(k, v)| (k.clone(), convert(v, !is_struct)))
+                .collect();
+            if is_struct {
                 Value::Object(m)
             } else {
                 Value::Map(m)
@@ -83,10 +106,7 @@ fn arg<'a>(name: &str, args: &'a [Value], n: usize) -> Result<&'a [Value], FuncE
 }
 
 fn string(v: &Value) -> Result<String, FuncError> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        other => Ok(other.to_string()),
-    }
+    Ok(goprint::go_format(v))
 }
 
 fn int(v: &Value) -> Result<usize, FuncError> {
@@ -176,10 +196,13 @@ fn truncate(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(string(&a[0])?.chars().take(n).collect()))
 }
 
-/// `pad S PREFIX SUFFIX`: S with that many spaces before and after.
+/// `pad S PREFIX SUFFIX`: S with that many spaces before and after; an empty S stays empty.
 fn pad(args: &[Value]) -> Result<Value, FuncError> {
     let a = arg("pad", args, 3)?;
     let (s, before, after) = (string(&a[0])?, int(&a[1])?, int(&a[2])?);
+    if s.is_empty() {
+        return Ok(Value::String(s));
+    }
     Ok(Value::String(format!(
         "{}{s}{}",
         " ".repeat(before),

@@ -2,9 +2,13 @@
 //! netcfg hand the CLI, with docker's extra functions (`json`, `join`, `upper`, `lower`, `title`,
 //! `split`, `truncate`, `pad`), its `table` prefix (a header row, then one row per item, in columns
 //! as Go's tabwriter lays them out) and `json` (one JSON object per line). One module for every
-//! command that lists or inspects.
+//! command that lists or inspects. gtmpl prints lists and maps in Rust's form and ranges over a
+//! map in hash order: each template is rewritten first (`rewrite.rs`) so that what it prints goes
+//! through Go's `%v` (`goprint.rs`) and `range` visits a map's keys sorted, as Go's does.
 
 mod funcs;
+mod goprint;
+mod rewrite;
 mod table;
 
 use serde_json::Value as Json;
@@ -49,7 +53,7 @@ impl Template {
     pub fn new(text: &str) -> Result<Template, FormatError> {
         let mut t = gtmpl::Template::default();
         t.add_funcs(funcs::DOCKER);
-        t.parse(text)
+        t.parse(rewrite::rewrite(text))
             .map_err(|e| FormatError::Parse(e.to_string()))?;
         Ok(Template(t))
     }
@@ -113,5 +117,7 @@ pub fn objects(format: Option<&str>, items: &[Json]) -> Result<String, FormatErr
     Ok(out)
 }
 
+#[cfg(test)]
+mod print_tests;
 #[cfg(test)]
 mod tests;

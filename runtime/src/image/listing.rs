@@ -34,7 +34,7 @@ impl ImageStore {
                 Some(format!("{}@{d}", r.repository()))
             })
             .collect();
-        let c = &entry.config;
+        let c = &entry.config(self.root());
         Ok(serde_json::json!({
             "Id": entry.id,
             "RepoTags": tags,
@@ -47,9 +47,22 @@ impl ImageStore {
                 "Env": c.env,
                 "WorkingDir": c.working_dir.clone().unwrap_or_default(),
                 "User": c.user.clone().unwrap_or_default(),
+                "ExposedPorts": (!c.exposed().is_empty())
+                    .then(|| c.exposed().iter().map(|p| (p.clone(), serde_json::json!({}))).collect::<serde_json::Map<_, _>>()),
+                "Volumes": (!c.volumes.is_empty())
+                    .then(|| c.volumes.iter().map(|p| (p.clone(), serde_json::json!({}))).collect::<serde_json::Map<_, _>>()),
+                "Labels": c.labels.clone().filter(|l| !l.is_empty()),
             },
             "RootFS": { "Type": "layers", "Layers": entry.layers },
         }))
+    }
+
+    /// The config of the image whose id is `id` (a container's image), if some name still
+    /// stands for it.
+    pub fn config_of_id(&self, id: &str) -> Option<super::ImageConfig> {
+        let all = names::read(self.root()).ok()?;
+        let entry = all.values().find(|e| e.id == id)?;
+        Some(entry.config(self.root()))
     }
 
     /// The images on record, by name.
@@ -71,6 +84,7 @@ impl ImageStore {
                             .map_or(0, |d| tree_size(&store.path(&d))),
                     })
                     .sum();
+                let labels = entry.config(self.root()).labels.unwrap_or_default();
                 ImageSummary {
                     repository: parsed
                         .as_ref()
@@ -82,6 +96,7 @@ impl ImageStore {
                     created: entry.created,
                     layers: entry.layers.len(),
                     size,
+                    labels,
                 }
             })
             .collect())

@@ -62,12 +62,24 @@ pub struct ImageConfig {
     /// there (docker).
     #[serde(default)]
     pub volumes: Vec<String>,
-    /// The image's `EXPOSE`d ports as `PORT/PROTO` (`-P` publishes them).
-    #[serde(default)]
-    pub exposed_ports: Vec<String>,
+    /// The image's `EXPOSE`d ports as `PORT/PROTO` (`-P` publishes them). None: recorded
+    /// before den kept them (see [`ImageConfig::exposed`]; the store reads them from the config
+    /// blob then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<Vec<String>>,
+    /// The image's labels (docker's Config.Labels); None as for `exposed_ports`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
     /// docker's HEALTHCHECK (not in the OCI spec: read from the config's `Healthcheck`).
     #[serde(default)]
     pub healthcheck: Option<crate::state::HealthConfig>,
+}
+
+impl ImageConfig {
+    /// The `EXPOSE`d ports (`PORT/PROTO`).
+    pub fn exposed(&self) -> &[String] {
+        self.exposed_ports.as_deref().unwrap_or_default()
+    }
 }
 
 /// One image on record, as `den images` shows it.
@@ -87,4 +99,6 @@ pub struct ImageSummary {
     /// The config's creation time (RFC 3339), if it has one.
     pub created: Option<String>,
     pub layers: usize,
+    /// Its config's labels (`images --filter label=`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }

@@ -34,6 +34,29 @@ pub(crate) struct NameEntry {
     pub manifest: Option<String>,
 }
 
+impl NameEntry {
+    /// Its config, with what an entry recorded before den kept them lacks (`EXPOSE`d ports,
+    /// labels) read from its config blob in `<images>/blobs/sha256/`, when that was kept.
+    pub(crate) fn config(&self, images: &Path) -> ImageConfig {
+        let mut config = self.config.clone();
+        if config.exposed_ports.is_some() && config.labels.is_some() {
+            return config;
+        }
+        let Some(hex) = self.id.strip_prefix("sha256:") else {
+            return config;
+        };
+        let blob = super::kept::blob_dir(images).join(hex);
+        let stored = fs::read(&blob)
+            .ok()
+            .and_then(|b| super::parsed::parse_config(&b, &blob, "config").ok());
+        if let Some((from_blob, _, _)) = stored {
+            config.exposed_ports = config.exposed_ports.or(from_blob.exposed_ports);
+            config.labels = config.labels.or(from_blob.labels);
+        }
+        config
+    }
+}
+
 pub(crate) type Names = BTreeMap<String, NameEntry>;
 
 fn names_path(images: &Path) -> PathBuf {

@@ -284,7 +284,7 @@ impl ImageStore {
             reference: reference.to_string(),
             id: entry.id.clone(),
             layers,
-            config: entry.config.clone(),
+            config: entry.config(&self.root),
         })
     }
 }

@@ -109,7 +109,7 @@ impl Validated {
         let publish = match opts.net_flags.publish_all {
             true => super::netflags::publish_all(
                 &opts.publish,
-                &[image.config.exposed_ports.clone(), net.exposed.clone()].concat(),
+                &[image.config.exposed(), &net.exposed].concat(),
             ),
             false => opts.publish.clone(),
         };

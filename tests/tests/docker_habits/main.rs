@@ -2,6 +2,10 @@
 //! checked against what docker prints and returns (docker's documented output: its ps/images/
 //! network ls/volume ls/system df headers, its inspect template examples, its exit codes).
 
+mod filters;
+mod groups;
+mod network_gone;
+mod old_image;
 mod reports;
 
 use den_tests::{fixtures, Output, Sandbox};

@@ -43,7 +43,17 @@ pub fn inspect(c: &Container, store: &Store) -> Value {
     let entrypoint = proc.entrypoint.clone().unwrap_or_default();
     let cmd: Vec<String> = c.command.iter().skip(entrypoint.len()).cloned().collect();
     let ports = port_map(c, false);
-    let exposed: Map<String, Value> = ports.keys().map(|k| (k.clone(), json!({}))).collect();
+    // docker's Config.ExposedPorts: the image's, `--expose`'s and the published ports.
+    let image_exposed = den_runtime::image::ImageStore::new(store.root())
+        .config_of_id(&c.image_id)
+        .map(|i| i.exposed().to_vec())
+        .unwrap_or_default();
+    let exposed: Map<String, Value> = ports
+        .keys()
+        .chain(&c.exposed_ports)
+        .chain(&image_exposed)
+        .map(|k| (k.clone(), json!({})))
+        .collect();
     let mut config = json!({
         "Hostname": c.hostname, "Domainname": "", "User": proc.user.clone().unwrap_or_default(),
         "Env": c.env, "Cmd": (!cmd.is_empty()).then_some(cmd),

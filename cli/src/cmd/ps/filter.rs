@@ -1,9 +1,12 @@
 //! `den ps --filter KEY=VALUE`, as docker reads them: values of one key are alternatives (any may
-//! match), different keys must all match.
+//! match), different keys must all match (but `publish=` and `expose=` are alternatives of each
+//! other, as in moby's list filter).
 
 use std::collections::BTreeMap;
 
-use den_runtime::state::{Container, Status};
+use den_runtime::image::ImageStore;
+use den_runtime::state::{Container, HealthStatus, Status, Store};
+use den_runtime::volume;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
@@ -17,11 +20,21 @@ pub enum FilterError {
     BadExit(String),
     #[error("invalid filter '{key}={value}': no such container")]
     NoSuchContainer { key: String, value: String },
+    #[error("Unrecognised filter value for health: {0}")]
+    BadHealth(String),
+    #[error("filter for '{key}' should not contain ':': {value}")]
+    PortWithColon { key: String, value: String },
+    #[error("error while looking up for {key} {value}: invalid port range")]
+    BadPort { key: String, value: String },
+    #[error("invalid filter 'is-task={0}': use true or false")]
+    BadBool(String),
 }
 
 const KEYS: &[&str] = &[
-    "id", "name", "label", "status", "ancestor", "network", "exited", "before", "since",
+    "id", "name", "label", "status", "ancestor", "network", "exited", "before", "since", "health",
+    "volume", "publish", "expose", "is-task",
 ];
+const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
 const STATUSES: &[&str] = &[
     "created",
     "restarting",
@@ -52,6 +65,15 @@ impl Filters {
             if k == "exited" && v.parse::<i32>().is_err() {
                 return Err(FilterError::BadExit(v.into()));
             }
+            if k == "health" && !HEALTH.contains(&v) {
+                return Err(FilterError::BadHealth(v.into()));
+            }
+            if k == "publish" || k == "expose" {
+                port_filter(&k, v)?;
+            }
+            if k == "is-task" && !matches!(v, "true" | "false" | "1" | "0") {
+                return Err(FilterError::BadBool(v.into()));
+            }
             f.0.entry(k).or_default().push(v.to_string());
         }
         Ok(f)
@@ -63,10 +85,52 @@ impl Filters {
     }
 
     /// Whether `c` passes every filter; `all` is every container (for before=/since=).
-    pub fn matches(&self, c: &Container, all: &[Container]) -> bool {
+    pub fn matches(&self, c: &Container, all: &[Container], store: &Store) -> bool {
+        let ports = ["publish", "expose"];
         self.0
             .iter()
-            .all(|(k, values)| values.iter().any(|v| one(k, v, c, all)))
+            .filter(|(k, _)| !ports.contains(&k.as_str()))
+            .all(|(k, values)| values.iter().any(|v| one(k, v, c, all, store)))
+            && self.ports_match(c, store)
+    }
+
+    /// `publish=` (a host port) or `expose=` (a container port, published or exposed by
+    /// `--expose` or the image): `PORT[/PROTO]` or `START-END[/PROTO]`, tcp if not given, of a
+    /// running container (docker lists no ports of others).
+    fn ports_match(&self, c: &Container, store: &Store) -> bool {
+        let wanted = |key: &str| -> Vec<(u16, u16, String)> {
+            let specs = self.0.get(key).into_iter().flatten();
+            specs.filter_map(|v| port_filter(key, v).ok()).collect()
+        };
+        let (publish, expose) = (wanted("publish"), wanted("expose"));
+        if publish.is_empty() && expose.is_empty() {
+            return true;
+        }
+        if c.status != Status::Running {
+            return false;
+        }
+        let hit = |want: &[(u16, u16, String)], port: u16, proto: &str| {
+            want.iter()
+                .any(|(lo, hi, p)| (*lo..=*hi).contains(&port) && p == proto)
+        };
+        let published = c.network.iter().flat_map(|n| &n.ports);
+        for p in published {
+            let proto = p.proto.to_string();
+            if hit(&publish, p.host_port, &proto) || hit(&expose, p.container_port, &proto) {
+                return true;
+            }
+        }
+        if expose.is_empty() {
+            return false;
+        }
+        let image = ImageStore::new(store.root())
+            .config_of_id(&c.image_id)
+            .map(|i| i.exposed().to_vec())
+            .unwrap_or_default();
+        c.exposed_ports.iter().chain(&image).any(|e| {
+            let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+            port.parse().is_ok_and(|port| hit(&expose, port, proto))
+        })
     }
 
     /// Checks that before=/since= name existing containers (docker refuses others).
@@ -91,8 +155,48 @@ fn find<'a>(all: &'a [Container], key: &str) -> Option<&'a Container> {
         .or_else(|| all.iter().find(|c| c.id.starts_with(key)))
 }
 
-fn one(key: &str, v: &str, c: &Container, all: &[Container]) -> bool {
+/// `PORT[/PROTO]` or `START-END[/PROTO]` (moby's `portOp`).
+fn port_filter(key: &str, v: &str) -> Result<(u16, u16, String), FilterError> {
+    if v.contains(':') {
+        return Err(FilterError::PortWithColon {
+            key: key.into(),
+            value: v.into(),
+        });
+    }
+    let bad = || FilterError::BadPort {
+        key: key.into(),
+        value: v.into(),
+    };
+    let (ports, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+    let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
+    let (lo, hi): (u16, u16) = (
+        lo.parse().map_err(|_| bad())?,
+        hi.parse().map_err(|_| bad())?,
+    );
+    if lo > hi || !matches!(proto, "tcp" | "udp" | "sctp") {
+        return Err(bad());
+    }
+    Ok((lo, hi, proto.to_string()))
+}
+
+fn one(key: &str, v: &str, c: &Container, all: &[Container], store: &Store) -> bool {
     match key {
+        "health" => match c.health().filter(|_| c.life.healthcheck.is_some()) {
+            None => v == "none",
+            Some(h) => {
+                v == match h.status {
+                    HealthStatus::Starting => "starting",
+                    HealthStatus::Healthy => "healthy",
+                    HealthStatus::Unhealthy => "unhealthy",
+                }
+            }
+        },
+        "volume" => volume::mounts_of(&store.dir(&c.id)).mounts.iter().any(|m| {
+            m.destination == v
+                || (!m.name.is_empty() && m.name == v)
+                || (m.name.is_empty() && m.source.as_os_str() == v)
+        }),
+        "is-task" => matches!(v, "false" | "0"),
         "id" => c.id.starts_with(v),
         "name" => name_matches(&c.name, v),
         "label" => match v.split_once('=') {

@@ -34,7 +34,9 @@ pub struct Args {
     /// Do not truncate ids and commands.
     #[arg(long)]
     no_trunc: bool,
-    /// Filter: status=, name=, label=KEY[=VALUE], ancestor=, network=, id=, exited=, before=, since=.
+    /// Filter: status=, name=, label=KEY[=VALUE], ancestor=, network=, id=, exited=, before=,
+    /// since=, health=starting|healthy|unhealthy|none, volume=NAME|DEST, publish=PORT[/PROTO],
+    /// expose=PORT[/PROTO] (ranges START-END too), is-task=.
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
     filter: Vec<String>,
     /// `table TEMPLATE`, a Go template over .ID .Image .Command .CreatedAt .RunningFor .Ports
@@ -72,7 +74,7 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
                 || a.last.is_some()
                 || c.status == Status::Running
         })
-        .filter(|c| filters.matches(c, &all))
+        .filter(|c| filters.matches(c, &all, &store))
         .collect();
     if a.latest {
         shown.truncate(1);
