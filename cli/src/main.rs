@@ -51,9 +51,8 @@ enum Command {
     /// Manage containers.
     #[command(subcommand)]
     Container(cmd::verbs::ContainerCommand),
-    /// Not in den: docker's events come from its daemon, and den has none to watch every
-    /// container; each container's supervisor.log records its restarts, `den logs` its output.
-    Events,
+    /// Past and live events of containers, images, networks and volumes (den's journal).
+    Events(cmd::events::Args),
     /// Print a detached container's output.
     Logs(cmd::logs::Args),
     /// List a container's processes with their PIDs inside and on the host.
@@ -164,10 +163,7 @@ fn main() -> ExitCode {
         Command::Rename(args) => cmd::verbs::rename(&root, args),
         Command::Container(c) => cmd::verbs::container(&root, c),
         Command::System(c) => cmd::system::main(&root, c),
-        Command::Events => {
-            eprintln!("den: events are not available: den has no daemon to collect them");
-            Ok(1)
-        }
+        Command::Events(args) => cmd::events::main(&root, args),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),
         Command::Stats(args) => cmd::stats::main(&root, args),

@@ -78,6 +78,7 @@ pub(crate) fn record_exit(
         }
         _ => store.save(&record)?,
     }
+    crate::events::exited(root, &record, status);
     detached?;
     names?;
     Ok(())
