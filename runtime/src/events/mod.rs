@@ -114,6 +114,11 @@ impl Event {
         Event::new(Kind::Image, action, id).attr("name", name)
     }
 
+    /// A registry's event (`pull`, `push`): docker's actor is the reference itself.
+    pub fn pulled(r: &crate::image::Reference, action: &str) -> Event {
+        Event::image(&r.to_string(), action, &r.familiar_repository())
+    }
+
     /// A network's event: `name` and docker's `type` (bridge, host, none).
     pub fn network(id: &str, action: &str, name: &str) -> Event {
         Event::new(Kind::Network, action, id)
@@ -192,6 +197,9 @@ pub(crate) fn started(root: &Path, c: &Container, new: bool) {
     if new {
         emit(root, Event::container(c, "create"));
     }
+    for att in c.attachments() {
+        network_member(root, &att.network, &c.id, "connect");
+    }
     emit(root, Event::container(c, "start"));
 }
 
@@ -202,9 +210,46 @@ pub(crate) fn exited(root: &Path, c: &Container, status: i32) {
         emit(root, Event::container(c, "oom"));
     }
     emit(root, Event::container(c, "die").attr("exitCode", status));
+    for att in c.attachments() {
+        network_member(root, &att.network, &c.id, "disconnect");
+    }
     if c.auto_remove {
         emit(root, Event::container(c, "destroy"));
     }
+}
+
+/// Container `container` joined or left `network` (docker's `network connect`/`disconnect`, whose
+/// actor is the network). A network whose file cannot be read is named by its name.
+pub(crate) fn network_member(root: &Path, network: &str, container: &str, action: &str) {
+    let id = match den_netcfg::network::Network::load(root, network) {
+        Ok(n) => n.id,
+        Err(_) => network.to_string(),
+    };
+    emit(
+        root,
+        Event::network(&id, action, network).attr("container", container),
+    );
+}
+
+/// Image `id` lost its name `name` (`den rmi`): `untag`, then `delete` if no name is left for it.
+pub(crate) fn image_removed(root: &Path, id: &str, name: &str, still_named: bool) {
+    emit(root, Event::image(id, "untag", name));
+    if !still_named {
+        emit(root, Event::image(id, "delete", name));
+    }
+}
+
+/// `den image load`: one `load` per image, by its first name.
+pub(crate) fn loaded(root: &Path, images: &[crate::image::Loaded]) {
+    for l in images {
+        let name = l.names.first().map_or("", String::as_str);
+        emit(root, Event::image(&l.image.id, "load", name));
+    }
+}
+
+/// The state root of a store under it (`<root>/images`, `<root>/volumes`).
+pub(crate) fn root_of(store: &Path) -> &Path {
+    store.parent().unwrap_or(store)
 }
 
 /// A container's health went from one status to another (docker's `health_status: healthy`).
