@@ -4,37 +4,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use den_tests::journal::{action, attr, unix_now};
 use den_tests::{fixtures, Proc, Sandbox, EXIT_TIMEOUT};
 use serde_json::Value;
 
 fn img() -> &'static str {
     fixtures().dir_arg()
-}
-
-/// Now, as Unix seconds with nanoseconds (one of the forms --since takes).
-fn unix_now() -> String {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
-}
-
-/// Every event `den events ARGS --format json` prints (it must end by itself: --until).
-fn events(sb: &Sandbox, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["events"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json"]);
-    let out = sb.den(&all).ok();
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
-        .collect()
-}
-
-fn action(e: &Value) -> &str {
-    e["Action"].as_str().unwrap_or_default()
-}
-
-fn attr<'a>(e: &'a Value, k: &str) -> &'a str {
-    e["Actor"]["Attributes"][k].as_str().unwrap_or_default()
 }
 
 /// The actions of container `name`'s events, in order.
@@ -52,7 +27,7 @@ fn a_run_rm_is_journaled_create_start_die_destroy_with_its_exit_code() {
     let args = ["run", "--rm", "--network", "none", "--name", "once", img()];
     sb.den(&[&args[..], &["sh", "-c", "exit 3"]].concat())
         .expect_code(3);
-    let evs = events(&sb, &["--since", &t0, "--until", &unix_now()]);
+    let evs = sb.events(&["--since", &t0, "--until", &unix_now()]);
     assert_eq!(
         actions_of(&evs, "once"),
         ["create", "start", "die", "destroy"],
@@ -129,7 +104,7 @@ fn filters_and_templates_choose_and_shape_events() {
         for x in f {
             args.extend_from_slice(&["--filter", x]);
         }
-        events(&sb, &args)
+        sb.events(&args)
             .iter()
             .map(|e| (attr(e, "name").to_string(), action(e).to_string()))
             .collect()
@@ -291,7 +266,7 @@ fn concurrent_writers_never_interleave_lines() {
         let e: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
         assert!(e["Type"].is_string() && e["Action"].is_string(), "{line}");
     }
-    let evs = events(&sb, &["--since", &t0, "--until", &unix_now()]);
+    let evs = sb.events(&["--since", &t0, "--until", &unix_now()]);
     for i in 0..6 {
         let name = format!("c{i}");
         assert_eq!(
@@ -326,7 +301,7 @@ fn the_journal_survives_rotation_and_a_follower_reads_across_it() {
     assert_eq!(old.lines().count(), 5, "{old}");
     let current = std::fs::read_to_string(&journal).unwrap();
     assert_eq!(current.lines().count(), 3, "{current}");
-    let evs = events(&sb, &["--since", &t0, "--until", &unix_now()]);
+    let evs = sb.events(&["--since", &t0, "--until", &unix_now()]);
     let names: Vec<String> = evs
         .iter()
         .map(|e| format!("{} {}", action(e), attr(e, "name")))
@@ -337,93 +312,4 @@ fn the_journal_survives_rotation_and_a_follower_reads_across_it() {
     assert_eq!(names, want);
     let out = f.sees("destroy r3");
     assert_eq!(out.lines().collect::<Vec<_>>(), want);
-}
-
-#[test]
-fn images_networks_and_volumes_are_journaled_as_dockers() {
-    let sb = Sandbox::new();
-    let t0 = unix_now();
-    sb.den(&["image", "load", "--name", "ev/bb:v1", fixtures().oci_arg()])
-        .ok();
-    sb.den(&["tag", "ev/bb:v1", "ev/bb:v2"]).ok();
-    let file = sb.scratch().join("saved.tar");
-    sb.den(&["image", "save", "-o", file.to_str().unwrap(), "ev/bb:v1"])
-        .ok();
-    sb.den(&["rmi", "ev/bb:v2"]).ok();
-    sb.den(&["rmi", "ev/bb:v1"]).ok();
-    sb.den(&["network", "create", "evnet"]).ok();
-    let run = [
-        "run",
-        "--rm",
-        "--network",
-        "evnet",
-        "--name",
-        "member",
-        img(),
-        "true",
-    ];
-    sb.den(&run).ok();
-    sb.den(&["network", "rm", "evnet"]).ok();
-    sb.den(&["volume", "create", "evvol"]).ok();
-    sb.den(&["volume", "rm", "evvol"]).ok();
-    let evs = events(&sb, &["--since", &t0, "--until", &unix_now()]);
-    let of = |kind: &str| -> Vec<&Value> { evs.iter().filter(|e| e["Type"] == kind).collect() };
-
-    let images = of("image");
-    let acts: Vec<&str> = images.iter().map(|e| action(e)).collect();
-    assert_eq!(
-        acts,
-        ["load", "tag", "save", "untag", "untag", "delete"],
-        "{images:?}"
-    );
-    let id = images[0]["Actor"]["ID"].as_str().unwrap();
-    assert!(id.starts_with("sha256:"), "{id}");
-    assert!(images.iter().all(|e| e["Actor"]["ID"] == id), "{images:?}");
-    assert!(
-        attr(images[1], "name").ends_with("ev/bb:v2"),
-        "{:?}",
-        images[1]
-    );
-
-    let nets = of("network");
-    let acts: Vec<&str> = nets.iter().map(|e| action(e)).collect();
-    assert_eq!(
-        acts,
-        ["create", "connect", "disconnect", "destroy"],
-        "{nets:?}"
-    );
-    assert!(nets.iter().all(|e| attr(e, "name") == "evnet"), "{nets:?}");
-    let member = evs
-        .iter()
-        .find(|e| e["Type"] == "container" && attr(e, "name") == "member")
-        .unwrap();
-    assert_eq!(
-        attr(nets[1], "container"),
-        member["Actor"]["ID"].as_str().unwrap()
-    );
-    // The container's events around its network's: create, connect, start, die, disconnect.
-    let around: Vec<String> = evs
-        .iter()
-        .filter(|e| attr(e, "name") == "member" || e["Type"] == "network")
-        .map(|e| format!("{} {}", e["Type"].as_str().unwrap(), action(e)))
-        .collect();
-    let want = [
-        "network create",
-        "container create",
-        "network connect",
-        "container start",
-        "container die",
-        "network disconnect",
-        "container destroy",
-        "network destroy",
-    ];
-    assert_eq!(around, want);
-
-    let vols = of("volume");
-    let acts: Vec<String> = vols
-        .iter()
-        .map(|e| format!("{} {}", action(e), e["Actor"]["ID"].as_str().unwrap()))
-        .collect();
-    assert_eq!(acts, ["create evvol", "destroy evvol"]);
-    assert_eq!(attr(vols[0], "driver"), "local");
 }

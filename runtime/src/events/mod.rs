@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::health::HealthStatus;
 use crate::state::Container;
+use crate::volume::{MountKind, MountPoint, Mounts};
 pub use filter::{Filter, FilterError};
 pub use journal::{append, journal_path, rotated_path};
 pub use read::{read, ReadOptions};
@@ -180,8 +181,16 @@ pub enum EventError {
 /// misses this process's events, and the user should know), and each one in `DEN_TRACE`.
 pub fn emit(root: &Path, event: Event) {
     static SAID: AtomicBool = AtomicBool::new(false);
+    let t = std::time::Instant::now();
     match append(root, &event) {
-        Ok(()) => {}
+        Ok(()) => den_netcfg::trace::step(|| {
+            let us = t.elapsed().as_secs_f64() * 1e6;
+            format!(
+                "# event {} {} journaled ({us:.0} µs)",
+                event.kind.as_str(),
+                event.action
+            )
+        }),
         Err(e) => {
             den_netcfg::trace::step(|| format!("# event {} lost: {}", event.action, chain(&e)));
             if !SAID.swap(true, Ordering::Relaxed) {
@@ -193,19 +202,42 @@ pub fn emit(root: &Path, event: Event) {
 
 /// A container's step 6 is done: `create` (a new one: `den run`'s; `den create` says it itself),
 /// then `start`.
-pub(crate) fn started(root: &Path, c: &Container, new: bool) {
+pub(crate) fn started(root: &Path, c: &Container, new: bool, mounts: &Mounts) {
     if new {
         emit(root, Event::container(c, "create"));
     }
     for att in c.attachments() {
         network_member(root, &att.network, &c.id, "connect");
     }
+    volumes(root, c, &mounts.mounts, "mount");
     emit(root, Event::container(c, "start"));
+}
+
+/// The volumes of the container in `dir` (read before its teardown removes it, for `unmount`).
+pub(crate) fn volumes_of(dir: &Path) -> Vec<MountPoint> {
+    let mut m = crate::volume::mounts_of(dir).mounts;
+    m.retain(|p| p.kind == MountKind::Volume);
+    m
+}
+
+/// docker's `volume mount`/`unmount` of each volume a container has, at its start and its end.
+fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
+    for m in mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+        let e = Event::volume(&m.name, action).attr("container", &c.id);
+        let e = match action {
+            "mount" => e
+                .attr("destination", &m.destination)
+                .attr("propagation", &m.propagation)
+                .attr("read/write", m.rw),
+            _ => e,
+        };
+        emit(root, e);
+    }
 }
 
 /// A container's exit is recorded (by its supervisor, `den run`, or `den gc`): `oom` if the
 /// kernel's OOM killer took a process of it, `die` with its exit code, `destroy` with `--rm`.
-pub(crate) fn exited(root: &Path, c: &Container, status: i32) {
+pub(crate) fn exited(root: &Path, c: &Container, status: i32, mounts: &[MountPoint]) {
     if c.oom_killed {
         emit(root, Event::container(c, "oom"));
     }
@@ -213,6 +245,7 @@ pub(crate) fn exited(root: &Path, c: &Container, status: i32) {
     for att in c.attachments() {
         network_member(root, &att.network, &c.id, "disconnect");
     }
+    volumes(root, c, mounts, "unmount");
     if c.auto_remove {
         emit(root, Event::container(c, "destroy"));
     }

@@ -302,7 +302,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     record.pid_start = state::start_time(running.pid());
     record.started_at = Some(state::now_secs());
     store.save(&record)?;
-    crate::events::started(store.root(), &record, reservation.is_some());
+    crate::events::started(store.root(), &record, reservation.is_some(), &mounts.mounts);
     if let Some(r) = reservation {
         r.commit();
     }
