@@ -52,9 +52,8 @@ pub(crate) enum Command {
     /// Manage containers.
     #[command(subcommand)]
     Container(groups::ContainerGroup),
-    /// Not in den: docker's events come from its daemon, and den has none to watch every
-    /// container; each container's supervisor.log records its restarts, `den logs` its output.
-    Events,
+    /// Past and live events of containers, images, networks and volumes (den's journal).
+    Events(cmd::events::Args),
     /// Print a container's output (kept for detached and foreground runs, not for --rm ones).
     Logs(cmd::logs::Args),
     /// Follow a running container's output from now on, pass signals on, exit with its status.
@@ -184,10 +183,7 @@ fn dispatch(root: &std::path::Path, command: Command) -> anyhow::Result<i32> {
         Command::Container(groups::ContainerGroup::Prune(c)) => cmd::verbs::container(&root, c),
         Command::Container(c) => dispatch(&root, c.into()),
         Command::System(c) => cmd::system::main(&root, c),
-        Command::Events => {
-            eprintln!("den: events are not available: den has no daemon to collect them");
-            Ok(1)
-        }
+        Command::Events(args) => cmd::events::main(&root, args),
         Command::Logs(args) => cmd::logs::main(&root, args),
         Command::Attach(args) => cmd::attach::main(&root, args),
         Command::Top(args) => cmd::top::main(&root, args),

@@ -19,8 +19,10 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use den_netcfg::network::{CreateRequest, Network, NetworkError};
 use den_netcfg::{AttachError, Attachment, DetachError, Networks, Request};
 
+use crate::events::Event;
 use crate::hosts::{self, HostsError};
 use crate::lifecycle;
 use crate::run::{NetFlagError, NetworkMode};
@@ -122,6 +124,7 @@ pub fn connect(root: &Path, req: &Connect<'_>) -> Result<(), ConnectError> {
         }
     }
     hosts::refresh(root, req.network)?;
+    crate::events::network_member(root, req.network, &c.id, "connect");
     Ok(())
 }
 
@@ -181,8 +184,24 @@ pub fn disconnect(root: &Path, network: &str, container: &str) -> Result<(), Con
         let own = store.dir(&c.id).join("hosts");
         hosts::forget(&own, network).map_err(|source| HostsError::Write { path: own, source })?;
         hosts::refresh(root, network)?;
+        crate::events::network_member(root, network, &c.id, "disconnect");
     }
     Ok(detached?)
+}
+
+/// `den network create`: netcfg makes it; its `create` event is said here (netcfg is below the
+/// runtime and its journal).
+pub fn create_network(req: &CreateRequest<'_>) -> Result<Network, NetworkError> {
+    let net = den_netcfg::network::create(req)?;
+    crate::events::emit(req.root, Event::network(&net.id, "create", &net.name));
+    Ok(net)
+}
+
+/// `den network rm` (and prune): netcfg removes it; its `destroy` event is said here.
+pub fn remove_network(root: &Path, name: &str) -> Result<Network, NetworkError> {
+    let net = den_netcfg::network::remove(root, name)?;
+    crate::events::emit(root, Event::network(&net.id, "destroy", &net.name));
+    Ok(net)
 }
 
 /// Which `ethN` a connected network is: the digit of its host veth (`vetN...`).

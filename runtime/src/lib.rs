@@ -7,6 +7,7 @@ pub mod cgroups;
 pub mod config;
 pub mod connect;
 mod envflags;
+pub mod events;
 pub mod exec;
 pub mod fault;
 pub mod gc;

@@ -45,6 +45,7 @@ mod detached;
 mod exec;
 mod fixtures;
 mod footprint;
+pub mod journal;
 mod net;
 pub mod netns;
 mod oci;

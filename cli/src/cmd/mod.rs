@@ -3,6 +3,7 @@ pub mod cp;
 pub mod demo;
 pub mod docs;
 pub mod each;
+pub mod events;
 pub mod exec;
 pub mod explain;
 pub mod gc;

@@ -81,7 +81,7 @@ pub fn prune(root: &Path, a: PruneArgs) -> Result<i32> {
         if n.name == DEFAULT || !filters.matches(created(root, &n.name), &no_labels) {
             continue;
         }
-        match network::remove(root, &n.name) {
+        match connect::remove_network(root, &n.name) {
             Ok(_) => deleted.push(n.name),
             Err(NetworkError::InUse { .. }) => {}
             Err(e) => eprintln!("den: {}", den_runtime::run::one_line(&e)),

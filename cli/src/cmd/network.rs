@@ -84,7 +84,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
                 den_netcfg::trace::enable();
             }
             let bridge = super::netconnect::bridge_options(&a.driver, &a.opt, a.bridge)?;
-            let net = network::create(&CreateRequest {
+            let net = den_runtime::connect::create_network(&CreateRequest {
                 root,
                 name: &a.name,
                 subnet: a.subnet,
@@ -118,7 +118,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             }
             let mut status = 0;
             for name in &networks {
-                match network::remove(root, name) {
+                match den_runtime::connect::remove_network(root, name) {
                     Ok(_) => println!("{name}"),
                     Err(e) => {
                         eprintln!(

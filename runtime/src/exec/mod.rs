@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use nix::fcntl::OFlag;
 
 use crate::envflags::{self, FlagError};
+use crate::events::{self, Event};
 use crate::process::{self as proc, Enter, ProcessError};
 use crate::spec::SpecError;
 use crate::state::Store;
@@ -97,6 +98,10 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
     let root = target.open_proc("root", OFlag::O_PATH | OFlag::O_DIRECTORY)?;
     let root_path = PathBuf::from(format!("/proc/self/fd/{}", root.as_raw_fd()));
     let process = exec_process(&spec, &target.record, opts, &root_path)?;
+    // docker's exec events: the command in the action, the exec's own id in `execID`.
+    let (exec_id, cmd) = (crate::state::new_id(), opts.cmd.join(" "));
+    let event = |action: &str| Event::container(&target.record, action).attr("execID", &exec_id);
+    events::emit(&opts.root, event(&format!("exec_create: {cmd}")));
     let dir = store.dir(&target.record.id);
     let cache = opts.root.join("cache").join("seccomp");
     let started = proc::enter(&Enter {
@@ -121,7 +126,10 @@ pub fn exec(opts: &ExecOptions) -> Result<i32, ExecError> {
         }
         Err(e) => return Err(e),
     };
-    Ok(running.wait()?.status())
+    events::emit(&opts.root, event(&format!("exec_start: {cmd}")));
+    let status = running.wait()?.status();
+    events::emit(&opts.root, event("exec_die").attr("exitCode", status));
+    Ok(status)
 }
 
 /// `den exec -d`: check the container runs, then run the exec in a child of its own (a new

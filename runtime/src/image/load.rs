@@ -9,6 +9,7 @@ use super::layers::{make_private_dirs, LayerStore};
 use super::names::{self, NameEntry, StoreLock};
 use super::store::locate;
 use super::{Image, ImageStore};
+use crate::events;
 
 /// One image loaded and the names recorded for it.
 #[derive(Debug)]
@@ -76,6 +77,7 @@ impl ImageStore {
             });
         }
         names::write(self.root(), &names, &lock)?;
+        events::loaded(events::root_of(self.root()), &loaded);
         Ok(loaded)
     }
 

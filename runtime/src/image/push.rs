@@ -23,6 +23,7 @@ use super::pull::remote::Remote;
 use super::pull::to_oci;
 use super::reference::Reference;
 use super::ImageStore;
+use crate::events;
 
 /// Uploads at once.
 const PARALLEL: usize = 3;
@@ -98,7 +99,12 @@ impl ImageStore {
             names: &all,
             progress,
         };
-        runtime.block_on(job.run(&kept))
+        let pushed = runtime.block_on(job.run(&kept))?;
+        events::emit(
+            events::root_of(self.root()),
+            events::Event::pulled(&parsed, "push"),
+        );
+        Ok(pushed)
     }
 }
 

@@ -14,6 +14,7 @@ use super::kept::{self, blob_dir, Kept};
 use super::names;
 use super::reference::Reference;
 use super::ImageStore;
+use crate::events::{self, Event};
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -72,7 +73,22 @@ impl ImageStore {
         append(&mut tar, "index.json", index.to_string().as_bytes()).map_err(io)?;
         let docker = Value::Array(docker).to_string();
         append(&mut tar, "manifest.json", docker.as_bytes()).map_err(io)?;
-        tar.into_inner().and_then(|mut out| out.flush()).map_err(io)
+        tar.into_inner()
+            .and_then(|mut out| out.flush())
+            .map_err(io)?;
+        for image in &images {
+            let name = image
+                .names
+                .first()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            let id = format!("sha256:{}", image.kept.config.hex());
+            events::emit(
+                events::root_of(self.root()),
+                Event::image(&id, "save", &name),
+            );
+        }
+        Ok(())
     }
 
     /// `den image save -o FILE`: written beside FILE and renamed over it once whole.

@@ -12,6 +12,7 @@ use super::parsed::Parsed;
 use super::reference::Reference;
 use super::source::{Blobs, DirBlobs};
 use super::{docker, kept, oci, Image, ImageConfig};
+use crate::events::{self, Event};
 
 /// Images: unpacked layers and loaded names under `<state root>/images`.
 pub struct ImageStore {
@@ -106,8 +107,12 @@ impl ImageStore {
                 })
             }
         };
-        names.insert(target.clone(), entry);
+        names.insert(target.clone(), entry.clone());
         names::write(&self.root, &names, &lock)?;
+        events::emit(
+            events::root_of(&self.root),
+            Event::image(&entry.id, "tag", &target),
+        );
         Ok(target)
     }
 
@@ -144,6 +149,12 @@ impl ImageStore {
             return Err(ImageError::NoSuchName { name: key });
         };
         names::write(&self.root, &names, &lock)?;
+        events::image_removed(
+            events::root_of(&self.root),
+            &entry.id,
+            &key,
+            names.values().any(|e| e.id == entry.id),
+        );
         // A pull under way may be bringing some of these layers: they wait for `image prune`.
         let Some(quiet) = kept::PullGuard::exclusive(&self.root)? else {
             return Ok(key);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{is_restarting, is_running, LifecycleError};
 use crate::cgroups;
+use crate::events::Event;
 use crate::state::{Container, StateError, Status, Store};
 
 /// `den pause NAME`: freeze every process of the running container. Returns its name.
@@ -32,6 +33,10 @@ fn set_paused(root: &Path, key: &str, paused: bool) -> Result<String, LifecycleE
     cgroups::set_frozen(&dir, paused)?;
     c.life.paused = paused;
     store.save(&c)?;
+    crate::events::emit(
+        root,
+        Event::container(&c, if paused { "pause" } else { "unpause" }),
+    );
     Ok(c.name)
 }
 
@@ -82,6 +87,14 @@ pub fn rename(root: &Path, key: &str, new: &str) -> Result<String, LifecycleErro
     let store = Store::new(root);
     let c = store.find(key)?;
     store.rename(&c, new)?;
+    let renamed = Container {
+        name: new.into(),
+        ..c.clone()
+    };
+    crate::events::emit(
+        root,
+        Event::container(&renamed, "rename").attr("oldName", &c.name),
+    );
     if let Some(att) = &c.network {
         if is_running(&c) {
             crate::hosts::refresh(root, &att.network)?;

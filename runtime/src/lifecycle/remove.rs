@@ -29,7 +29,7 @@ pub fn remove(
         if !force {
             return Err(LifecycleError::Running(c.name));
         }
-        send(&c, Signal::SIGKILL)?;
+        send(&store, &c, Signal::SIGKILL)?;
         super::pause::thaw_for_signal(&store, &c)?;
         if !wait_gone(&c, Duration::from_secs(10)) {
             return Err(LifecycleError::Unkillable {
@@ -50,6 +50,7 @@ pub fn remove(
         crate::volume::VolumeStore::new(root).remove_anonymous(&store.dir(&c.id))?;
     }
     store.remove(&c)?;
+    crate::events::emit(root, crate::events::Event::container(&c, "destroy"));
     Ok(c.name)
 }
 

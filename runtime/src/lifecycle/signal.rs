@@ -9,6 +9,7 @@ use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
 
 use super::{is_running, wait_gone, wait_recorded, LifecycleError};
+use crate::events::{self, Event};
 use crate::state::{self, Container, Store};
 
 /// `9`, `KILL`, `SIGKILL`, `kill` -> SIGKILL.
@@ -27,7 +28,7 @@ pub fn parse_signal(s: &str) -> Result<Signal, LifecycleError> {
 }
 
 /// Send `sig` to the container's PID 1, if it is still the process the record names.
-pub(crate) fn send(c: &Container, sig: Signal) -> Result<(), LifecycleError> {
+pub(crate) fn send(store: &Store, c: &Container, sig: Signal) -> Result<(), LifecycleError> {
     let (Some(pid), Some(start)) = (c.pid, c.pid_start) else {
         return Err(LifecycleError::NotRunning(c.name.clone()));
     };
@@ -37,7 +38,13 @@ pub(crate) fn send(c: &Container, sig: Signal) -> Result<(), LifecycleError> {
         return Err(LifecycleError::NotRunning(c.name.clone()));
     }
     match signal::kill(Pid::from_raw(pid), sig) {
-        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Ok(()) | Err(Errno::ESRCH) => {
+            events::emit(
+                store.root(),
+                Event::container(c, "kill").attr("signal", sig as i32),
+            );
+            Ok(())
+        }
         Err(source) => Err(LifecycleError::Kill {
             name: c.name.clone(),
             pid,
@@ -60,7 +67,7 @@ fn running(store: &Store, key: &str) -> Result<Container, LifecycleError> {
 pub fn kill(root: &Path, key: &str, sig: Signal) -> Result<String, LifecycleError> {
     let store = Store::new(root);
     let c = running(&store, key)?;
-    send(&c, sig)?;
+    send(&store, &c, sig)?;
     super::pause::thaw_for_signal(&store, &c)?;
     Ok(c.name)
 }
@@ -99,10 +106,10 @@ pub fn stop_container(
         Some(s) => parse_signal(s)?,
         None => Signal::SIGTERM,
     };
-    send(&c, first)?;
+    send(&store, &c, first)?;
     super::pause::thaw_for_signal(&store, &c)?;
     if !wait_gone(&c, grace) {
-        match send(&c, Signal::SIGKILL) {
+        match send(&store, &c, Signal::SIGKILL) {
             // It ended just now.
             Err(LifecycleError::NotRunning(_)) => {}
             r => r?,
@@ -115,5 +122,6 @@ pub fn stop_container(
         }
     }
     wait_recorded(&store, &c)?;
+    events::emit(root, Event::container(&c, "stop"));
     Ok(c.name)
 }

@@ -86,6 +86,7 @@ impl Checker {
         };
         let _ = fs::remove_file(&out_path);
         let in_start_period = self.started.elapsed() < self.cfg.start_period();
+        let before = self.health.status;
         self.health.record(
             HealthResult {
                 start: rfc3339(start),
@@ -96,6 +97,9 @@ impl Checker {
             self.cfg.retries(),
             in_start_period,
         );
+        if self.health.status != before {
+            crate::events::health(&self.root, &self.id, self.health.status);
+        }
         if let Err(e) = self.health.save(&self.dir) {
             super::supervisor::note(&self.root, &self.id, &format!("saving its health: {e}"));
         }

@@ -111,6 +111,7 @@ pub(crate) fn create_only(v: Validated) -> Result<String, RunError> {
     )?;
     record.supervisor = None;
     store.save(&record)?;
+    crate::events::emit(&v.root, crate::events::Event::container(&record, "create"));
     if let Some(r) = reservation {
         r.commit();
     }
@@ -301,6 +302,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     record.pid_start = state::start_time(running.pid());
     record.started_at = Some(state::now_secs());
     store.save(&record)?;
+    crate::events::started(store.root(), &record, reservation.is_some(), &mounts.mounts);
     if let Some(r) = reservation {
         r.commit();
     }

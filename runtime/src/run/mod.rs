@@ -217,7 +217,12 @@ pub fn restart(root: &Path, key: &str, grace: Option<Duration>) -> Result<String
         Ok(_) | Err(lifecycle::LifecycleError::NotRunning(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    start(root, key)
+    let name = start(root, key)?;
+    // Started just now: found unless removed since (then there is nothing to say it of).
+    if let Ok(c) = Store::new(root).find(&name) {
+        crate::events::emit(root, crate::events::Event::container(&c, "restart"));
+    }
+    Ok(name)
 }
 
 /// A container `den start --restart-policies` started: its name, and its start's outcome.

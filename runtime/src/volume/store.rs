@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{points, MountKind, VolumeError};
+use crate::events::{self, Event};
 use crate::state::{self, Store};
 
 /// One volume, as `den volume inspect` shows it.
@@ -87,6 +88,7 @@ impl VolumeStore {
             let _ = fs::remove_dir_all(&dir);
             return Err(e);
         }
+        events::emit(events::root_of(&self.root), Event::volume(&name, "create"));
         Ok((vol, true))
     }
 
@@ -165,7 +167,9 @@ impl VolumeStore {
             });
         }
         let dir = self.dir(name);
-        fs::remove_dir_all(&dir).map_err(VolumeError::io("removing", dir))
+        fs::remove_dir_all(&dir).map_err(VolumeError::io("removing", dir))?;
+        events::emit(events::root_of(&self.root), Event::volume(name, "destroy"));
+        Ok(())
     }
 
     /// `den volume prune [-a]`: remove the volumes no container uses; anonymous ones only unless
@@ -176,6 +180,10 @@ impl VolumeStore {
             if (all || v.anonymous) && self.users(&v.name)?.is_empty() {
                 let dir = self.dir(&v.name);
                 fs::remove_dir_all(&dir).map_err(VolumeError::io("removing", dir))?;
+                events::emit(
+                    events::root_of(&self.root),
+                    Event::volume(&v.name, "destroy"),
+                );
                 removed.push(v.name);
             }
         }
@@ -199,7 +207,11 @@ impl VolumeStore {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => {
                         return Err(VolumeError::io("removing", dir)(e))
                     }
-                    _ => {}
+                    Err(_) => {}
+                    Ok(()) => {
+                        let root = events::root_of(&self.root);
+                        events::emit(root, Event::volume(&p.name, "destroy"));
+                    }
                 }
             }
         }

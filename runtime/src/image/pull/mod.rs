@@ -30,6 +30,7 @@ use super::reference::Reference;
 use super::source::DirBlobs;
 use super::store::chain_key;
 use super::{Image, ImageStore};
+use crate::events;
 
 pub use fetch::{Event, Status};
 pub use login::{login, logout};
@@ -73,7 +74,12 @@ impl ImageStore {
             .enable_all()
             .build()
             .map_err(|e| ImageError::io(self.root(), e))?;
-        runtime.block_on(self.pull_async(&reference, opts, progress))
+        let pulled = runtime.block_on(self.pull_async(&reference, opts, progress))?;
+        events::emit(
+            events::root_of(self.root()),
+            events::Event::pulled(&reference, "pull"),
+        );
+        Ok(pulled)
     }
 
     async fn pull_async(
