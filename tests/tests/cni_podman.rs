@@ -9,6 +9,7 @@ use den_tests::{
 };
 
 /// The podman command line for this sandbox: private storage, den-cni as the only plugin.
+/// `run` needs [`PodmanCgroups::flag`] too.
 fn podman(sb: &Sandbox) -> String {
     let s = sb.scratch();
     let (bin, net) = (s.join("cni-bin"), s.join("net.d"));
@@ -49,6 +50,75 @@ fn podman(sb: &Sandbox) -> String {
     )
 }
 
+/// podman with cgroupfs puts conmon and the container below `/libpod_parent` at the root of every
+/// hierarchy unless `run` is given `--cgroup-parent`: an absolute path, the same in every
+/// hierarchy. This one is `<the test's own cgroup>/den-tests/<sandbox>/podman`, which nests under
+/// the test's own cgroup in each hierarchy where the own paths are prefixes of the longest one
+/// (so it is under "/" where the test sits at the root). Removed deepest first on drop (the
+/// sandbox removes only its parent's direct children).
+struct PodmanCgroups {
+    /// The path below each hierarchy's root, without the leading '/'.
+    path: String,
+}
+
+impl PodmanCgroups {
+    fn new(sb: &Sandbox) -> Option<PodmanCgroups> {
+        let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let own: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.splitn(3, ':').nth(2))
+            .map(|p| p.trim_matches('/'))
+            .collect();
+        let longest = own.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
+        let under =
+            |p: &&str| p.is_empty() || longest == *p || longest.starts_with(&format!("{p}/"));
+        if !own.iter().all(under) {
+            return None;
+        }
+        let rel = format!("{}/podman", den_tests::cgroups::parent(sb.name()));
+        let path = format!("{longest}/{rel}")
+            .trim_start_matches('/')
+            .to_owned();
+        Some(PodmanCgroups { path })
+    }
+
+    fn flag(&self) -> String {
+        format!("--cgroup-parent /{}", self.path)
+    }
+
+    /// This parent's dirs in every mounted hierarchy, deepest first.
+    fn dirs(&self) -> Vec<std::path::PathBuf> {
+        fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in fs::read_dir(d).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+            out.push(d.to_path_buf());
+        }
+        let mut out = Vec::new();
+        for h in fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let top = h.path().join(&self.path);
+            if top.is_dir() {
+                walk(&top, &mut out);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for PodmanCgroups {
+    fn drop(&mut self) {
+        for d in self.dirs() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
 /// podman 4.3's libcni caches results under /var/lib/cni with no option to move it: if this test
 /// makes that directory, it removes it again (only while empty: never what others put there).
 struct CniCache {
@@ -77,8 +147,14 @@ impl Drop for CniCache {
 #[test]
 fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     let _cache = CniCache::new();
+    let roots = libpod_roots();
     let sb = Sandbox::new();
+    let Some(cgroups) = PodmanCgroups::new(&sb) else {
+        eprintln!("SKIP: this test's own cgroups differ by hierarchy: no one --cgroup-parent nests under all");
+        return;
+    };
     let p = podman(&sb);
+    let parent = cgroups.flag();
     let rootfs = fixtures().dir_arg();
     sb.host(&format!(
         "tar -C {rootfs} -c . | {p} import - localhost/denbox"
@@ -86,13 +162,13 @@ fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     .ok();
     // den's table, bridge and port records exist after a first container: the state to return to.
     sb.host(&format!(
-        "{p} run --rm --network denbridge -p 8081:80 localhost/denbox true"
+        "{p} run --rm {parent} --network denbridge -p 8081:80 localhost/denbox true"
     ))
     .ok();
     let before = sb.footprint();
     let web = "mkdir -p /www && echo hello-podman > /www/index.html && exec httpd -f -p 80 -h /www";
     sb.host(&format!(
-        "{p} run -d --name web --network denbridge -p 8080:80 localhost/denbox sh -c '{web}'"
+        "{p} run -d --name web {parent} --network denbridge -p 8080:80 localhost/denbox sh -c '{web}'"
     ))
     .ok();
     let page = wait_ok(
@@ -117,4 +193,26 @@ fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     assert_eq!(peer.peers().len(), 1);
     sb.host(&format!("{p} rm -f -t 0 web")).ok();
     sb.assert_footprint(&before, "after podman rm -f");
+    drop(cgroups);
+    assert_eq!(libpod_roots(), roots, "podman's dirs at a hierarchy's root");
+}
+
+/// podman's dirs (`libpod*`) at the root of every hierarchy, sorted (other suites' dirs come and
+/// go there meanwhile).
+fn libpod_roots() -> Vec<String> {
+    let mut out: Vec<String> = fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|h| fs::read_dir(h.path()).into_iter().flatten().flatten())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path().display().to_string())
+        .filter(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with("libpod"))
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -134,6 +134,7 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
         .map_err(|e| OciError::io("creating the exec fifo", &fifo_path)(io::Error::from(e)))?;
     let linux = spec.linux().as_ref();
+    chown_to_mapped_root(&fifo_path, linux)?;
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.display().to_string())
@@ -234,6 +235,26 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
         cgroup: Some(cgroup),
         dir: guard,
     })
+}
+
+/// In a user namespace the container's root opens the exec fifo as its host ids (runc chowns it
+/// the same way).
+fn chown_to_mapped_root(
+    fifo: &Path,
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<(), OciError> {
+    let root_of = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter()
+            .flatten()
+            .find(|l| l.container_id() == 0 && l.size() > 0)
+            .map(|l| l.host_id())
+    };
+    let Some(linux) = linux else { return Ok(()) };
+    let (uid, gid) = (root_of(linux.uid_mappings()), root_of(linux.gid_mappings()));
+    if uid.is_none() && gid.is_none() {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(fifo, uid, gid).map_err(OciError::io("chowning", fifo))
 }
 
 /// Write the pid file whole or not at all (conmon and the shim read it as soon as it exists).

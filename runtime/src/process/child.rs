@@ -50,6 +50,10 @@ pub struct ChildFds {
     pub tty: Option<OwnedFd>,
     /// Its path in den's mount namespace, bind-mounted on /dev/console.
     pub tty_path: Option<CString>,
+    /// In a new user namespace: wait for the parent's Mapped, then become its root.
+    pub wait_mapped: bool,
+    /// Unshare a cgroup namespace once in the cgroup (so its root is the container's cgroup).
+    pub cgroupns: bool,
 }
 
 /// The child's main: join the namespaces and the cgroup, report Ready, wait for Go, then `setup_and_exec`.
@@ -65,6 +69,12 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
         let _ = send_msg(sock, &Msg::Failed(Failure::new(Step::NotDumpable, e)));
         return 1;
     }
+    if fds.wait_mapped {
+        if let Err(f) = become_mapped_root(sock) {
+            let _ = send_msg(sock, &Msg::Failed(f));
+            return 1;
+        }
+    }
     for (i, (fd, flags)) in fds.joins.iter().enumerate() {
         if let Err(e) = setns(fd, *flags) {
             let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinNamespace, i, e)));
@@ -74,6 +84,12 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     for (i, fd) in fds.cgroup.iter().enumerate() {
         if let Err(e) = nix::unistd::write(fd, b"0") {
             let _ = send_msg(sock, &Msg::Failed(Failure::at(Step::JoinCgroup, i, e)));
+            return 1;
+        }
+    }
+    if fds.cgroupns {
+        if let Err(e) = nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP) {
+            let _ = send_msg(sock, &Msg::Failed(Failure::new(Step::JoinCgroup, e)));
             return 1;
         }
     }
@@ -95,6 +111,22 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     let failure = setup_and_exec(fds);
     let _ = send_msg(sock, &Msg::Failed(failure));
     1
+}
+
+/// Wait until the parent wrote the maps, then take the namespace's root ids (runc's order: gid,
+/// then uid); until then this process is the unmapped overflow id.
+fn become_mapped_root(sock: BorrowedFd<'_>) -> Result<(), Failure> {
+    match receive(sock) {
+        Ok(Received::Msg(Msg::Mapped)) => {}
+        Ok(_) => return Err(Failure::new(Step::Protocol, Errno::EPROTO)),
+        Err(e) => return Err(Failure::new(Step::Protocol, e)),
+    }
+    syscall::set_gid(0).map_err(at(Step::UserNamespace))?;
+    syscall::set_uid(0).map_err(at(Step::UserNamespace))?;
+    // Not yet exec'd, this process's memory belongs to the host's user namespace, so while it is
+    // non-dumpable its /proc/self/fd is the host root's, whom the mapped root is not: the
+    // fd-based mounts need it. Dumpable again until the exec fifo is open (see become_process).
+    nix::sys::prctl::set_dumpable(true).map_err(at(Step::NotDumpable))
 }
 
 fn at(step: Step) -> impl Fn(Errno) -> Failure {
@@ -285,6 +317,9 @@ fn become_process(plan: &ProcPlan, fds: &ChildFds) -> Result<(), Failure> {
         .map(open_gate)
         .transpose()
         .map_err(at(Step::ExecGate))?;
+    if fds.wait_mapped {
+        nix::sys::prctl::set_dumpable(false).map_err(at(Step::NotDumpable))?;
+    }
     let seccomp = plan.seccomp.as_ref();
     if let Some(bpf) = seccomp.filter(|_| !plan.no_new_privs) {
         syscall::install_seccomp(&bpf.0).map_err(at(Step::Seccomp))?;

@@ -17,6 +17,7 @@ use super::gate::Gated;
 use super::handle::{above_stdio, dup, null_stdin, open_path, prepare, Child, Io};
 use super::plan::{self, ChildPlan, EnterPlan};
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
+use super::userns::{IdMaps, Inherited};
 use super::wait::Running;
 use super::{pty, Launch, ProcessError, FORWARDED_SIGNALS};
 use crate::syscall;
@@ -49,11 +50,16 @@ fn block_signals(terminal: bool) -> Result<SignalFd, ProcessError> {
 /// Clone the container's PID 1 into the spec's namespaces; it waits for [`Paused::start`].
 pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
     let plan = plan::build(launch)?;
-    let joins = plan
+    let mut joins = plan
         .joins
         .iter()
         .map(|j| Ok((open_path(&j.path, "open namespace")?, j.flag)))
         .collect::<Result<Vec<_>, ProcessError>>()?;
+    // With a new user namespace the child could not join them: it is born in them.
+    let inherit = match plan.id_maps.is_some() {
+        true => std::mem::take(&mut joins),
+        false => Vec::new(),
+    };
     let terminal = plan.process.terminal;
     let (master, tty, tty_path) = match terminal {
         true => pty::open().map(|p| (Some(p.master), Some(p.slave), p.path))?,
@@ -96,6 +102,9 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
     };
     let prepared = Prepared {
         joins,
+        inherit,
+        id_maps: plan.id_maps.clone(),
+        cgroupns: false,
         gate,
         cgroup,
         stdin: null_stdin(terminal || launch.stdin)?,
@@ -109,12 +118,24 @@ pub fn spawn(launch: &Launch<'_>) -> Result<Paused, ProcessError> {
             relay_stdin: launch.stdin,
         },
     };
-    self::launch(plan.clone_flags, prepared, Plan::New(Box::new(plan)))
+    // A cgroup namespace is unshared by the child once in its cgroup, so that it is its root.
+    let flags = plan.clone_flags - CloneFlags::CLONE_NEWCGROUP;
+    let prepared = Prepared {
+        cgroupns: plan.clone_flags.contains(CloneFlags::CLONE_NEWCGROUP),
+        ..prepared
+    };
+    self::launch(flags, prepared, Plan::New(Box::new(plan)))
 }
 
 /// What a child is started with, besides its plan and the sync socket.
 pub(super) struct Prepared {
     pub joins: Vec<(OwnedFd, CloneFlags)>,
+    /// Namespaces the cloning thread joins for the clone (see `userns`).
+    pub inherit: Vec<(OwnedFd, CloneFlags)>,
+    /// A new user namespace's maps, written before the child goes on.
+    pub id_maps: Option<IdMaps>,
+    /// Unshare a cgroup namespace after joining the cgroup.
+    pub cgroupns: bool,
     pub cgroup: Vec<OwnedFd>,
     /// The exec fifo's O_PATH fd (OCI `create`).
     pub gate: Option<OwnedFd>,
@@ -173,6 +194,9 @@ pub(super) fn launch(
     .map_err(prepare("create", "the sync socketpair"))?;
     let Prepared {
         joins,
+        inherit,
+        id_maps,
+        cgroupns,
         cgroup,
         gate,
         stdin,
@@ -193,12 +217,16 @@ pub(super) fn launch(
         stderr,
         tty: tty.map(above_stdio).transpose()?,
         tty_path,
+        wait_mapped: id_maps.is_some(),
+        cgroupns,
     };
     let signals = block_signals(io.master.is_some())?;
+    let inherited = Inherited::enter(&inherit)?;
     let (pid, pidfd) =
         syscall::clone_process(flags, || child::run(&fds, |fds| plan.setup_and_exec(fds)))
             .map_err(|source| ProcessError::Clone { source })?;
     let child = Child::new(pid, pidfd);
+    inherited.restore()?;
     // Close our copies of the child's fds (its end of the socket above all: EOF means exec).
     let sock = fds.parent_end.take();
     drop(fds);
@@ -214,6 +242,14 @@ pub(super) fn launch(
         io,
         signals,
     };
+    if let Some(maps) = id_maps {
+        maps.write(pid.as_raw())?;
+        send_msg(paused.sock.as_fd(), &Msg::Mapped).map_err(|source| ProcessError::Sync {
+            pid: pid.as_raw(),
+            op: "send Mapped",
+            source,
+        })?;
+    }
     match receive(paused.sock.as_fd()) {
         Ok(Received::Msg(Msg::Ready)) => Ok(paused),
         Ok(Received::Msg(Msg::Failed(f))) => Err(paused.failure(f)),

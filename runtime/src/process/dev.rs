@@ -3,6 +3,7 @@
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -23,10 +24,13 @@ pub struct DevicePlan {
     mode: Mode,
     dev: u64,
     owner: Option<(Uid, Gid)>,
+    /// In a user namespace (no mknod there): the host's node at this path, bind-mounted (runc's
+    /// way).
+    host: Option<std::ffi::CString>,
 }
 
 impl DevicePlan {
-    pub fn new(d: &LinuxDevice) -> Result<DevicePlan, ProcessError> {
+    pub fn new(d: &LinuxDevice, bind: bool) -> Result<DevicePlan, ProcessError> {
         let invalid = |what| ProcessError::Invalid {
             what,
             value: d.path().display().to_string(),
@@ -50,10 +54,25 @@ impl DevicePlan {
             mode: Mode::from_bits_truncate(d.file_mode().unwrap_or(0o666)),
             dev: makedev(major, minor),
             owner: (uid != 0 || gid != 0).then(|| (Uid::from_raw(uid), Gid::from_raw(gid))),
+            host: bind
+                .then(|| super::proc_plan::c("device path", d.path().as_os_str().as_bytes()))
+                .transpose()?,
         })
     }
 
     fn apply(&self, root: BorrowedFd<'_>) -> Result<(), Errno> {
+        if let Some(host) = &self.host {
+            let target = self.path.ensure_file(root, Mode::empty())?;
+            let none: Option<&CStr> = None;
+            let to = FdPath::new(&target);
+            return mount(
+                Some(host.as_c_str()),
+                to.as_cstr(),
+                none,
+                MsFlags::MS_BIND,
+                none,
+            );
+        }
         let (dir, name) = self.path.parent(root)?;
         match mknodat(dir.as_fd(), name, self.kind, self.mode, self.dev) {
             Ok(()) => {}
@@ -90,10 +109,11 @@ pub struct DevPlan {
 }
 
 impl DevPlan {
-    pub fn new(devices: &[LinuxDevice]) -> Result<DevPlan, ProcessError> {
+    /// `bind`: in a user namespace, bind the host's nodes (see [`DevicePlan`]).
+    pub fn new(devices: &[LinuxDevice], bind: bool) -> Result<DevPlan, ProcessError> {
         let devices = devices
             .iter()
-            .map(DevicePlan::new)
+            .map(|d| DevicePlan::new(d, bind))
             .collect::<Result<_, _>>()?;
         let fixed = |p: &str| {
             InRoot::new(Path::new(p)).ok_or(ProcessError::Invalid {

@@ -14,7 +14,8 @@
 //! it for the one clone and leaves again; the child, forked after, is a member (it shows in the
 //! container's `ps`) and dies with the container's PID 1.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::sched::{setns, CloneFlags};
@@ -51,6 +52,23 @@ const NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWIPC)
     .union(CloneFlags::CLONE_NEWNET);
 
+/// [`NAMESPACES`], and the container's user namespace where it has its own (setns through a
+/// pidfd enters it first, then the others with its capabilities).
+fn namespaces(container: BorrowedFd<'_>) -> CloneFlags {
+    let pid = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", container.as_raw_fd()))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("Pid:")?.trim().parse::<i32>().ok())
+        });
+    let ino = |p: String| std::fs::metadata(p).map(|m| m.ino()).ok();
+    let own = pid.and_then(|pid| ino(format!("/proc/{pid}/ns/user")));
+    match own.is_some() && own != ino("/proc/self/ns/user".into()) {
+        true => NAMESPACES | CloneFlags::CLONE_NEWUSER,
+        false => NAMESPACES,
+    }
+}
+
 /// Fork a child into the running container's namespaces; it waits for [`Paused::start`].
 pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
     let mut plan = EnterPlan {
@@ -68,7 +86,10 @@ pub fn enter(e: &Enter<'_>) -> Result<Paused, ProcessError> {
     let pidfd = syscall::dup_above_stdio(e.container)
         .map_err(prepare("duplicate", "the container's pidfd"))?;
     let prepared = Prepared {
-        joins: vec![(pidfd, NAMESPACES)],
+        joins: vec![(pidfd, namespaces(e.container))],
+        inherit: Vec::new(),
+        id_maps: None,
+        cgroupns: false,
         cgroup: Vec::new(),
         gate: None,
         stdin: null_stdin(terminal || e.stdin)?,

@@ -51,6 +51,12 @@ pub enum ProcessError {
         "the container process is not waiting at its exec fifo {fifo} (exited, or started already)"
     )]
     NotWaiting { fifo: String },
+    #[error("cannot write the user namespace's {path}")]
+    IdMap {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot clone the container process")]
     Clone {
         #[source]

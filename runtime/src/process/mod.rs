@@ -46,6 +46,7 @@ mod plan;
 mod proc_plan;
 mod pty;
 mod sync;
+mod userns;
 mod wait;
 
 use std::os::fd::OwnedFd;
@@ -60,6 +61,7 @@ pub use error::ProcessError;
 pub use gate::{open_gate, Gated};
 pub(crate) use mounts::MountPlan;
 pub use sync::Step;
+pub use userns::IdMaps;
 pub use wait::Running;
 
 /// The container's root filesystem as an overlay of image layers.

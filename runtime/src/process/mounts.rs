@@ -212,13 +212,20 @@ impl MountPlan {
                 source,
                 fstype,
                 data,
-            } => mount(
+            } => match mount(
                 Some(source.as_c_str()),
                 at.as_cstr(),
                 Some(fstype.as_c_str()),
                 self.flags,
                 data.as_deref(),
-            )?,
+            ) {
+                // In a user namespace that does not own the network namespace (one joined by
+                // path) the kernel refuses a sysfs: bind the host's instead, as runc does.
+                Err(Errno::EPERM) if fstype.as_c_str() == c"sysfs" => {
+                    return self.bind_host_sys(root, at.as_cstr());
+                }
+                r => r?,
+            },
         }
         if self.remount.is_empty() && self.propagation.is_empty() {
             return Ok(());
@@ -234,6 +241,18 @@ impl MountPlan {
             mount(none, at.as_cstr(), none, self.propagation, none)?;
         }
         Ok(())
+    }
+}
+
+impl MountPlan {
+    fn bind_host_sys(&self, root: BorrowedFd<'_>, at: &std::ffi::CStr) -> Result<(), Errno> {
+        let none: Option<&std::ffi::CStr> = None;
+        let rec = MsFlags::MS_BIND | MsFlags::MS_REC;
+        mount(Some(c"/sys"), at, none, rec, none)?;
+        let mounted = self.dest.open(root)?;
+        let keep = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let flags = (self.flags & keep) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+        mount(none, FdPath::new(&mounted).as_cstr(), none, flags, none)
     }
 }
 

@@ -51,6 +51,8 @@ pub struct ChildPlan {
     pub cgroup: Vec<PathBuf>,
     /// Stop after the mounts, before pivot_root (OCI createContainer hooks).
     pub stop_before_pivot: bool,
+    /// A new user namespace's maps (`clone_flags` has CLONE_NEWUSER).
+    pub id_maps: Option<super::userns::IdMaps>,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
@@ -81,6 +83,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         });
     }
     let (clone_flags, joins) = namespaces(spec)?;
+    let id_maps = super::userns::from_spec(linux, clone_flags.contains(CloneFlags::CLONE_NEWUSER))?;
     let hostname = match spec.hostname().as_deref() {
         None | Some("") => None,
         Some(h) if clone_flags.contains(CloneFlags::CLONE_NEWUTS) => Some(OsString::from(h)),
@@ -98,8 +101,19 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         root: c("root path", root.path().as_os_str().as_bytes())?,
         overlay: overlay.as_ref().map(|o| o.0.clone()),
         overlay_cwd: overlay.and_then(|o| o.1),
-        mounts: mount_plans(spec)?,
-        dev: DevPlan::new(linux.devices().as_deref().unwrap_or_default())?,
+        mounts: mount_plans(
+            spec,
+            &launch
+                .cgroup
+                .iter()
+                .filter_map(|e| e.path.parent().map(PathBuf::from))
+                .collect::<Vec<_>>(),
+            clone_flags.contains(CloneFlags::CLONE_NEWCGROUP),
+        )?,
+        dev: DevPlan::new(
+            linux.devices().as_deref().unwrap_or_default(),
+            clone_flags.contains(CloneFlags::CLONE_NEWUSER),
+        )?,
         workdir: InRoot::new(process.cwd()),
         masked: paths(linux.masked_paths())?,
         readonly: paths(linux.readonly_paths())?,
@@ -118,6 +132,7 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         process: process_plan,
         cgroup: launch.cgroup.iter().map(|e| e.path.clone()).collect(),
         stop_before_pivot: launch.gate.as_ref().is_some_and(|g| g.stop_before_pivot),
+        id_maps,
     })
 }
 
@@ -167,13 +182,18 @@ impl ChildPlan {
     }
 }
 
-/// The spec's mounts, a `cgroup` one expanded (see `cgroupfs`).
-fn mount_plans(spec: &Spec) -> Result<Vec<MountPlan>, ProcessError> {
+/// The spec's mounts, a `cgroup` one expanded (see `cgroupfs`: `own` are the container's cgroup
+/// dirs).
+fn mount_plans(
+    spec: &Spec,
+    own: &[PathBuf],
+    cgroupns: bool,
+) -> Result<Vec<MountPlan>, ProcessError> {
     let mut plans = Vec::new();
     for m in spec.mounts().iter().flatten() {
         match m.typ().as_deref() {
             Some("cgroup") => {
-                for part in super::cgroupfs::expand(m)? {
+                for part in super::cgroupfs::expand(m, own, cgroupns)? {
                     plans.push(MountPlan::new(&part)?);
                 }
             }
@@ -202,13 +222,6 @@ impl EnterPlan {
 /// process's own part is checked by [`ProcPlan::new`]).
 /// Hooks are run by the OCI front (`oci::hooks`), only where the container stops for them.
 fn refuse_unsupported(spec: &Spec, gated: bool) -> Result<(), ProcessError> {
-    if let Some(linux) = spec.linux() {
-        if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-            || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-        {
-            return Err(unsupported("user namespace id mappings"));
-        }
-    }
     if spec.hooks().is_some() && !gated {
         return Err(unsupported("hooks"));
     }
@@ -230,6 +243,7 @@ fn namespaces(spec: &Spec) -> Result<(CloneFlags, Vec<Join>), ProcessError> {
             LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
             LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
             LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
             other => return Err(unsupported(&format!("a {other} namespace"))),
         };
         if seen.contains(flag) {
@@ -244,7 +258,7 @@ fn namespaces(spec: &Spec) -> Result<(CloneFlags, Vec<Join>), ProcessError> {
             Some(path)
                 if matches!(
                     ns.typ(),
-                    LinuxNamespaceType::Pid | LinuxNamespaceType::Mount
+                    LinuxNamespaceType::Pid | LinuxNamespaceType::Mount | LinuxNamespaceType::User
                 ) =>
             {
                 return Err(unsupported(&format!(

@@ -4,7 +4,10 @@
 //!
 //! ```text
 //! child                         parent
-//!   non-dumpable, join namespaces, move into its cgroup
+//!   non-dumpable
+//!   (a new user namespace:)   <-------   Mapped   (uid_map, gid_map written)
+//!   setresgid/setresuid 0
+//!   join namespaces, move into its cgroup
 //!   Ready            ------->   spawn() returns Paused
 //!   wait             <-------   Go            (start())
 //!   set up, exec
@@ -66,9 +69,10 @@ pub enum Step {
     Exec,
     Protocol,
     ExecGate,
+    UserNamespace,
 }
 
-const STEPS: [Step; 34] = [
+const STEPS: [Step; 35] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::JoinCgroup,
@@ -103,6 +107,7 @@ const STEPS: [Step; 34] = [
     Step::Exec,
     Step::Protocol,
     Step::ExecGate,
+    Step::UserNamespace,
 ];
 
 impl Step {
@@ -146,6 +151,7 @@ impl Step {
             Step::Exec => "exec",
             Step::Protocol => "sync protocol",
             Step::ExecGate => "wait at the exec fifo",
+            Step::UserNamespace => "become root of its user namespace",
         }
     }
 }
@@ -194,6 +200,8 @@ pub enum Msg {
     Mounted,
     /// child -> parent (with a gate): set up, waiting at the exec fifo.
     Created,
+    /// parent -> child (a new user namespace): its uid and gid maps are written.
+    Mapped,
 }
 
 const LEN: usize = 12;
@@ -206,6 +214,7 @@ impl Msg {
             Msg::Go => b[0] = 2,
             Msg::Mounted => b[0] = 4,
             Msg::Created => b[0] = 5,
+            Msg::Mapped => b[0] = 6,
             Msg::Failed(f) => {
                 b[0] = 3;
                 b[1] = f.step as u8;
@@ -225,6 +234,7 @@ impl Msg {
             2 => Some(Msg::Go),
             4 => Some(Msg::Mounted),
             5 => Some(Msg::Created),
+            6 => Some(Msg::Mapped),
             3 => {
                 let step = Step::from_u8(b[1])?;
                 let errno = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
@@ -297,7 +307,14 @@ mod tests {
     fn messages_round_trip_and_eof_is_seen() {
         let (a, b) = pair();
         let failed = Msg::Failed(Failure::at(Step::Mount, 3, Errno::ENOENT));
-        for m in [Msg::Ready, Msg::Go, Msg::Mounted, Msg::Created, failed] {
+        for m in [
+            Msg::Ready,
+            Msg::Go,
+            Msg::Mounted,
+            Msg::Created,
+            Msg::Mapped,
+            failed,
+        ] {
             send_msg(a.as_fd(), &m).expect("send");
             assert_eq!(receive(b.as_fd()).expect("recv"), Received::Msg(m));
         }

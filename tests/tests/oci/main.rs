@@ -3,12 +3,14 @@
 //! `kill`, `delete`; the spec's fields honoured in the container; the hooks at their points;
 //! bad input refused with exit 1, one line and runc's JSON log record.
 
+mod cgroup_mount;
 mod containerd;
 mod hooks;
 mod lifecycle;
 mod podman;
 mod reject;
 mod spec_fields;
+mod userns;
 
 use std::time::Duration;
 

@@ -175,6 +175,41 @@ fn podman_runs_execs_stops_and_removes_containers_on_den_runtime() {
     assert!(left > 0, "podman used its private runroot");
 }
 
+#[test]
+fn podman_uidmap_runs_the_container_as_the_mapped_root() {
+    if which("podman").is_none() || which("conmon").is_none() {
+        eprintln!("SKIP: podman or conmon not installed (scripts/setup.sh installs them)");
+        return;
+    }
+    let sb = Sandbox::new();
+    let pm = Podman::new(&sb);
+    let rootfs = fixtures().dir_arg();
+    sb.host(&format!("tar -C {rootfs} -c . | {} import - denfx", pm.cmd))
+        .ok();
+    let maps = "--uidmap 0:100000:65536 --gidmap 0:100000:65536";
+    let out = pm
+        .run(&format!(
+            "run --rm {maps} {LIMITS} denfx sh -c 'id -u; cat /proc/self/uid_map'"
+        ))
+        .ok();
+    let words: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "0", "100000", "65536"], "{out}");
+    pm.run(&format!(
+        "run -d --name mapped {maps} {LIMITS} denfx sleep 30"
+    ))
+    .ok();
+    let pid = pm.run("inspect --format '{{.State.Pid}}' mapped").ok();
+    let status = fs::read_to_string(format!("/proc/{}/status", pid.stdout.trim()))
+        .expect("the container's status");
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+    assert_eq!(
+        uid.split_whitespace().nth(1),
+        Some("100000"),
+        "the host sees the mapped uid: {status}"
+    );
+    pm.run("rm -f -t 0 mapped").ok();
+}
+
 pub fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
