@@ -20,8 +20,8 @@ pub(crate) async fn check(
     let differs = |what: String| Err(AttachError::CheckFailed(what));
     {
         let lock = NetLock::acquire(root)?;
-        let leases = ipam::leases(&lock, root, &att.network)?;
-        if leases.get(&att.ip) != Some(&att.container_id) {
+        let holder = ipam::holder(&lock, root, &att.network, att.ip)?;
+        if holder.as_ref() != Some(&att.container_id) {
             return differs(format!(
                 "{} is no longer leased to this attachment on network {}",
                 att.ip, att.network

@@ -77,10 +77,7 @@ pub(crate) async fn detach(
             // reservation lost) only where the element still leads to this container.
             // An attachment that publishes nothing (a `den network connect`) leaves the
             // container's other reservations alone.
-            let owned = match att.ports.is_empty() {
-                true => Ok(Vec::new()),
-                false => portalloc::release(&lock, &att.container_id),
-            };
+            let owned = portalloc::release(&lock, &att.container_id, &att.ports);
             let owned = owned.unwrap_or_else(|e| {
                 errors.push(e.into());
                 Vec::new()

@@ -1,12 +1,15 @@
-//! IP address management: the leases of one network live in `<state root>/networks/<network>/leases.json`,
-//! read and rewritten ([`crate::jsonfile`]) under the [`NetLock`], which every function takes as proof.
+//! IP address management: the leases of one network live in `<state root>/networks/<network>/ipam/`,
+//! one record each ([`crate::records`]), changed under the [`NetLock`], which every function takes
+//! as proof. A `leases.json` of an older den is converted the first time the lock is held for it.
 //!
 //! Allocation is sequential like docker's: the lowest free address after the last one handed out, wrapping
 //! around, so an address just released is not handed out again at once. The network address, the gateway
 //! and the broadcast address are never leased.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::net::Ipv4Addr;
+use std::os::unix::fs::{symlink, FileExt};
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::jsonfile::{self, JsonFileError};
 use crate::lock::NetLock;
+use crate::records::{self, RecordError, Records};
 
 /// A failed IPAM operation.
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +60,121 @@ pub enum IpamError {
     },
     #[error(transparent)]
     File(#[from] JsonFileError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
-/// The on-disk form: `{"last": "172.20.0.3", "leases": {"172.20.0.2": "<container id>", ...}}`.
+/// One network's leases: `ipam/leases/<address>` -> owner, `ipam/owners/<owner>` -> address,
+/// `ipam/last` (the address handed out last, a hint written in place). An owner's index entry is
+/// made before its lease and removed after it, so every lease has one (a crash leaves at most an
+/// index entry whose lease is missing or someone else's: stale, treated as absent, and swept).
+struct Store {
+    leases: Records,
+    owners: Records,
+    last: PathBuf,
+}
+
+impl Store {
+    /// The network's store; made (from a `leases.json` of an older den, if there is one) when
+    /// `create`, else `None` if there is none.
+    fn open(
+        lock: &NetLock,
+        state_root: &Path,
+        network: &str,
+        create: bool,
+    ) -> Result<Option<Store>, IpamError> {
+        let dir = network_dir(lock, state_root, network)?;
+        let ipam = dir.join("ipam");
+        let store = Store {
+            leases: Records::new(ipam.join("leases"), "lease"),
+            owners: Records::new(ipam.join("owners"), "lease owner"),
+            last: ipam.join("last"),
+        };
+        if ipam.is_dir() {
+            return Ok(Some(store));
+        }
+        let legacy = dir.join(LEGACY);
+        if !create && !legacy.exists() {
+            return Ok(None);
+        }
+        let old: LegacyFile = jsonfile::load("leases", &legacy)?;
+        records::build_dir(&ipam, "leases", |temp| {
+            fs::create_dir(temp.join("leases"))?;
+            fs::create_dir(temp.join("owners"))?;
+            for (ip, owner) in &old.leases {
+                symlink(owner, temp.join("leases").join(ip.to_string()))?;
+                symlink(ip.to_string(), temp.join("owners").join(owner))?;
+            }
+            if let Some(last) = old.last {
+                fs::write(temp.join("last"), format!("{last:<15}\n"))?;
+            }
+            Ok(())
+        })?;
+        // The store is whole now; the old file is only a copy (gc removes one left by a crash).
+        let _ = fs::remove_file(&legacy);
+        Ok(Some(store))
+    }
+
+    /// The address `owner` holds, if any.
+    fn held_by(&self, owner: &str) -> Result<Option<Ipv4Addr>, IpamError> {
+        let Some(ip) = self.owners.get(owner)? else {
+            return Ok(None);
+        };
+        let Ok(ip) = ip.parse::<Ipv4Addr>() else {
+            return Ok(None);
+        };
+        Ok(match self.leases.get(&ip.to_string())? {
+            Some(o) if o == owner => Some(ip),
+            _ => None,
+        })
+    }
+
+    fn last(&self) -> Option<Ipv4Addr> {
+        fs::read_to_string(&self.last).ok()?.trim().parse().ok()
+    }
+
+    /// Remember `ip` as handed out last: 16 bytes written in place (no rename), so a torn write
+    /// can only make a hint that does not parse, and the search starts at the beginning.
+    fn set_last(&self, ip: Ipv4Addr) -> Result<(), IpamError> {
+        let write = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&self.last)?
+                .write_all_at(format!("{ip:<15}\n").as_bytes(), 0)
+        };
+        write().map_err(|source| {
+            IpamError::Record(RecordError::Io {
+                op: "write",
+                what: "last lease",
+                path: self.last.clone(),
+                source,
+            })
+        })
+    }
+
+    /// Lease `ip` to `owner`: its index entry first, then the lease; `false` if `ip` is taken.
+    fn claim(&self, ip: Ipv4Addr, owner: &str) -> Result<bool, IpamError> {
+        let key = ip.to_string();
+        if self.leases.has(&key)? {
+            return Ok(false);
+        }
+        self.owners.set(owner, &key)?;
+        if self.leases.claim(&key, owner)? {
+            return Ok(true);
+        }
+        self.owners.remove(owner)?;
+        Ok(false)
+    }
+}
+
+/// The file leases were kept in before the store above (read once and converted under the lock).
+const LEGACY: &str = "leases.json";
+
+/// `leases.json`: `{"last": "172.20.0.3", "leases": {"172.20.0.2": "<container id>", ...}}`.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct LeaseFile {
-    /// The address handed out last by sequential allocation; the next search starts after it.
+struct LegacyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last: Option<Ipv4Addr>,
     #[serde(default)]
@@ -79,8 +192,8 @@ pub fn allocate(
     owner: &str,
     wanted: Option<Ipv4Addr>,
 ) -> Result<Ipv4Addr, IpamError> {
-    let path = leases_path(lock, state_root, network)?;
-    if owner.is_empty() || owner.contains('\n') {
+    network_dir(lock, state_root, network)?;
+    if !records::plain_key(owner) {
         return Err(IpamError::InvalidOwner(owner.into()));
     }
     let subnet = subnet.trunc();
@@ -91,33 +204,32 @@ pub fn allocate(
             subnet,
         });
     }
-    let mut file = load(&path)?;
-    if let Some((address, _)) = file.leases.iter().find(|(_, o)| o.as_str() == owner) {
+    let store = Store::open(lock, state_root, network, true)?.expect("made when create");
+    if let Some(address) = store.held_by(owner)? {
         return Err(IpamError::AlreadyLeased {
             network: network.into(),
             owner: owner.into(),
-            address: *address,
+            address,
         });
     }
-    let hosts = Hosts::of(subnet);
-    let address = match wanted {
-        Some(wanted) => check_wanted(&file, network, subnet, gateway, wanted)?,
-        None => {
-            let address = hosts
-                .next_free(file.last, |ip| {
-                    ip == gateway || file.leases.contains_key(&ip)
-                })
-                .ok_or_else(|| IpamError::Exhausted {
-                    network: network.into(),
-                    subnet,
-                })?;
-            file.last = Some(address);
-            address
+    if let Some(wanted) = wanted {
+        check_wanted(network, subnet, gateway, wanted)?;
+        if !store.claim(wanted, owner)? {
+            let owner = store.leases.get(&wanted.to_string())?.unwrap_or_default();
+            return Err(IpamError::InUse { wanted, owner });
         }
-    };
-    file.leases.insert(address, owner.into());
-    save(&path, &file)?;
-    Ok(address)
+        return Ok(wanted);
+    }
+    for ip in Hosts::of(subnet).candidates(store.last()) {
+        if ip != gateway && store.claim(ip, owner)? {
+            store.set_last(ip)?;
+            return Ok(ip);
+        }
+    }
+    Err(IpamError::Exhausted {
+        network: network.into(),
+        subnet,
+    })
 }
 
 /// Releases the lease `owner` holds on `network`; returns the address, or `None` if it held none.
@@ -127,19 +239,31 @@ pub fn release(
     network: &str,
     owner: &str,
 ) -> Result<Option<Ipv4Addr>, IpamError> {
-    let path = leases_path(lock, state_root, network)?;
-    let mut file = load(&path)?;
-    let Some(address) = file
-        .leases
-        .iter()
-        .find(|(_, o)| o.as_str() == owner)
-        .map(|(a, _)| *a)
-    else {
+    if !records::plain_key(owner) {
+        return Ok(None);
+    }
+    let Some(store) = Store::open(lock, state_root, network, false)? else {
         return Ok(None);
     };
-    file.leases.remove(&address);
-    save(&path, &file)?;
-    Ok(Some(address))
+    let held = store.held_by(owner)?;
+    if let Some(ip) = held {
+        store.leases.remove(&ip.to_string())?;
+    }
+    store.owners.remove(owner)?;
+    Ok(held)
+}
+
+/// Who holds `ip` on `network`, if anyone.
+pub fn holder(
+    lock: &NetLock,
+    state_root: &Path,
+    network: &str,
+    ip: Ipv4Addr,
+) -> Result<Option<String>, IpamError> {
+    match Store::open(lock, state_root, network, false)? {
+        Some(store) => Ok(store.leases.get(&ip.to_string())?),
+        None => Ok(None),
+    }
 }
 
 /// The current leases of `network`: address -> owner.
@@ -148,16 +272,46 @@ pub fn leases(
     state_root: &Path,
     network: &str,
 ) -> Result<BTreeMap<Ipv4Addr, String>, IpamError> {
-    Ok(load(&leases_path(lock, state_root, network)?)?.leases)
+    let Some(store) = Store::open(lock, state_root, network, false)? else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(store
+        .leases
+        .list()?
+        .into_iter()
+        .filter_map(|(ip, owner)| Some((ip.parse().ok()?, owner)))
+        .collect())
+}
+
+/// Remove what a crash left in `network`'s store: index entries whose lease is missing or
+/// another's, and a `leases.json` already converted. Returns the paths removed.
+pub fn sweep_stale(
+    lock: &NetLock,
+    state_root: &Path,
+    network: &str,
+) -> Result<Vec<PathBuf>, IpamError> {
+    let mut removed = Vec::new();
+    let Some(store) = Store::open(lock, state_root, network, false)? else {
+        return Ok(removed);
+    };
+    for (owner, _) in store.owners.list()? {
+        if store.held_by(&owner)?.is_none() && store.owners.remove(&owner)? {
+            removed.push(store.owners.dir().join(owner));
+        }
+    }
+    let legacy = network_dir(lock, state_root, network)?.join(LEGACY);
+    if fs::remove_file(&legacy).is_ok() {
+        removed.push(legacy);
+    }
+    Ok(removed)
 }
 
 fn check_wanted(
-    file: &LeaseFile,
     network: &str,
     subnet: Ipv4Net,
     gateway: Ipv4Addr,
     wanted: Ipv4Addr,
-) -> Result<Ipv4Addr, IpamError> {
+) -> Result<(), IpamError> {
     if !subnet.contains(&wanted) {
         return Err(IpamError::OutsideSubnet {
             network: network.into(),
@@ -181,13 +335,7 @@ fn check_wanted(
             role,
         });
     }
-    if let Some(owner) = file.leases.get(&wanted) {
-        return Err(IpamError::InUse {
-            wanted,
-            owner: owner.clone(),
-        });
-    }
-    Ok(wanted)
+    Ok(())
 }
 
 /// The leasable range of a subnet: everything but the network and broadcast addresses (empty for /31, /32).
@@ -222,53 +370,33 @@ impl Hosts {
         (self.first..=self.last).contains(&ip)
     }
 
-    /// The first address after `after` (wrapping; from the start if `after` is outside) that `taken` rejects
-    /// not. Visits at most one more address than `taken` accepts, so /8 subnets are no slower than /24 ones.
-    fn next_free(
-        &self,
-        after: Option<Ipv4Addr>,
-        taken: impl Fn(Ipv4Addr) -> bool,
-    ) -> Option<Ipv4Addr> {
+    /// Every address once, starting after `after` (wrapping; from the start if `after` is
+    /// outside). Sequential allocation takes the first free one, so a crowded /8 costs no more
+    /// than a /24 until its free addresses run out.
+    fn candidates(&self, after: Option<Ipv4Addr>) -> impl Iterator<Item = Ipv4Addr> {
         let len = self.len();
         let start = match after.map(u32::from) {
             Some(after) if self.contains(after) => u64::from(after - self.first) + 1,
             _ => 0,
         };
-        (0..len)
-            .map(|step| Ipv4Addr::from(self.first + ((start + step) % len) as u32))
-            .find(|ip| !taken(*ip))
+        let first = self.first;
+        (0..len).map(move |step| Ipv4Addr::from(first + ((start + step) % len) as u32))
     }
 }
 
-/// `<state root>/networks/<network>/leases.json`, after checking the lock is this root's and the network name
+/// `<state root>/networks/<network>`, after checking the lock is this root's and the network name
 /// is a single plain path component.
-fn leases_path(lock: &NetLock, state_root: &Path, network: &str) -> Result<PathBuf, IpamError> {
+fn network_dir(lock: &NetLock, state_root: &Path, network: &str) -> Result<PathBuf, IpamError> {
     if lock.state_root() != state_root {
         return Err(IpamError::WrongLock {
             held: lock.state_root().to_owned(),
             wanted: state_root.to_owned(),
         });
     }
-    let plain = !network.is_empty()
-        && network != "."
-        && network != ".."
-        && !network.contains(['/', '\0', '\n'])
-        && network.len() <= 255;
-    if !plain {
+    if !records::plain_key(network) {
         return Err(IpamError::InvalidNetworkName(network.into()));
     }
-    Ok(state_root
-        .join("networks")
-        .join(network)
-        .join("leases.json"))
-}
-
-fn load(path: &Path) -> Result<LeaseFile, IpamError> {
-    Ok(jsonfile::load("leases", path)?)
-}
-
-fn save(path: &Path, file: &LeaseFile) -> Result<(), IpamError> {
-    Ok(jsonfile::save("leases", path, file)?)
+    Ok(state_root.join("networks").join(network))
 }
 
 #[cfg(test)]
@@ -293,19 +421,24 @@ mod tests {
     fn next_free_wraps_after_the_last() {
         let hosts = Hosts::of(net("10.0.0.0/29")); // .1 ..= .6
         let last = Some(Ipv4Addr::new(10, 0, 0, 6));
+        let all: Vec<u8> = hosts.candidates(last).map(|ip| ip.octets()[3]).collect();
+        assert_eq!(all, [1, 2, 3, 4, 5, 6]);
+        let from_3: Vec<u8> = hosts
+            .candidates(Some(Ipv4Addr::new(10, 0, 0, 3)))
+            .map(|ip| ip.octets()[3])
+            .collect();
+        assert_eq!(from_3, [4, 5, 6, 1, 2, 3]);
         assert_eq!(
-            hosts.next_free(last, |_| false),
+            hosts.candidates(Some(Ipv4Addr::new(9, 0, 0, 1))).next(),
             Some(Ipv4Addr::new(10, 0, 0, 1))
         );
-        let taken = |ip: Ipv4Addr| ip.octets()[3] <= 4;
-        assert_eq!(
-            hosts.next_free(last, taken),
-            Some(Ipv4Addr::new(10, 0, 0, 5))
-        );
-        assert_eq!(hosts.next_free(None, |_| true), None);
     }
 }
 
 #[cfg(test)]
 #[path = "ipam_tests.rs"]
-mod on_disk;
+pub(crate) mod on_disk;
+
+#[cfg(test)]
+#[path = "ipam_store_tests.rs"]
+mod store_on_disk;

@@ -10,10 +10,10 @@ use crate::lock::NetLock;
 use ipnet::Ipv4Net;
 
 /// A state root under the temp dir, removed on drop.
-struct TempRoot(PathBuf);
+pub(crate) struct TempRoot(PathBuf);
 
 impl TempRoot {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("den-ipam-test-{}-{n}", std::process::id()));
@@ -21,7 +21,7 @@ impl TempRoot {
         Self(path)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -79,7 +79,8 @@ fn allocation_is_sequential_and_skips_network_and_gateway() {
             .map(|(a, o)| (ip(a), o.to_string()))
             .collect()
     );
-    assert!(root.path().join("networks/bridge/leases.json").is_file());
+    let record = root.path().join("networks/bridge/ipam/leases/172.20.0.2");
+    assert_eq!(std::fs::read_link(record).unwrap().to_str(), Some("a"));
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod network;
 mod networks;
 mod portalloc;
 pub mod ports;
+mod records;
 mod report;
 mod rt;
 pub mod sysctl;

@@ -164,8 +164,8 @@ impl Networks {
     /// Is `ip` on `network` free for container `owner` (unleased, or leased to it already)?
     pub fn ip_free(&self, network: &str, ip: Ipv4Addr, owner: &str) -> Result<bool, AttachError> {
         let lock = NetLock::acquire(&self.root)?;
-        let leases = ipam::leases(&lock, &self.root, network)?;
-        Ok(leases.get(&ip).is_none_or(|o| o == owner))
+        let holder = ipam::holder(&lock, &self.root, network, ip)?;
+        Ok(holder.is_none_or(|o| o == owner))
     }
 
     /// Run `f` on the members of `network` while holding the network lock, so that what `f` writes

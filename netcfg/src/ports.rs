@@ -25,7 +25,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 pub use error::{PortError, SpecProblem};
-pub use expand::expand;
+pub use expand::{expand, Published};
 
 /// A transport protocol that can be published.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -158,10 +158,46 @@ impl Sandbox {
         })
     }
 
-    /// Path of the default bridge network's lease file.
-    pub fn leases_path(&self) -> std::path::PathBuf {
-        self.root().join("networks/bridge/leases.json")
+    /// The leases of network `net`, address -> container id: den's lease records
+    /// (`networks/NET/ipam/leases/ADDRESS`, a symlink to its owner).
+    pub fn leases(&self, net: &str) -> std::collections::BTreeMap<String, String> {
+        let dir = self.root().join("networks").join(net).join("ipam/leases");
+        symlinks(&dir)
     }
+
+    /// den's host-port reservations, one `PROTO/PORT/ADDRESS -> CPORT@OWNER` line each (the
+    /// records under `networks/.ports`).
+    pub fn reserved_ports(&self) -> String {
+        let store = self.root().join("networks/.ports");
+        let mut out = String::new();
+        for proto in ["tcp", "udp"] {
+            let Ok(ports) = std::fs::read_dir(store.join(proto)) else {
+                continue;
+            };
+            for port in ports.flatten() {
+                for (ip, v) in symlinks(&port.path()) {
+                    let port = port.file_name();
+                    out += &format!("{proto}/{}/{ip} -> {v}\n", port.to_string_lossy());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The symlinks in `dir`: name -> target (none if `dir` does not exist).
+fn symlinks(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            Some((name, target.to_string_lossy().into_owned()))
+        })
+        .collect()
 }
 
 /// Asserts den's contract for rejected input: exit 125 and exactly one stderr line that

@@ -1,7 +1,6 @@
 //! What den leaves in a sandbox: links, firewall, leases, containers, files, mounts.
 //! Take one before an operation and compare after it to prove nothing was left behind.
 
-use serde_json::Value;
 use std::fmt::Debug;
 use std::fs;
 use std::path::Path;
@@ -20,8 +19,8 @@ pub struct Footprint {
     pub links: Vec<String>,
     /// `nft list ruleset` in the host netns with counter values zeroed.
     pub nft: String,
-    /// The leases in the bridge network's lease file (see [`leases_of`]), if it exists.
-    pub leases: Option<Value>,
+    /// The bridge network's leases, address -> owner.
+    pub leases: std::collections::BTreeMap<String, String>,
     /// How many lines `den ps -a` prints (not the text: it may show ages like "Up 2 seconds").
     pub containers: usize,
     /// Every path under den's state dir, relative to it, except empty directories (a store's
@@ -89,15 +88,6 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> bool {
     added
 }
 
-/// The leases in a lease file: its `leases` member if it has one (den also keeps an
-/// allocation cursor there, which may move), else the whole document.
-pub fn leases_of(doc: Value) -> Value {
-    match doc {
-        Value::Object(mut m) if m.contains_key("leases") => m.remove("leases").unwrap_or_default(),
-        other => other,
-    }
-}
-
 impl Sandbox {
     /// Asserts the footprint returns to `before` (waiting a bounded time for asynchronous
     /// kernel cleanup); panics listing the differences otherwise.
@@ -130,12 +120,7 @@ impl Sandbox {
         }
         let links = link_names(&self.host("ip -o link").ok().stdout);
         let nft = normalize_nft(&self.host("nft list ruleset").ok().stdout);
-        let leases = fs::read_to_string(self.leases_path()).ok().map(|t| {
-            leases_of(
-                serde_json::from_str(&t)
-                    .unwrap_or_else(|e| panic!("{}: {e}", self.leases_path().display())),
-            )
-        });
+        let leases = self.leases("bridge");
         let ps = self.den(&["ps", "-a"]).ok().stdout;
         let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
         let mut files = Vec::new();

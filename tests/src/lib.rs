@@ -67,7 +67,7 @@ pub use den::{assert_rejected, text, Inspect, PortMap, USAGE_EXIT};
 pub use detached::EXIT_TIMEOUT;
 pub use exec::{Output, CMD_TIMEOUT};
 pub use fixtures::{fixtures, Fixtures};
-pub use footprint::{leases_of, link_names, normalize_nft, Footprint};
+pub use footprint::{link_names, normalize_nft, Footprint};
 pub use net::{addr, http_get, udp_request, PeerServer, UdpEcho, IO_TIMEOUT};
 pub use oci::{assert_oci_rejected, OciBundle};
 pub use registry::{layout_with_layers, skopeo, Registry};

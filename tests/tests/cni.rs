@@ -2,7 +2,6 @@
 //! GC, STATUS with each result's JSON shape checked; traffic to and from an attachment; a
 //! `den network create` network shared with the plugin; nothing left behind.
 
-use std::fs;
 use std::path::Path;
 
 use den_tests::{
@@ -65,8 +64,8 @@ fn attachment_is_reachable_masqueraded_and_removed_without_trace() {
         .host(&format!("ip -n {} -o addr show eth0", c_name(&ns)))
         .ok();
     assert!(inside.stdout.contains(&format!("{ip}/16")), "{inside}");
-    let leases = fs::read_to_string(sb.root().join("networks/denbr/leases.json")).unwrap();
-    assert!(leases.contains(&ip), "{leases}");
+    let leases = sb.leases("denbr");
+    assert!(leases.contains_key(&ip), "{leases:?}");
     let map = sb.host("nft list map ip den published").ok();
     assert!(map.stdout.contains("den: container cni-pod-one"), "{map}");
 
@@ -229,9 +228,9 @@ fn gc_releases_only_attachments_not_listed_and_status_reports_ready() {
             check.ok();
         }
     }
-    let leases = fs::read_to_string(sb.root().join("networks/denbr/leases.json")).unwrap();
-    assert!(!leases.contains(&address(&results[1])), "{leases}");
-    assert!(leases.contains(&address(&results[2])), "{leases}");
+    let leases = sb.leases("denbr");
+    assert!(!leases.contains_key(&address(&results[1])), "{leases:?}");
+    assert!(leases.contains_key(&address(&results[2])), "{leases:?}");
     conf11["cni.dev/valid-attachments"] = json!([]);
     sb.cni(&gc, &conf11).ok();
     let links = sb.host("ip -o link").ok();

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use den_tests::{assert_rejected, fixtures, leases_of, link_names, Output, Sandbox, EXIT_TIMEOUT};
+use den_tests::{assert_rejected, fixtures, link_names, Output, Sandbox, EXIT_TIMEOUT};
 
 const WEB: &str = "mkdir -p /var/www && echo hello-den > /var/www/index.html \
                    && exec httpd -f -p 80 -h /var/www";
@@ -70,11 +70,9 @@ fn host_links(sb: &Sandbox) -> Vec<String> {
     link_names(&sb.host("ip -o link").ok().stdout)
 }
 
-/// The leases of network `net` (without den's allocation cursor).
-fn leases(sb: &Sandbox, net: &str) -> serde_json::Value {
-    let path = sb.root().join("networks").join(net).join("leases.json");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    leases_of(serde_json::from_str(&text).unwrap())
+/// The leases of network `net`.
+fn leases(sb: &Sandbox, net: &str) -> std::collections::BTreeMap<String, String> {
+    sb.leases(net)
 }
 
 #[test]
@@ -324,7 +322,7 @@ fn disconnect_of_the_first_network_takes_its_published_ports_too() {
     assert_eq!(leases(&sb, "n1"), l1);
     assert_eq!(sb.host("nft list ruleset").ok().stdout, nft);
     assert_eq!(sb.den(&["port", "web"]).ok().stdout, "");
-    let reserved = fs::read_to_string(sb.root().join("networks/ports.json")).unwrap_or_default();
+    let reserved = sb.reserved_ports();
     assert!(!reserved.contains(&id_of(&sb, "web")), "{reserved}");
     sb.den(&["rm", "-f", "web"]).ok();
     assert_eq!(host_links(&sb), links);

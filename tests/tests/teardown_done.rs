@@ -21,12 +21,8 @@ fn a_bridged_rm_run_has_removed_its_veth_ports_and_lease_when_it_returns() {
         );
         let map = sb.host("nft list map ip den published").ok().stdout;
         assert!(!map.contains("8080"), "run {i}: the element stayed:\n{map}");
-        let leases = std::fs::read_to_string(sb.leases_path()).unwrap_or_default();
-        let doc: serde_json::Value = serde_json::from_str(&leases).unwrap_or_default();
-        assert!(
-            doc["leases"].as_object().is_none_or(|l| l.is_empty()),
-            "run {i}: a lease stayed:\n{leases}"
-        );
+        let leases = sb.leases("bridge");
+        assert!(leases.is_empty(), "run {i}: a lease stayed:\n{leases:?}");
     }
 }
 

@@ -19,7 +19,7 @@ use crate::ipam;
 use crate::lock::NetLock;
 use crate::netlink::{mac_from_ip, mac_string, Netlink, NetlinkError};
 use crate::network::Network;
-use crate::portalloc::{self, PortAllocError};
+use crate::portalloc;
 use crate::ports::{self, PortMapping, PortSpec};
 use crate::sysctl;
 use crate::trace;
@@ -90,7 +90,7 @@ impl Plan {
             if network.internal {
                 return Err(AttachError::PublishInternal(network.name));
             }
-            ports::expand(req.publish, &published(root)?)?;
+            ports::expand(req.publish, &portalloc::Published(root))?;
         }
         Ok(Plan {
             root: root.to_path_buf(),
@@ -118,7 +118,10 @@ impl Plan {
     /// The host ports this plan publishes, as they will be reserved (for a record made before
     /// `apply`, so that an interrupted attach can be undone).
     pub fn host_ports(&self) -> Result<Vec<PortMapping>, AttachError> {
-        Ok(ports::expand(&self.publish, &published(&self.root)?)?)
+        Ok(ports::expand(
+            &self.publish,
+            &portalloc::Published(&self.root),
+        )?)
     }
 
     /// Bridge, veth, lease, addresses and routes, firewall — under the network lock. Must run inside a
@@ -138,7 +141,7 @@ impl Plan {
             network: self.network.name.clone(),
             owner: self.container_id.clone(),
             lease: false,
-            ports: false,
+            ports: Vec::new(),
             rules: None,
         };
         match self.attach(&host, &mut undo, bridge, netns).await {
@@ -214,18 +217,18 @@ impl Plan {
         crate::fault::point("after-lease");
         trace::step(|| {
             format!(
-                "# IPAM: lease {ip} on {} to {} (networks/{}/leases.json)",
+                "# IPAM: lease {ip} on {} to {} (networks/{}/ipam/leases/{ip})",
                 net.subnet, self.container_name, net.name
             )
         });
         let ports = if self.publish.is_empty() {
             Vec::new()
         } else {
-            let published = published(&self.root).map_err(|e| (e.into(), None))?;
+            let published = portalloc::Published(&self.root);
             let ports = ports::expand(&self.publish, &published).map_err(|e| (e.into(), None))?;
             portalloc::reserve(&undo.lock, &self.container_id, &ports)
                 .map_err(|e| (e.into(), None))?;
-            undo.ports = true;
+            undo.ports.clone_from(&ports);
             ports
         };
         trace::step(|| {
@@ -360,14 +363,6 @@ fn check_ip(network: &Network, ip: Ipv4Addr) -> Result<(), AttachError> {
     })
 }
 
-/// The host ports den has published so far (its port allocator's record), for conflict checks.
-fn published(root: &Path) -> Result<Vec<PortMapping>, PortAllocError> {
-    Ok(portalloc::published(root)?
-        .into_iter()
-        .map(|r| r.mapping)
-        .collect())
-}
-
 /// The undo of what `apply` made so far: the firewall elements and the lease are undone on drop unless
 /// committed. Holding the lock here also keeps it until the undo is done.
 struct Undo {
@@ -377,14 +372,15 @@ struct Undo {
     network: String,
     owner: String,
     lease: bool,
-    ports: bool,
+    /// The host ports reserved so far.
+    ports: Vec<PortMapping>,
     rules: Option<Attachment>,
 }
 
 impl Undo {
     fn commit(mut self) {
         self.lease = false;
-        self.ports = false;
+        self.ports.clear();
         self.rules = None;
     }
 }
@@ -394,8 +390,8 @@ impl Drop for Undo {
         if let Some(att) = self.rules.take() {
             let _ = self.fw.remove_container(&att.rules());
         }
-        if self.ports {
-            let _ = portalloc::release(&self.lock, &self.owner);
+        if !self.ports.is_empty() {
+            let _ = portalloc::release(&self.lock, &self.owner, &self.ports);
         }
         if self.lease {
             let _ = ipam::release(&self.lock, &self.root, &self.network, &self.owner);

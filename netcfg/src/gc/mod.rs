@@ -2,8 +2,10 @@
 //!
 //! Every per-container object `attach` makes carries its owner, recorded before (or as) it is
 //! created, so it can be found again with no other record, even after a `kill -9` at any step:
-//! - a lease: `leases.json` maps the address to the full container id;
-//! - a host-port reservation: `networks/ports.json` records the full container id;
+//! - a lease: `networks/<net>/ipam/leases/<address>` names the full container id (and its index
+//!   entry `ipam/owners/<id>`, made before the lease and removed after it, the address);
+//! - a host-port reservation: `networks/.ports/<proto>/<port>/<address>` names the full
+//!   container id;
 //! - a published-map element: its comment `den: container NAME (ID12) -p SPEC`;
 //! - the host veth: its name, `veth` + the first 11 hex digits of the id ([`host_veth_name`]);
 //! - a `den trace` table: its name `den_trace_<PID>` and the start time of that den in its
@@ -190,6 +192,8 @@ fn networks(lock: &NetLock, out: &mut Sweep) -> Vec<Network> {
             entries
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                // `.ports` (the port allocator's store) and the like: no network is named so.
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                 .map(|e| e.file_name().to_string_lossy().into_owned()),
         ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -1,6 +1,6 @@
 //! The sweeps of each kind of object, in the order `sweep` runs them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::net::Ipv4Addr;
@@ -89,11 +89,8 @@ pub(super) async fn sweep_veths(
 
 pub(super) fn sweep_leases(lock: &NetLock, network: &str, live: &IdSet, out: &mut Sweep) {
     let root = lock.state_root();
-    // Lease files are written under the lock we hold: a temp file now is a dead writer's.
+    // Written under the lock we hold: a temp file now is a dead writer's (an older den's).
     remove_temp(&network_dir(root, network).join("leases.json.tmp"), out);
-    if !network_dir(root, network).join("leases.json").exists() {
-        return;
-    }
     let ipam_err = |source| SweepError::Ipam {
         network: network.to_string(),
         source,
@@ -115,6 +112,10 @@ pub(super) fn sweep_leases(lock: &NetLock, network: &str, live: &IdSet, out: &mu
             Err(e) => out.failed.push(ipam_err(e)),
         }
     }
+    match ipam::sweep_stale(lock, root, network) {
+        Ok(paths) => out.removed.extend(paths.into_iter().map(Swept::TempFile)),
+        Err(e) => out.failed.push(ipam_err(e)),
+    }
 }
 
 pub(super) fn sweep_ports(
@@ -123,15 +124,14 @@ pub(super) fn sweep_ports(
     live: &IdSet,
     out: &mut Sweep,
 ) {
-    // Written under the lock we hold: a temp file now is a dead writer's.
+    // Written under the lock we hold: a temp file now is a dead writer's (an older den's).
     remove_temp(&lock.state_root().join("networks/ports.json.tmp"), out);
-    let dead: BTreeSet<String> = reserved
-        .into_iter()
-        .map(|r| r.owner)
-        .filter(|o| !live.has(o))
-        .collect();
-    for owner in dead {
-        match portalloc::release(lock, &owner) {
+    let mut dead: BTreeMap<String, Vec<PortMapping>> = BTreeMap::new();
+    for r in reserved.into_iter().filter(|r| !live.has(&r.owner)) {
+        dead.entry(r.owner).or_default().push(r.mapping);
+    }
+    for (owner, mappings) in dead {
+        match portalloc::release(lock, &owner, &mappings) {
             Ok(freed) => out
                 .removed
                 .extend(freed.into_iter().map(|mapping| Swept::Port {
@@ -140,6 +140,10 @@ pub(super) fn sweep_ports(
                 })),
             Err(e) => out.failed.push(e.into()),
         }
+    }
+    match portalloc::sweep_stale(lock) {
+        Ok(path) => out.removed.extend(path.map(Swept::TempFile)),
+        Err(e) => out.failed.push(e.into()),
     }
 }
 

@@ -74,6 +74,8 @@ pub enum PortError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Published(Box<crate::portalloc::PortAllocError>),
     #[error("unexpected line in {}: {line:?}", .path.display())]
     ProcFormat { path: PathBuf, line: String },
 }

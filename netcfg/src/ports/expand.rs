@@ -15,7 +15,7 @@ use super::{PortError, PortMapping, PortSpec, Proto};
 /// host address.
 pub fn expand(
     specs: &[PortSpec],
-    published: &[PortMapping],
+    published: &(impl Published + ?Sized),
 ) -> Result<Vec<PortMapping>, PortError> {
     if specs.is_empty() {
         return Ok(Vec::new());
@@ -23,6 +23,25 @@ pub fn expand(
     let host = HostPorts::read()?;
     let seed = RandomState::new().build_hasher().finish();
     expand_with(specs, published, &host, seed)
+}
+
+/// What den has published so far, asked one host port at a time (its store answers each from
+/// one small directory; a list answers by a scan).
+pub trait Published {
+    /// A published mapping that claims `probe`'s host port, if there is one.
+    fn conflicting(&self, probe: &PortMapping) -> Result<Option<PortMapping>, PortError>;
+}
+
+impl Published for [PortMapping] {
+    fn conflicting(&self, probe: &PortMapping) -> Result<Option<PortMapping>, PortError> {
+        Ok(self.iter().find(|m| m.conflicts_with(probe)).cloned())
+    }
+}
+
+impl<const N: usize> Published for [PortMapping; N] {
+    fn conflicting(&self, probe: &PortMapping) -> Result<Option<PortMapping>, PortError> {
+        self.as_slice().conflicting(probe)
+    }
 }
 
 /// Why a host port is unavailable, if it is.
@@ -33,13 +52,13 @@ enum Taken {
     Listener(std::net::IpAddr),
 }
 
-struct Claims<'a> {
+struct Claims<'a, P: ?Sized> {
     chosen: Vec<PortMapping>,
-    published: &'a [PortMapping],
+    published: &'a P,
     host: &'a HostPorts,
 }
 
-impl Claims<'_> {
+impl<P: Published + ?Sized> Claims<'_, P> {
     fn check(&self, proto: Proto, host_ip: Ipv4Addr, port: u16) -> Result<Taken, PortError> {
         let probe = PortMapping {
             host_ip,
@@ -50,8 +69,8 @@ impl Claims<'_> {
         if self.chosen.iter().any(|m| m.conflicts_with(&probe)) {
             return Ok(Taken::Duplicate);
         }
-        if let Some(m) = self.published.iter().find(|m| m.conflicts_with(&probe)) {
-            return Ok(Taken::Published(m.clone()));
+        if let Some(m) = self.published.conflicting(&probe)? {
+            return Ok(Taken::Published(m));
         }
         Ok(match self.host.holder(proto, host_ip, port)? {
             Some(addr) => Taken::Listener(addr),
@@ -127,7 +146,7 @@ impl Claims<'_> {
 /// [`expand`] against a given view of the host; `seed` picks where the random search starts.
 pub(crate) fn expand_with(
     specs: &[PortSpec],
-    published: &[PortMapping],
+    published: &(impl Published + ?Sized),
     host: &HostPorts,
     seed: u64,
 ) -> Result<Vec<PortMapping>, PortError> {

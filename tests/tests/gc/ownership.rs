@@ -60,8 +60,11 @@ fn gc_leaves_live_containers_and_foreign_objects_alone() {
         "keep's element is gone"
     );
     let id = info.id().unwrap();
-    let leases = fs::read_to_string(sb.leases_path()).unwrap();
-    assert!(leases.contains(&id), "keep's lease is gone:\n{leases}");
+    let leases = sb.leases("bridge");
+    assert!(
+        leases.values().any(|o| *o == id),
+        "keep's lease is gone:\n{leases:?}"
+    );
     assert!(
         procs::ProcId::of(info.pid().unwrap() as i32).is_some(),
         "keep's process is gone"

@@ -75,11 +75,11 @@ pub fn assert_left_behind(sb: &Sandbox, point: &str) -> String {
     let link = fs::symlink_metadata(sb.root().join("names/x"));
     assert!(link.is_ok(), "{point}: no name link");
     let at = POINTS.iter().position(|p| *p == point).unwrap();
-    let leases = fs::read_to_string(sb.leases_path()).unwrap_or_default();
+    let leases = sb.leases("bridge");
     assert_eq!(
-        leases.contains(&id),
+        leases.values().any(|o| *o == id),
         at >= 2,
-        "{point}: lease of {id}:\n{leases}"
+        "{point}: lease of {id}:\n{leases:?}"
     );
     let map = published_map(sb);
     assert_eq!(
@@ -95,9 +95,9 @@ pub fn assert_left_behind(sb: &Sandbox, point: &str) -> String {
     id
 }
 
-/// den's host-port reservations (`networks/ports.json`).
+/// den's host-port reservations (see [`Sandbox::reserved_ports`]).
 pub fn reserved_ports(sb: &Sandbox) -> String {
-    fs::read_to_string(sb.root().join("networks/ports.json")).unwrap_or_default()
+    sb.reserved_ports()
 }
 
 /// `den gc`, then a second one that must find nothing left.
