@@ -136,3 +136,16 @@ pub(crate) fn check(sig_proxy: bool, interactive: bool, tty: bool) -> Result<boo
         (false, false, false) => Ok(true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::exit_line;
+
+    #[test]
+    fn the_exit_counts_once_its_line_is_whole() {
+        assert_eq!(exit_line(b"exit 3\n"), Some(3));
+        assert_eq!(exit_line(b"exit 137\n"), Some(137));
+        assert_eq!(exit_line(b"exit 13"), None);
+        assert_eq!(exit_line(b""), None);
+    }
+}
