@@ -331,3 +331,34 @@ fn den_attach_without_sig_proxy_detaches_on_a_signal() {
     assert_eq!(sb.inspect("bg2").status().as_deref(), Some("running"));
     sb.den(&["rm", "-f", "bg2"]).ok();
 }
+
+#[test]
+fn a_rm_run_keeps_no_log_and_writes_to_den_directly() {
+    let sb = Sandbox::new();
+    let script = "echo hi; sleep 3";
+    let den = sb.den_spawn(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--name",
+        "gone",
+        img(),
+        "sh",
+        "-c",
+        script,
+    ]);
+    den.wait_stdout("hi", START_TIMEOUT);
+    let id = sb.inspect("gone").id().unwrap();
+    let dir = sb.root().join("containers").join(id);
+    assert!(
+        dir.is_dir() && !dir.join("container.log").exists(),
+        "a log for --rm"
+    );
+    // No tee between them: the container's stdout is den's own.
+    let pid = sb.inspect("gone").pid().unwrap();
+    let theirs = fs::read_link(format!("/proc/{pid}/fd/1")).unwrap();
+    let dens = fs::read_link(format!("/proc/{}/fd/1", den.pid())).unwrap();
+    assert_eq!(theirs, dens);
+    den.wait(EXIT_TIMEOUT).ok();
+}
