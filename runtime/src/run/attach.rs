@@ -56,7 +56,7 @@ pub(crate) fn run(v: Validated, attached: Attached) -> Result<i32, RunError> {
             report = None;
         }
         if report.is_none() && streams.iter().all(Option::is_none) {
-            return exit_line(&said).ok_or(RunError::SupervisorLost { id });
+            return exit_line(&said).ok_or(RunError::ExitLost { id });
         }
         let mut fds: Vec<PollFd> = streams
             .iter()
@@ -68,7 +68,7 @@ pub(crate) fn run(v: Validated, attached: Attached) -> Result<i32, RunError> {
         }
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => return Err(RunError::SupervisorLost { id }),
+            Err(_) => return Err(RunError::ExitLost { id }),
         }
         let ready: Vec<bool> = fds
             .iter()
