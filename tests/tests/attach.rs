@@ -172,6 +172,10 @@ fn the_foreground_log_rotates_past_max_size() {
 }
 
 /// PID 1 only gets the signals it handles: the trap says it got one and exits 42.
+const TRAP_ONLY: &str = "trap 'echo got TERM; exit 42' TERM;";
+const SPIN: &str = "while true; do sleep 0.1; done";
+/// 2000 lines of 50 bytes: 100 KB, more than a pipe holds.
+const LOTS: &str = "i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678; i=$((i+1)); done";
 const TRAP: &str = "trap 'echo got TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done";
 
 #[test]
@@ -199,6 +203,8 @@ fn with_sig_proxy_sigterm_to_den_reaches_the_container() {
 #[test]
 fn without_sig_proxy_sigterm_ends_den_alone_and_the_container_runs_on() {
     let sb = Sandbox::new();
+    // After den is gone, more than a pipe's worth of output: nothing may block on the echo.
+    let script = format!("{TRAP_ONLY} echo ready; sleep 1; {LOTS}; echo done; {SPIN}");
     let den = sb.den_spawn(&[
         "run",
         "--sig-proxy=false",
@@ -209,21 +215,23 @@ fn without_sig_proxy_sigterm_ends_den_alone_and_the_container_runs_on() {
         img(),
         "sh",
         "-c",
-        TRAP,
+        &script,
     ]);
     den.wait_stdout("ready", START_TIMEOUT);
     den.signal(SIGTERM);
     // den died of it (128 + 15); the container did not get it.
     den.wait(EXIT_TIMEOUT).expect_code(143);
     assert_eq!(sb.inspect("nsp").status().as_deref(), Some("running"));
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(logs(&sb, "nsp").0, "ready\n");
+    wait_until(EXIT_TIMEOUT, "the output after den left logged", || {
+        logs(&sb, "nsp").0.ends_with("done\n")
+    });
+    assert!(!logs(&sb, "nsp").0.contains("got TERM"));
     // Its supervisor still holds it: den stop's SIGTERM is trapped, and its exit recorded.
     sb.den(&["stop", "nsp"]).ok();
     wait_until(EXIT_TIMEOUT, "nsp's exit recorded", || {
         sb.inspect("nsp").exit_code() == Some(42)
     });
-    assert_eq!(logs(&sb, "nsp").0, "ready\ngot TERM\n");
+    assert!(logs(&sb, "nsp").0.ends_with("done\ngot TERM\n"));
     sb.den(&["rm", "nsp"]).ok();
 }
 
@@ -330,4 +338,35 @@ fn den_attach_without_sig_proxy_detaches_on_a_signal() {
     den.wait(EXIT_TIMEOUT).expect_code(143);
     assert_eq!(sb.inspect("bg2").status().as_deref(), Some("running"));
     sb.den(&["rm", "-f", "bg2"]).ok();
+}
+
+#[test]
+fn a_rm_run_keeps_no_log_and_writes_to_den_directly() {
+    let sb = Sandbox::new();
+    let script = "echo hi; sleep 3";
+    let den = sb.den_spawn(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--name",
+        "gone",
+        img(),
+        "sh",
+        "-c",
+        script,
+    ]);
+    den.wait_stdout("hi", START_TIMEOUT);
+    let id = sb.inspect("gone").id().unwrap();
+    let dir = sb.root().join("containers").join(id);
+    assert!(
+        dir.is_dir() && !dir.join("container.log").exists(),
+        "a log for --rm"
+    );
+    // No tee between them: the container's stdout is den's own.
+    let pid = sb.inspect("gone").pid().unwrap();
+    let theirs = fs::read_link(format!("/proc/{pid}/fd/1")).unwrap();
+    let dens = fs::read_link(format!("/proc/{}/fd/1", den.pid())).unwrap();
+    assert_eq!(theirs, dens);
+    den.wait(EXIT_TIMEOUT).ok();
 }

@@ -56,7 +56,7 @@ pub(crate) fn run(v: Validated, attached: Attached) -> Result<i32, RunError> {
             report = None;
         }
         if report.is_none() && streams.iter().all(Option::is_none) {
-            return exit_line(&said).ok_or(RunError::SupervisorLost { id });
+            return exit_line(&said).ok_or(RunError::ExitLost { id });
         }
         let mut fds: Vec<PollFd> = streams
             .iter()
@@ -68,7 +68,7 @@ pub(crate) fn run(v: Validated, attached: Attached) -> Result<i32, RunError> {
         }
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => return Err(RunError::SupervisorLost { id }),
+            Err(_) => return Err(RunError::ExitLost { id }),
         }
         let ready: Vec<bool> = fds
             .iter()
@@ -134,5 +134,18 @@ pub(crate) fn check(sig_proxy: bool, interactive: bool, tty: bool) -> Result<boo
         (true, _, _) | (false, true, _) => Ok(false),
         (false, false, true) => Err(RunError::SigProxyInteractive),
         (false, false, false) => Ok(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit_line;
+
+    #[test]
+    fn the_exit_counts_once_its_line_is_whole() {
+        assert_eq!(exit_line(b"exit 3\n"), Some(3));
+        assert_eq!(exit_line(b"exit 137\n"), Some(137));
+        assert_eq!(exit_line(b"exit 13"), None);
+        assert_eq!(exit_line(b""), None);
     }
 }

@@ -94,6 +94,10 @@ pub enum RunError {
     /// typed error lives in the other process).
     #[error("{message}")]
     Supervisor { message: String, status: i32 },
+    #[error(
+        "the supervisor of container {id} ended without reporting its exit: see its supervisor.log"
+    )]
+    ExitLost { id: String },
     #[error("the supervisor of container {id} ended before reporting whether it started")]
     SupervisorLost { id: String },
     #[error("{what} {path}")]

@@ -239,3 +239,71 @@ fn echo(to: &mut Option<OwnedFd>, mut data: &[u8]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap()
+    }
+
+    #[test]
+    fn streams_are_echoed_whole_and_logged_per_line() {
+        let dir = std::env::temp_dir().join(format!("den-relay-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
+        let ((echo_r, echo_w), (no_echo_r, no_echo_w)) = (pipe(), pipe());
+        let mut relay = Relay::with_log(&dir, out_r, err_r, Some((None, None)))
+            .unwrap()
+            .echo(Some(echo_w), None);
+        nix::unistd::write(&out_w, b"one\ntw").unwrap();
+        nix::unistd::write(&err_w, b"oops\n").unwrap();
+        drop((out_w, err_w, no_echo_w));
+        relay.read(0).unwrap();
+        relay.read(1).unwrap();
+        relay.finish().unwrap();
+        drop(relay);
+        let mut echoed = String::new();
+        io::Read::read_to_string(&mut File::from(echo_r), &mut echoed).unwrap();
+        assert_eq!(echoed, "one\ntw");
+        let mut nothing = String::new();
+        io::Read::read_to_string(&mut File::from(no_echo_r), &mut nothing).unwrap();
+        assert_eq!(nothing, "");
+        let log = fs::read_to_string(logs::path(&dir)).unwrap();
+        let entries: Vec<Entry> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let lines: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.stream.as_str(), e.log.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            // At EOF a last partial line is an entry of its own.
+            [("stdout", "one\n"), ("stdout", "tw"), ("stderr", "oops\n")]
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn without_a_log_nothing_is_written() {
+        let dir = std::env::temp_dir().join(format!("den-relay-nolog-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
+        let (echo_r, echo_w) = pipe();
+        let mut relay = Relay::with_log(&dir, out_r, err_r, None)
+            .unwrap()
+            .echo(None, Some(echo_w));
+        nix::unistd::write(&err_w, b"e\n").unwrap();
+        drop((out_w, err_w));
+        relay.finish().unwrap();
+        drop(relay);
+        let mut echoed = String::new();
+        io::Read::read_to_string(&mut File::from(echo_r), &mut echoed).unwrap();
+        assert_eq!(echoed, "e\n");
+        assert!(!logs::path(&dir).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -8,7 +8,8 @@
 //! hides a stream the container writes to den's stdio directly (no tee at all, the hot path).
 //!
 //! A process rather than a thread: den stays single-threaded, so its teardown may still fork the
-//! helper that waits out the kernel's slow deletes off the terminal (`unplug`). The tee ends when
+//! helper that waits out the kernel's slow deletes off the terminal (`unplug`); a thread only if den
+//! has more than one already (a fork then is unsound). The tee ends when
 //! both pipes reach EOF: PID 1's end kills its PID namespace, whose processes hold the write ends.
 //! den waits for it before it returns, so the log is whole when `den run` is.
 
@@ -38,9 +39,11 @@ impl Default for Attached {
     }
 }
 
-/// The running tee: its pid, waited for by [`Tee::wait`].
-pub(crate) struct Tee {
-    pid: Pid,
+/// The running tee, waited for by [`Tee::wait`]: a process, or (should den not be single-threaded
+/// after all) a thread of den's; the teardown then does its slow deletes itself.
+pub(crate) enum Tee {
+    Process(Pid),
+    Thread(std::thread::JoinHandle<Result<(), Errno>>),
 }
 
 /// Whether a foreground run needs the pipes and the tee: a log to keep, or a stream to hide.
@@ -63,10 +66,11 @@ pub(crate) fn start(
     let err = echo(attached.stderr, std::io::stderr().as_fd())?;
     let relay = Relay::with_log(dir, logs.0, logs.1, log)?.echo(out, err);
     if !super::single_threaded() {
-        return Err(std::io::Error::other("den has more than one thread"));
+        // The container's signals stay blocked in it: they are den's to forward.
+        return Ok(Tee::Thread(std::thread::spawn(move || run(relay))));
     }
     match syscall::fork_single_threaded()? {
-        Some(pid) => Ok(Tee { pid }),
+        Some(pid) => Ok(Tee::Process(pid)),
         None => {
             // A copy of den: it must never unwind into den's guards (they would kill the
             // container), so it leaves by `_exit` whatever happens. Its copies of den's other
@@ -138,6 +142,9 @@ fn close_others(keep: &[RawFd]) {
 impl Tee {
     /// Wait for the tee to have relayed and logged everything; false if its log is incomplete.
     pub fn wait(self) -> bool {
-        matches!(syscall::wait_exit(self.pid), Ok(0))
+        match self {
+            Tee::Process(pid) => matches!(syscall::wait_exit(pid), Ok(0)),
+            Tee::Thread(t) => matches!(t.join(), Ok(Ok(()))),
+        }
     }
 }
