@@ -81,6 +81,14 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
         if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return refuse("linux.netDevices");
         }
+        if let Some(s) = linux.seccomp() {
+            if s.listener_path().is_some() {
+                return refuse("linux.seccomp.listenerPath");
+            }
+            if s.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+                return refuse("linux.seccomp.flags");
+            }
+        }
         if let Some(r) = linux.resources() {
             refuse_unsupported_resources(r)?;
         }

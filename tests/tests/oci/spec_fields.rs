@@ -1,5 +1,5 @@
 //! The spec's fields as the container sees them: a read-only root, lowered rlimits, a user with
-//! additional groups, hostname, env, cwd, oomScoreAdj, no_new_privs, capabilities, a sysctl,
+//! additional groups, hostname, domainname, env, cwd, oomScoreAdj, no_new_privs, capabilities, a sysctl,
 //! masked and read-only paths, tmpfs and bind mounts, and a network namespace given by path.
 
 use std::fs;
@@ -26,6 +26,7 @@ fn the_container_sees_what_its_spec_asks_for() {
         echo nnp=$(grep NoNewPrivs /proc/self/status | tr -d ' \t' | cut -d: -f2); \
         echo capbnd=$(grep CapBnd /proc/self/status | cut -f2); \
         echo domain=$(cat /proc/sys/kernel/domainname); \
+        echo msgmax=$(cat /proc/sys/kernel/msgmax); \
         echo keys=$(grep -c ' /proc/keys ' /proc/mounts); \
         echo procsys=$(grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1); \
         echo root=$(touch /written 2>/dev/null && echo rw || echo ro); \
@@ -59,7 +60,8 @@ fn the_container_sees_what_its_spec_asks_for() {
         .set("/hostname", json!("oci-fields"))
         .set("/mounts", json!(mounts))
         .set("/linux/namespaces", json!(namespaces))
-        .set("/linux/sysctl", json!({"kernel.domainname": "oci.test"}));
+        .set("/domainname", json!("oci.test"))
+        .set("/linux/sysctl", json!({"kernel.msgmax": "12345"}));
     b.save();
     let out = sb.oci(&["run", "--bundle", b.arg(), "fields"]).ok();
     let o = out.stdout.as_str();
@@ -77,6 +79,7 @@ fn the_container_sees_what_its_spec_asks_for() {
         "the default spec's three caps"
     );
     assert_eq!(field(o, "domain"), "oci.test");
+    assert_eq!(field(o, "msgmax"), "12345");
     assert_eq!(field(o, "keys"), "1", "masked: a mount over it");
     assert_eq!(field(o, "procsys"), "ro");
     assert_eq!(field(o, "root"), "ro");
