@@ -93,6 +93,13 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
             refuse_unsupported_resources(r)?;
         }
     }
+    let idmapped = |m: &oci_spec::runtime::Mount| {
+        m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+            || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    };
+    if spec.mounts().iter().flatten().any(idmapped) {
+        return refuse("mounts[].uidMappings/gidMappings (idmapped mounts)");
+    }
     if let Some(p) = spec.process() {
         if p.io_priority().is_some() {
             return refuse("process.ioPriority");
