@@ -1,6 +1,7 @@
 //! The spec's fields as the container sees them: a read-only root, lowered rlimits, a user with
 //! additional groups, hostname, domainname, env, cwd, oomScoreAdj, no_new_privs, capabilities, a sysctl,
-//! masked and read-only paths, tmpfs and bind mounts, and a network namespace given by path.
+//! masked and read-only paths, tmpfs and bind mounts, a network namespace given by path, and the
+//! terminal's consoleSize through a console socket.
 
 use std::fs;
 
@@ -92,4 +93,64 @@ fn the_container_sees_what_its_spec_asks_for() {
         "the sandbox's netns joined by path: {links}"
     );
     assert!(!b.dir.join("rootfs/written").exists());
+}
+
+/// A console socket as conmon's: receives the pty master, copies what the container writes to
+/// it into a file until the container closes its side.
+const CONSOLE: &str = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1] + ".tmp"); s.listen(1); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1024, 1)
+data = b""
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    data += b
+open(sys.argv[2], "wb").write(data)
+"#;
+
+#[test]
+fn the_terminal_has_the_specs_console_size() {
+    let sb = Sandbox::new();
+    let (sock, out) = (
+        sb.scratch().join("console.sock"),
+        sb.scratch().join("console.out"),
+    );
+    let mut b = sb.oci_bundle("tty", &["sh", "-c", "stty size; tty"]);
+    b.set("/process/terminal", json!(true))
+        .set("/process/consoleSize", json!({"height": 33, "width": 77}));
+    b.save();
+    let mut console = std::process::Command::new("python3")
+        .args(["-c", CONSOLE])
+        .arg(&sock)
+        .arg(&out)
+        .spawn()
+        .expect("run python3");
+    den_tests::wait_until(super::EXIT_TIMEOUT, "the console socket", || sock.exists());
+    let run = sb.oci(&[
+        "run",
+        "--console-socket",
+        sock.to_str().expect("UTF-8"),
+        "--bundle",
+        b.arg(),
+        "tty",
+    ]);
+    if run.code() != 0 {
+        // It never connected: the receiver would wait forever.
+        let _ = console.kill();
+    }
+    let done = console.wait().expect("wait for python3");
+    run.ok();
+    assert!(done.success(), "console receiver: {done}");
+    let text = fs::read_to_string(&out).expect("console output");
+    assert!(
+        text.starts_with("33 77"),
+        "stty size in the container: {text:?}"
+    );
 }
