@@ -6,7 +6,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from denbench import measures_oci, report  # noqa: E402
+from denbench import measures_oci, report, svg  # noqa: E402
 from denbench.results import Measure  # noqa: E402
 
 
@@ -23,6 +23,18 @@ class CrunColumn(unittest.TestCase):
         self.assertTrue(rows[2].endswith("| 30.0 ms | — | — | **2.0×** | **1.5×** |"), rows[2])
         self.assertIn("n/a", rows[3].split("|")[-6])  # (b) has no crun figure: n/a with a footnote
         self.assertIn("crun: not measured", notes)
+
+    def test_the_chart_draws_crun_bars_only_for_rows_measuring_it(self):
+        m = Measure("k1", "OCI create+start+delete", "ms")
+        m.cell("den").samples = [16.0]
+        m.cell("crun").samples = [33.0]
+        other = Measure("b", "none", "ms")
+        other.cell("den").samples = [5.0]
+        chart = svg.chart([m, other], "sub")
+        self.assertIn("<title>crun: 33.0 ms</title>", chart)
+        self.assertEqual(chart.count("crun: n/a"), 0, "no crun line for (b)")
+        self.assertIn("den vs docker, podman, runc and crun", chart)
+        self.assertNotIn("crun", svg.chart([other], "sub"))
 
     def test_no_crun_row_no_crun_column(self):
         m = Measure("b", "none", "ms")

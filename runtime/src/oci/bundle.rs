@@ -81,6 +81,24 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
         if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return refuse("linux.netDevices");
         }
+        if let Some(s) = linux.seccomp() {
+            if s.listener_path().is_some() {
+                return refuse("linux.seccomp.listenerPath");
+            }
+            if s.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+                return refuse("linux.seccomp.flags");
+            }
+        }
+        if let Some(r) = linux.resources() {
+            refuse_unsupported_resources(r)?;
+        }
+    }
+    let idmapped = |m: &oci_spec::runtime::Mount| {
+        m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+            || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    };
+    if spec.mounts().iter().flatten().any(idmapped) {
+        return refuse("mounts[].uidMappings/gidMappings (idmapped mounts)");
     }
     if let Some(p) = spec.process() {
         if p.io_priority().is_some() {
@@ -97,6 +115,63 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
         }
         if p.selinux_label().as_ref().is_some_and(|a| !a.is_empty()) {
             return refuse("process.selinuxLabel");
+        }
+    }
+    Ok(())
+}
+
+/// The `linux.resources` fields den's cgroups do not write (they honour memory limit and swap,
+/// cpu shares, quota, period, cpus and mems, pids, devices), refused rather than ignored.
+fn refuse_unsupported_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciError> {
+    fn given<T: serde::Serialize>(v: &Option<T>) -> bool {
+        let value = serde_json::to_value(v).unwrap_or_default();
+        let empty = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => true,
+            serde_json::Value::Array(a) => a.is_empty(),
+            serde_json::Value::Object(o) => o.values().all(|v| v.is_null()),
+            _ => false,
+        };
+        match &value {
+            serde_json::Value::Object(o) => !o.values().all(empty),
+            v => !empty(v),
+        }
+    }
+    let refuse = |field| Err(OciError::Unsupported { field });
+    if given(r.block_io()) {
+        return refuse("linux.resources.blockIO");
+    }
+    if given(r.hugepage_limits()) {
+        return refuse("linux.resources.hugepageLimits");
+    }
+    if given(r.network()) {
+        return refuse("linux.resources.network");
+    }
+    if given(r.rdma()) {
+        return refuse("linux.resources.rdma");
+    }
+    if given(r.unified()) {
+        return refuse("linux.resources.unified");
+    }
+    if let Some(m) = r.memory() {
+        if m.reservation().is_some() {
+            return refuse("linux.resources.memory.reservation");
+        }
+        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            return refuse("linux.resources.memory.kernel/kernelTCP");
+        }
+        if m.swappiness().is_some() {
+            return refuse("linux.resources.memory.swappiness");
+        }
+        if m.disable_oom_killer() == Some(true) {
+            return refuse("linux.resources.memory.disableOOMKiller");
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if c.realtime_runtime().is_some() || c.realtime_period().is_some() {
+            return refuse("linux.resources.cpu.realtimeRuntime/realtimePeriod");
+        }
+        if c.idle().is_some() || c.burst().is_some() {
+            return refuse("linux.resources.cpu.idle/burst");
         }
     }
     Ok(())

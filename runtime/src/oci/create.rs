@@ -222,7 +222,8 @@ fn set_up(root: &Path, id: &str, o: &CreateOptions) -> Result<Created, OciError>
         )
     })?;
     if let (Some(socket), Some(master)) = (&o.console_socket, gated.take_terminal()) {
-        console::send_master(socket, master)?;
+        let size = spec.process().as_ref().and_then(|p| p.console_size());
+        console::send_master(socket, master, size)?;
     }
     record.save(&dir)?;
     if let Some(pid_file) = &o.pid_file {

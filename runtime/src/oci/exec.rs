@@ -70,7 +70,7 @@ pub fn exec(root: &Path, id: &str, process: &Process, o: &ExecOptions) -> Result
             .map_err(OciError::io("joining the cgroup", procs))?;
     }
     if let (Some(socket), Some(master)) = (&o.console_socket, paused.take_terminal()) {
-        console::send_master(socket, master)?;
+        console::send_master(socket, master, process.console_size())?;
     }
     let running = paused.start()?;
     if let Some(pid_file) = &o.pid_file {

@@ -70,7 +70,7 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
         return 1;
     }
     if fds.wait_mapped {
-        if let Err(f) = become_mapped_root(sock) {
+        if let Err(f) = super::userns::become_mapped_root(sock) {
             let _ = send_msg(sock, &Msg::Failed(f));
             return 1;
         }
@@ -111,22 +111,6 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     let failure = setup_and_exec(fds);
     let _ = send_msg(sock, &Msg::Failed(failure));
     1
-}
-
-/// Wait until the parent wrote the maps, then take the namespace's root ids (runc's order: gid,
-/// then uid); until then this process is the unmapped overflow id.
-fn become_mapped_root(sock: BorrowedFd<'_>) -> Result<(), Failure> {
-    match receive(sock) {
-        Ok(Received::Msg(Msg::Mapped)) => {}
-        Ok(_) => return Err(Failure::new(Step::Protocol, Errno::EPROTO)),
-        Err(e) => return Err(Failure::new(Step::Protocol, e)),
-    }
-    syscall::set_gid(0).map_err(at(Step::UserNamespace))?;
-    syscall::set_uid(0).map_err(at(Step::UserNamespace))?;
-    // Not yet exec'd, this process's memory belongs to the host's user namespace, so while it is
-    // non-dumpable its /proc/self/fd is the host root's, whom the mapped root is not: the
-    // fd-based mounts need it. Dumpable again until the exec fifo is open (see become_process).
-    nix::sys::prctl::set_dumpable(true).map_err(at(Step::NotDumpable))
 }
 
 fn at(step: Step) -> impl Fn(Errno) -> Failure {

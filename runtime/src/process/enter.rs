@@ -52,8 +52,8 @@ const NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWIPC)
     .union(CloneFlags::CLONE_NEWNET);
 
-/// [`NAMESPACES`], and the container's user namespace where it has its own (setns through a
-/// pidfd enters it first, then the others with its capabilities).
+/// [`NAMESPACES`], and the container's user and cgroup namespaces where it has its own (setns
+/// through a pidfd enters the user namespace first, then the others with its capabilities).
 fn namespaces(container: BorrowedFd<'_>) -> CloneFlags {
     let pid = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", container.as_raw_fd()))
         .ok()
@@ -62,11 +62,17 @@ fn namespaces(container: BorrowedFd<'_>) -> CloneFlags {
                 .find_map(|l| l.strip_prefix("Pid:")?.trim().parse::<i32>().ok())
         });
     let ino = |p: String| std::fs::metadata(p).map(|m| m.ino()).ok();
-    let own = pid.and_then(|pid| ino(format!("/proc/{pid}/ns/user")));
-    match own.is_some() && own != ino("/proc/self/ns/user".into()) {
-        true => NAMESPACES | CloneFlags::CLONE_NEWUSER,
-        false => NAMESPACES,
+    let mut flags = NAMESPACES;
+    for (name, flag) in [
+        ("user", CloneFlags::CLONE_NEWUSER),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ] {
+        let theirs = pid.and_then(|pid| ino(format!("/proc/{pid}/ns/{name}")));
+        if theirs.is_some() && theirs != ino(format!("/proc/self/ns/{name}")) {
+            flags |= flag;
+        }
     }
+    flags
 }
 
 /// Fork a child into the running container's namespaces; it waits for [`Paused::start`].

@@ -119,10 +119,10 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         readonly: paths(linux.readonly_paths())?,
         root_readonly: root.readonly().unwrap_or(false),
         root_nodev: launch.rootfs_nodev,
-        sysctls: linux
-            .sysctl()
+        // `domainname` is the UTS namespace's kernel.domainname, written as that sysctl first.
+        sysctls: domainname(spec, clone_flags)?
             .iter()
-            .flatten()
+            .chain(linux.sysctl().iter().flatten())
             .map(|(k, v)| {
                 let path = format!("/proc/sys/{}", k.replace('.', "/"));
                 Ok((c("sysctl", path)?, c("sysctl value", v)?))
@@ -179,6 +179,19 @@ impl ChildPlan {
             _ => None,
         };
         some.unwrap_or_default()
+    }
+}
+
+fn domainname(
+    spec: &Spec,
+    flags: CloneFlags,
+) -> Result<std::collections::HashMap<String, String>, ProcessError> {
+    match spec.domainname().as_deref() {
+        None | Some("") => Ok(Default::default()),
+        Some(d) if flags.contains(CloneFlags::CLONE_NEWUTS) => {
+            Ok([("kernel.domainname".to_owned(), d.to_owned())].into())
+        }
+        Some(_) => Err(unsupported("a domainname without a private UTS namespace")),
     }
 }
 

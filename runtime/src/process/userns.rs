@@ -18,14 +18,17 @@
 //! maps are validated first (the kernel's rules: at most 340 lines, no range overlapping another
 //! inside or outside, none empty or wrapping), so a bad one is refused before anything exists.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
+use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 use oci_spec::runtime::{Linux, LinuxIdMapping};
 
 use super::handle::{open_path, prepare};
+use super::sync::{receive, Failure, Msg, Received, Step};
 use super::ProcessError;
+use crate::syscall;
 
 /// The kernel's limit of lines in one id map (`UID_GID_MAP_MAX_EXTENTS`).
 const MAX_LINES: usize = 340;
@@ -142,6 +145,22 @@ impl Drop for Inherited {
             let _ = setns(own.as_fd(), flag);
         }
     }
+}
+
+/// In the child: wait until the parent wrote the maps, then take the namespace's root ids (runc's order: gid,
+/// then uid); until then this process is the unmapped overflow id.
+pub(super) fn become_mapped_root(sock: BorrowedFd<'_>) -> Result<(), Failure> {
+    match receive(sock) {
+        Ok(Received::Msg(Msg::Mapped)) => {}
+        Ok(_) => return Err(Failure::new(Step::Protocol, Errno::EPROTO)),
+        Err(e) => return Err(Failure::new(Step::Protocol, e)),
+    }
+    syscall::set_gid(0).map_err(|e| Failure::new(Step::UserNamespace, e))?;
+    syscall::set_uid(0).map_err(|e| Failure::new(Step::UserNamespace, e))?;
+    // Not yet exec'd, this process's memory belongs to the host's user namespace, so while it is
+    // non-dumpable its /proc/self/fd is the host root's, whom the mapped root is not: the
+    // fd-based mounts need it. Dumpable again until the exec fifo is open (see become_process).
+    nix::sys::prctl::set_dumpable(true).map_err(|e| Failure::new(Step::NotDumpable, e))
 }
 
 fn ns_name(flag: CloneFlags) -> &'static str {

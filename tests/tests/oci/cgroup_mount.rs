@@ -61,3 +61,41 @@ fn the_cgroup_mount_shows_the_containers_own_cgroup_only() {
         }
     }
 }
+
+#[test]
+fn exec_joins_the_containers_cgroup_namespace() {
+    if !std::path::Path::new("/sys/fs/cgroup/memory").is_dir() {
+        eprintln!("SKIP: no v1 memory hierarchy on this host");
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut b = sb.oci_bundle("cgexec", &["sleep", "30"]);
+    let mut namespaces = vec![json!({"type": "mount"})];
+    namespaces.extend(["pid", "network", "ipc", "uts", "cgroup"].map(|t| json!({"type": t})));
+    b.set("/linux/namespaces", json!(namespaces));
+    b.save();
+    let _shim = sb.oci_create(&b, "cgexec");
+    assert_eq!(
+        super::created(&sb, "cgexec"),
+        0,
+        "{:?}",
+        sb.oci_status("cgexec")
+    );
+    sb.oci(&["start", "cgexec"]).ok();
+    super::wait_status(&sb, "cgexec", "running");
+    let ex = sb
+        .oci(&[
+            "exec",
+            "cgexec",
+            "sh",
+            "-c",
+            "grep ':memory:' /proc/self/cgroup | cut -d: -f3",
+        ])
+        .ok();
+    assert_eq!(
+        ex.stdout.trim(),
+        "/",
+        "the exec'd process sees the container's root: {ex}"
+    );
+    sb.oci(&["delete", "--force", "cgexec"]).ok();
+}

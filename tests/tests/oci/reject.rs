@@ -59,6 +59,29 @@ fn bad_bundles_are_refused_naming_the_culprit() {
     let out = sb.oci(&["create", "--bundle", b.arg(), "e"]);
     assert_oci_rejected(&sb, &out, &["linux.intelRdt", "not supported"]);
     nothing_left(&sb, "e");
+
+    // Resources den's cgroups do not write are refused, not ignored.
+    for (id, path, value, field) in [
+        (
+            "f",
+            "/linux/resources/blockIO",
+            json!({"weight": 500}),
+            "linux.resources.blockIO",
+        ),
+        (
+            "g",
+            "/linux/resources/memory",
+            json!({"swappiness": 10}),
+            "memory.swappiness",
+        ),
+    ] {
+        let mut b = sb.oci_bundle(id, &["true"]);
+        b.set(path, value);
+        b.save();
+        let out = sb.oci(&["create", "--bundle", b.arg(), id]);
+        assert_oci_rejected(&sb, &out, &[field, "not supported"]);
+        nothing_left(&sb, id);
+    }
 }
 
 #[test]

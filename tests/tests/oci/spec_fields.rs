@@ -1,6 +1,7 @@
 //! The spec's fields as the container sees them: a read-only root, lowered rlimits, a user with
-//! additional groups, hostname, env, cwd, oomScoreAdj, no_new_privs, capabilities, a sysctl,
-//! masked and read-only paths, tmpfs and bind mounts, and a network namespace given by path.
+//! additional groups, hostname, domainname, env, cwd, oomScoreAdj, no_new_privs, capabilities, a sysctl,
+//! masked and read-only paths, tmpfs and bind mounts, a network namespace given by path, and the
+//! terminal's consoleSize through a console socket.
 
 use std::fs;
 
@@ -26,6 +27,7 @@ fn the_container_sees_what_its_spec_asks_for() {
         echo nnp=$(grep NoNewPrivs /proc/self/status | tr -d ' \t' | cut -d: -f2); \
         echo capbnd=$(grep CapBnd /proc/self/status | cut -f2); \
         echo domain=$(cat /proc/sys/kernel/domainname); \
+        echo msgmax=$(cat /proc/sys/kernel/msgmax); \
         echo keys=$(grep -c ' /proc/keys ' /proc/mounts); \
         echo procsys=$(grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1); \
         echo root=$(touch /written 2>/dev/null && echo rw || echo ro); \
@@ -59,7 +61,8 @@ fn the_container_sees_what_its_spec_asks_for() {
         .set("/hostname", json!("oci-fields"))
         .set("/mounts", json!(mounts))
         .set("/linux/namespaces", json!(namespaces))
-        .set("/linux/sysctl", json!({"kernel.domainname": "oci.test"}));
+        .set("/domainname", json!("oci.test"))
+        .set("/linux/sysctl", json!({"kernel.msgmax": "12345"}));
     b.save();
     let out = sb.oci(&["run", "--bundle", b.arg(), "fields"]).ok();
     let o = out.stdout.as_str();
@@ -77,6 +80,7 @@ fn the_container_sees_what_its_spec_asks_for() {
         "the default spec's three caps"
     );
     assert_eq!(field(o, "domain"), "oci.test");
+    assert_eq!(field(o, "msgmax"), "12345");
     assert_eq!(field(o, "keys"), "1", "masked: a mount over it");
     assert_eq!(field(o, "procsys"), "ro");
     assert_eq!(field(o, "root"), "ro");
@@ -89,4 +93,64 @@ fn the_container_sees_what_its_spec_asks_for() {
         "the sandbox's netns joined by path: {links}"
     );
     assert!(!b.dir.join("rootfs/written").exists());
+}
+
+/// A console socket as conmon's: receives the pty master, copies what the container writes to
+/// it into a file until the container closes its side.
+const CONSOLE: &str = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1] + ".tmp"); s.listen(1); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1024, 1)
+data = b""
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    data += b
+open(sys.argv[2], "wb").write(data)
+"#;
+
+#[test]
+fn the_terminal_has_the_specs_console_size() {
+    let sb = Sandbox::new();
+    let (sock, out) = (
+        sb.scratch().join("console.sock"),
+        sb.scratch().join("console.out"),
+    );
+    let mut b = sb.oci_bundle("tty", &["sh", "-c", "stty size; tty"]);
+    b.set("/process/terminal", json!(true))
+        .set("/process/consoleSize", json!({"height": 33, "width": 77}));
+    b.save();
+    let mut console = std::process::Command::new("python3")
+        .args(["-c", CONSOLE])
+        .arg(&sock)
+        .arg(&out)
+        .spawn()
+        .expect("run python3");
+    den_tests::wait_until(super::EXIT_TIMEOUT, "the console socket", || sock.exists());
+    let run = sb.oci(&[
+        "run",
+        "--console-socket",
+        sock.to_str().expect("UTF-8"),
+        "--bundle",
+        b.arg(),
+        "tty",
+    ]);
+    if run.code() != 0 {
+        // It never connected: the receiver would wait forever.
+        let _ = console.kill();
+    }
+    let done = console.wait().expect("wait for python3");
+    run.ok();
+    assert!(done.success(), "console receiver: {done}");
+    let text = fs::read_to_string(&out).expect("console output");
+    assert!(
+        text.starts_with("33 77"),
+        "stty size in the container: {text:?}"
+    );
 }

@@ -48,7 +48,7 @@ pub fn features() -> Value {
             "private", "rprivate", "shared", "rshared", "slave", "rslave", "relatime", "norelatime",
             "strictatime", "nostrictatime", "noatime", "atime", "sync", "async", "remount"],
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": capabilities(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {"enabled": true},

@@ -34,7 +34,7 @@ pub struct ExecArgs {
     cap: Vec<String>,
     #[arg(long)]
     no_new_privs: bool,
-    /// Accepted for runc compatibility; fds 3+ are not passed to exec'd processes.
+    /// Only 0 (runc's default): den passes no fd above 2 to an exec'd process.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     id: String,
@@ -43,6 +43,11 @@ pub struct ExecArgs {
 }
 
 pub fn run(root: &Path, a: ExecArgs) -> Result<u8> {
+    if a.preserve_fds > 0 {
+        bail!(
+            "exec --preserve-fds is not supported: den passes no fd above 2 to an exec'd process"
+        );
+    }
     let process = match &a.process {
         Some(path) => oci::read_process(path)?,
         None => {

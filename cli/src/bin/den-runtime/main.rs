@@ -15,8 +15,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "den-runtime", version = verbs::VERSION, about = "den as an OCI runtime (runc's command line)")]
+#[command(name = "den-runtime", version = verbs::VERSION, disable_version_flag = true, about = "den as an OCI runtime (runc's command line)")]
 struct Cli {
+    /// Print the version (runc's -v/--version).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     /// Where container state lives.
     #[arg(long, global = true, default_value = "/run/den-runtime")]
     root: PathBuf,
