@@ -11,6 +11,17 @@ pub enum Command {
     Load(LoadArgs),
     /// Save images to a tar archive (docker-save format, also an OCI layout; stdout if no -o).
     Save(SaveArgs),
+    /// Pull an image from a registry (as `den pull`).
+    Pull(super::pull::Args),
+    /// Push an image to a registry (as `den push`).
+    Push(super::push::Args),
+    /// Give an image another name (as `den tag`).
+    Tag {
+        /// The image, by name or id.
+        source: String,
+        /// The new name: [HOST[:PORT]/]REPO[:TAG].
+        target: String,
+    },
     /// List images.
     #[command(alias = "list")]
     Ls(LsArgs),
@@ -107,6 +118,9 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             ),
             None => store.save(&names, std::io::stdout().lock())?,
         },
+        Command::Pull(a) => return super::pull::main(root, a),
+        Command::Push(a) => return super::push::main(root, a),
+        Command::Tag { source, target } => return tag(root, &source, &target),
         Command::Ls(a) => ls(&store, &a)?,
         Command::Rm(a) => rm(root, &store, &a)?,
         Command::Inspect { names, format } => {

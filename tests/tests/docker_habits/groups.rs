@@ -1,4 +1,4 @@
-//! docker's `container` group and top-level `load`/`save`: `den container ls|inspect|rm` answer
+//! docker's `container` group, `image pull|push|tag`, and top-level `load`/`save`: `den container ls|inspect|rm` answer
 //! as `den ps|inspect|rm` do, `den save -o` and `den load -i` round-trip an image.
 
 use den_tests::{fixtures, Sandbox};
