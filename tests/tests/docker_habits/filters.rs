@@ -70,6 +70,12 @@ fn ps_filters_by_health_volume_published_and_exposed_ports() {
     )
     .is_empty());
     assert_eq!(ps_names(&sb, &["--filter", "health=none"]), web());
+    // name= is a regular expression, as docker's.
+    assert_eq!(
+        ps_names(&sb, &["--filter", "name=^(web|checked)$"]),
+        ["checked", "web"]
+    );
+    assert_eq!(ps_names(&sb, &["--filter", "name=^w.b$"]), web());
     wait_for(Duration::from_secs(30), "checked to be healthy", || {
         (ps_names(&sb, &["--filter", "health=healthy"]) == vec!["checked".to_string()])
             .then_some(())
