@@ -99,6 +99,20 @@ fn ps_filters_by_health_volume_published_and_exposed_ports() {
         assert_eq!(out.stderr_lines().len(), 1, "{out}");
         assert!(out.stderr.contains(msg), "{spec}: {out}");
     }
+    // volume ls --filter dangling=: mounted by no container.
+    sb.den(&["volume", "create", "lonely"]).ok();
+    let vols = |f: &str| {
+        sb.den(&["volume", "ls", "-q", "--filter", f])
+            .ok()
+            .out()
+            .to_string()
+    };
+    assert_eq!(vols("dangling=true"), "lonely");
+    assert_eq!(vols("dangling=false"), "webdata");
+    let out = sb
+        .den(&["network", "ls", "--filter", "dangling=true"])
+        .expect_code(1);
+    assert!(out.stderr.contains("invalid filter 'dangling'"), "{out}");
     sb.den(&["rm", "-f", "web", "checked"]).ok();
 }
 
