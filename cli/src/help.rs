@@ -67,6 +67,18 @@ pub fn with_groups(cmd: clap::Command) -> clap::Command {
     cmd.help_template(text.replace("{{", "(").replace("}}", ")"))
 }
 
+/// One of docker's run/create flags den lacks, with why (see `refused_flags`).
+fn refused_flag(e: &clap::Error) -> Option<(&'static str, &'static str)> {
+    let path = command_path(e);
+    if !(path.ends_with(" run") || path.ends_with(" create")) {
+        return None;
+    }
+    match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => crate::refused_flags::reason(arg),
+        _ => None,
+    }
+}
+
 /// The verb path of a clap error (`den stop`), from its usage line.
 fn command_path(e: &clap::Error) -> String {
     let usage = match e.get(ContextKind::Usage) {
@@ -126,6 +138,11 @@ pub fn refused(e: clap::Error) -> ExitCode {
                 names.join(", ")
             );
             ExitCode::from(1)
+        }
+        ErrorKind::UnknownArgument if refused_flag(&e).is_some() => {
+            let (flag, why) = refused_flag(&e).expect("checked");
+            eprintln!("den: {flag} is not supported: {why}");
+            ExitCode::from(125)
         }
         _ => {
             // One line, like every other den error; exit 125 like docker's flag errors.

@@ -4,6 +4,7 @@ mod cmd;
 mod format;
 mod groups;
 mod help;
+mod refused_flags;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

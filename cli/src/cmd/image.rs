@@ -11,6 +11,17 @@ pub enum Command {
     Load(LoadArgs),
     /// Save images to a tar archive (docker-save format, also an OCI layout; stdout if no -o).
     Save(SaveArgs),
+    /// Pull an image from a registry (as `den pull`).
+    Pull(super::pull::Args),
+    /// Push an image to a registry (as `den push`).
+    Push(super::push::Args),
+    /// Give an image another name (as `den tag`).
+    Tag {
+        /// The image, by name or id.
+        source: String,
+        /// The new name: [HOST[:PORT]/]REPO[:TAG].
+        target: String,
+    },
     /// List images.
     #[command(alias = "list")]
     Ls(LsArgs),
@@ -107,8 +118,11 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             ),
             None => store.save(&names, std::io::stdout().lock())?,
         },
+        Command::Pull(a) => return super::pull::main(root, a),
+        Command::Push(a) => return super::push::main(root, a),
+        Command::Tag { source, target } => return tag(root, &source, &target),
         Command::Ls(a) => ls(&store, &a)?,
-        Command::Rm(a) => rm(root, &store, &a)?,
+        Command::Rm(a) => return rm(root, &store, &a),
         Command::Inspect { names, format } => {
             let all = names
                 .iter()
@@ -193,10 +207,21 @@ fn row(i: &ImageSummary, no_trunc: bool) -> serde_json::Value {
     })
 }
 
-pub fn rm(root: &Path, store: &ImageStore, a: &RmArgs) -> Result<()> {
+/// docker's `rmi`: each name in turn; a missing one is `Error: No such image: NAME` and exit 1
+/// after the others (docker's "response from daemon" dropped: there is none).
+pub fn rm(root: &Path, store: &ImageStore, a: &RmArgs) -> Result<i32> {
     let containers = den_runtime::state::Store::new(root).list()?;
+    let mut status = 0;
     for name in &a.names {
-        let id = store.resolve_id(name)?;
+        let id = match store.resolve_id(name) {
+            Ok(id) => id,
+            Err(den_runtime::image::ImageError::NoSuchName { .. }) => {
+                eprintln!("Error: No such image: {name}");
+                status = 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(user) = containers.iter().find(|c| c.image_id == id) {
             if !a.force {
                 anyhow::bail!(
@@ -208,7 +233,7 @@ pub fn rm(root: &Path, store: &ImageStore, a: &RmArgs) -> Result<()> {
         let removed = store.remove(name)?;
         println!("Untagged: {removed}");
     }
-    Ok(())
+    Ok(status)
 }
 
 /// docker's units: 4.86MB, 345kB.

@@ -1,5 +1,6 @@
-//! `den images --filter`: dangling=, reference= (docker's glob), before=, since=, label=KEY[=VALUE]
-//! (the image config's labels); values of one key
+//! `den images --filter`: dangling=, reference= (docker's glob), before=, since=, until=TIME (made
+//! before it: RFC 3339, Unix seconds or a duration), label=KEY[=VALUE] (the image config's labels);
+//! values of one key
 //! are alternatives, different keys must all match.
 
 use den_runtime::image::ImageSummary;
@@ -14,6 +15,8 @@ pub enum FilterError {
     BadDangling(String),
     #[error("invalid filter '{key}={value}': no such image")]
     NoSuchImage { key: String, value: String },
+    #[error("failed to parse value as time or duration: {0:?}")]
+    BadTime(String),
 }
 
 pub fn parse_time(s: &str) -> Option<i64> {
@@ -37,7 +40,8 @@ pub fn retain(images: &mut Vec<ImageSummary>, specs: &[String]) -> Result<(), Fi
                     value: v.into(),
                 })
             }
-            "dangling" | "reference" | "before" | "since" | "label" => {}
+            "until" if until(v).is_none() => return Err(FilterError::BadTime(v.into())),
+            "dangling" | "reference" | "before" | "since" | "label" | "until" => {}
             _ => return Err(FilterError::UnknownKey(k)),
         }
         filters.push((k, v.to_string()));
@@ -67,6 +71,15 @@ fn find<'a>(images: &'a [ImageSummary], key: &str) -> Option<&'a ImageSummary> {
     })
 }
 
+/// `until=`'s time, in Unix seconds.
+fn until(v: &str) -> Option<i64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let t = den_runtime::logs::stamp::parse_time(v, now).ok()?;
+    i64::try_from(t.as_secs()).ok()
+}
+
 fn created(i: &ImageSummary) -> i64 {
     i.created.as_deref().and_then(parse_time).unwrap_or(0)
 }
@@ -81,6 +94,7 @@ fn one(i: &ImageSummary, key: &str, v: &str, all: &[ImageSummary]) -> bool {
                 || glob(v, &i.name)
         }
         "before" => find(all, v).is_some_and(|r| created(i) < created(r)),
+        "until" => until(v).is_some_and(|t| created(i) < t),
         "since" => find(all, v).is_some_and(|r| created(i) > created(r)),
         "label" => match v.split_once('=') {
             Some((k, want)) => i.labels.get(k).is_some_and(|have| have == want),

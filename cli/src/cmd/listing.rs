@@ -13,7 +13,8 @@ pub struct LsArgs {
     /// `table TEMPLATE`, a Go template over each row's fields, or `json`.
     #[arg(long)]
     format: Option<String>,
-    /// Filter: name=, id=, driver=, scope=, label=KEY[=VALUE]; networks also type=custom|builtin.
+    /// Filter: name=, id=, driver=, scope=, label=KEY[=VALUE]; networks also type=custom|builtin,
+    /// volumes also dangling=true|false (mounted by no container).
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
     filter: Vec<String>,
 }
@@ -24,6 +25,17 @@ pub enum FilterError {
     NoValue(String),
     #[error("invalid filter '{0}'")]
     UnknownKey(String),
+    #[error("invalid filter 'dangling={0}': use true or false")]
+    BadDangling(String),
+}
+
+impl LsArgs {
+    /// Whether a `--filter KEY=…` was given.
+    pub fn filters_on(&self, key: &str) -> bool {
+        self.filter
+            .iter()
+            .any(|f| f.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+    }
 }
 
 /// Prints `rows` (each an object of text fields) as `a` asks; `quiet_key` is the field `-q` prints.
@@ -35,6 +47,12 @@ pub fn print(
     quiet_key: &str,
 ) -> Result<i32> {
     let filters = parse(&a.filter)?;
+    // Only the rows that know it (volumes) take dangling=, as docker's network ls takes no such key.
+    if filters.iter().any(|(k, _)| k == "dangling")
+        && rows.iter().any(|r| r.get("Dangling").is_none())
+    {
+        return Err(FilterError::UnknownKey("dangling".into()).into());
+    }
     rows.retain(|r| {
         // One key's values are alternatives; different keys must all match.
         let keys: std::collections::BTreeSet<&str> =
@@ -58,7 +76,7 @@ pub fn print(
     Ok(0)
 }
 
-const KEYS: &[&str] = &["name", "id", "driver", "scope", "label", "type"];
+const KEYS: &[&str] = &["name", "id", "driver", "scope", "label", "type", "dangling"];
 
 fn parse(specs: &[String]) -> Result<Vec<(String, String)>, FilterError> {
     specs
@@ -70,6 +88,9 @@ fn parse(specs: &[String]) -> Result<Vec<(String, String)>, FilterError> {
             let k = k.trim().to_lowercase();
             if !KEYS.contains(&k.as_str()) {
                 return Err(FilterError::UnknownKey(k));
+            }
+            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
+                return Err(FilterError::BadDangling(v.into()));
             }
             Ok((k, v.to_string()))
         })
@@ -83,6 +104,7 @@ fn matches(r: &Value, key: &str, v: &str) -> bool {
         "id" => field("FullID").starts_with(v) || field("ID").starts_with(v) || field("Name") == v,
         "driver" => field("Driver") == v,
         "scope" => field("Scope") == v,
+        "dangling" => field("Dangling") == (matches!(v, "true" | "1")).to_string(),
         "type" => match v {
             "builtin" => field("Name") == "bridge",
             "custom" => field("Name") != "bridge",

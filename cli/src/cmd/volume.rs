@@ -57,7 +57,16 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
             println!("{}", v.name);
         }
         Command::Ls(a) => {
-            let rows: Vec<Value> = store.list()?.iter().map(ls_row).collect();
+            let mut rows: Vec<Value> = Vec::new();
+            for v in store.list()? {
+                let mut row = ls_row(&v);
+                // `--filter dangling=`: no container, running or not, mounts it.
+                if a.filters_on("dangling") {
+                    let unused = store.users(&v.name)?.is_empty();
+                    row["Dangling"] = Value::String(unused.to_string());
+                }
+                rows.push(row);
+            }
             return super::listing::print(&a, VOLUME_HEADER, VOLUME_TABLE, rows, "Name");
         }
         Command::Inspect { format, volumes } => {

@@ -22,6 +22,7 @@ pub const DOCKER: &[(&str, Func)] = &[
     // gtmpl's own print in Rust's form; Go's prints `[a b]`, `map[k:v]`.
     ("print", goprint::print),
     ("println", goprint::println),
+    ("printf", goprint::printf),
     (goprint::PRINT_ACTION, goprint::print_action),
     (goprint::RANGE_VALUES, goprint::range_values),
     (goprint::RANGE_KEYS, goprint::range_keys),

@@ -43,6 +43,23 @@ pub fn println(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(words.join(" ") + "\n"))
 }
 
+/// Go's `printf`: gtmpl's, with a list, map or struct operand handed over as Go prints it (so
+/// `%v` and `%s` of one read `[a b]`, not Rust's form).
+pub fn printf(args: &[Value]) -> Result<Value, FuncError> {
+    let args: Vec<Value> = args
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Array(_) | Value::Map(_) | Value::Object(_) if i > 0 => {
+                Value::String(go_format(v))
+            }
+            Value::NoValue | Value::Nil if i > 0 => Value::String("<nil>".into()),
+            other => other.clone(),
+        })
+        .collect();
+    gtmpl::funcs::printf(&args)
+}
+
 /// The values `range` visits: a list's in order, a map's in sorted key order, none for nil.
 pub fn range_values(args: &[Value]) -> Result<Value, FuncError> {
     range_items(args, RANGE_VALUES, |_, v| v.clone())

@@ -123,7 +123,11 @@ fn print_println_and_pad_are_go_s() {
     let v = json!({"L": ["a", "b"], "N": 1, "Empty": ""});
     assert_eq!(render("{{print .L .N \"x\" .N}}", v.clone()), "[a b] 1x1");
     assert_eq!(render("{{println .L \"x\" .N}}", v.clone()), "[a b] x 1\n");
-    assert_eq!(render("[{{pad .Empty 2 2}}]", v), "[]");
+    assert_eq!(render("[{{pad .Empty 2 2}}]", v.clone()), "[]");
+    assert_eq!(
+        render("{{printf \"%v|%s|%d\" .L .L .N}}", v),
+        "[a b]|[a b]|1"
+    );
 }
 
 #[test]

@@ -97,6 +97,12 @@ impl ImageStore {
     /// docker does). Returns DST in full.
     pub fn tag(&self, source: &str, target: &str) -> Result<String, ImageError> {
         let target = names::canonical_name(target)?.to_string();
+        // A store with no images has no lock file to take either: the name is missing.
+        if !self.root.is_dir() {
+            return Err(ImageError::NoSuchName {
+                name: super::error::shorten(source),
+            });
+        }
         let lock = StoreLock::acquire(&self.root)?;
         let mut names = names::read(&self.root)?;
         let entry = match names::lookup(&names, source) {

@@ -70,6 +70,12 @@ fn ps_filters_by_health_volume_published_and_exposed_ports() {
     )
     .is_empty());
     assert_eq!(ps_names(&sb, &["--filter", "health=none"]), web());
+    // name= is a regular expression, as docker's.
+    assert_eq!(
+        ps_names(&sb, &["--filter", "name=^(web|checked)$"]),
+        ["checked", "web"]
+    );
+    assert_eq!(ps_names(&sb, &["--filter", "name=^w.b$"]), web());
     wait_for(Duration::from_secs(30), "checked to be healthy", || {
         (ps_names(&sb, &["--filter", "health=healthy"]) == vec!["checked".to_string()])
             .then_some(())
@@ -93,6 +99,20 @@ fn ps_filters_by_health_volume_published_and_exposed_ports() {
         assert_eq!(out.stderr_lines().len(), 1, "{out}");
         assert!(out.stderr.contains(msg), "{spec}: {out}");
     }
+    // volume ls --filter dangling=: mounted by no container.
+    sb.den(&["volume", "create", "lonely"]).ok();
+    let vols = |f: &str| {
+        sb.den(&["volume", "ls", "-q", "--filter", f])
+            .ok()
+            .out()
+            .to_string()
+    };
+    assert_eq!(vols("dangling=true"), "lonely");
+    assert_eq!(vols("dangling=false"), "webdata");
+    let out = sb
+        .den(&["network", "ls", "--filter", "dangling=true"])
+        .expect_code(1);
+    assert!(out.stderr.contains("invalid filter 'dangling'"), "{out}");
     sb.den(&["rm", "-f", "web", "checked"]).ok();
 }
 

@@ -93,6 +93,16 @@ fn an_image_recorded_without_its_exposed_ports_gets_them_from_its_config_blob() 
         ])
         .ok();
     assert_eq!(images.out(), "old");
+    // The fixture's config says it was made in 2024: before a day ago, not before 2020.
+    let until = |t: &str| {
+        let f = format!("until={t}");
+        sb.den(&["images", "-q", "--filter", &f])
+            .ok()
+            .out()
+            .lines()
+            .count()
+    };
+    assert_eq!((until("24h"), until("2020-01-01T00:00:00Z")), (1, 0));
 
     sb.run_detached(&["--name", "pub", "-P", "old:1", "sleep", "300"]);
     let port = sb.den(&["port", "pub", "8081/tcp"]).ok();

@@ -233,24 +233,16 @@ fn status_name(c: &Container) -> &'static str {
     }
 }
 
-/// docker matches names by regular expression; den knows the anchors `^` and `$` and otherwise
-/// matches a substring.
+/// docker's (moby's `filters.Match`): the name equals the pattern, or the pattern is a regular
+/// expression that matches it, with or without its leading `/`; a pattern that is not a regular
+/// expression matches only itself.
 fn name_matches(name: &str, pattern: &str) -> bool {
     let name = name.trim_start_matches('/');
-    let (start, p) = match pattern.strip_prefix('^') {
-        Some(p) => (true, p.trim_start_matches('/')),
-        None => (false, pattern),
-    };
-    let (end, p) = match p.strip_suffix('$') {
-        Some(p) => (true, p),
-        None => (false, p),
-    };
-    match (start, end) {
-        (true, true) => name == p,
-        (true, false) => name.starts_with(p),
-        (false, true) => name.ends_with(p),
-        (false, false) => name.contains(p),
+    let slashed = format!("/{name}");
+    if pattern == name || pattern == slashed {
+        return true;
     }
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(name) || re.is_match(&slashed))
 }
 
 /// The image a container was made from, by name (`alpine` is `alpine:latest`) or id prefix.
@@ -272,11 +264,16 @@ mod tests {
     use super::name_matches;
 
     #[test]
-    fn names_match_as_substrings_with_anchors() {
+    fn names_match_as_docker_s_regular_expressions() {
         assert!(name_matches("web-1", "web"));
         assert!(name_matches("web-1", "^web"));
         assert!(!name_matches("my-web", "^web"));
         assert!(name_matches("web", "^web$"));
+        assert!(name_matches("web", "^/web$"));
         assert!(!name_matches("web-1", "^web$"));
+        assert!(name_matches("web-12", "web-[0-9]+$"));
+        assert!(name_matches("db", "db|cache"));
+        assert!(!name_matches("web", "(unclosed"));
+        assert!(name_matches("(unclosed", "(unclosed"));
     }
 }
