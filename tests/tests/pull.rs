@@ -306,3 +306,23 @@ fn a_multi_platform_index_resolves_to_the_host_or_the_platform_asked_for() {
     let bad = sb.den(&["pull", "--platform", "linux", &name]);
     assert_rejected(&bad, &["invalid platform \"linux\""]);
 }
+
+#[test]
+fn an_unreachable_registry_is_a_short_clear_timeout() {
+    let sb = Sandbox::new();
+    // The sandbox host drops what goes to port 5997: a connect there never completes.
+    sb.host(
+        "nft add table inet den_test_blackhole && \
+         nft add chain inet den_test_blackhole out '{ type filter hook output priority 0; }' && \
+         nft add rule inet den_test_blackhole out tcp dport 5997 drop",
+    )
+    .ok();
+    let started = std::time::Instant::now();
+    let out = sb.den(&["pull", "127.0.0.1:5997/busybox"]);
+    let took = started.elapsed();
+    assert_rejected(&out, &["timed out after 10s"]);
+    assert!(out.stderr.contains("127.0.0.1:5997"), "{out}");
+    // One connect timeout, not one per request.
+    assert!(took < std::time::Duration::from_secs(18), "took {took:?}");
+    assert!(files_under(&sb.root().join("images/layers")).is_empty());
+}
