@@ -190,6 +190,35 @@ fn run_pulls_a_missing_image_and_rmi_refuses_an_image_in_use() {
     sb.den(&["rmi", "-f", &name]).ok();
     let gone = sb.den(&["images", "-q"]).ok();
     assert_eq!(gone.stdout, "", "{gone}");
+    // `den create` pulls a missing image too; `--pull always` pulls one den has.
+    sb.den(&["rm", "user"]).ok();
+    let made = sb
+        .den(&[
+            "create",
+            "--name",
+            "made",
+            "--network",
+            "none",
+            &name,
+            "true",
+        ])
+        .ok();
+    assert!(made.stderr.contains("Pull complete"), "{made}");
+    let always = sb
+        .den(&[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--network",
+            "none",
+            &name,
+            "true",
+        ])
+        .ok();
+    assert!(always.stderr.contains("Digest: sha256:"), "{always}");
+    assert!(!always.stderr.contains("Unable to find image"), "{always}");
+    sb.den(&["rm", "made"]).ok();
 }
 
 /// A copy of the fixture layout whose index holds two platforms: the fixture's own image

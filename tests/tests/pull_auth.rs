@@ -122,3 +122,66 @@ fn tls_and_basic_auth_with_right_wrong_and_missing_credentials() {
         &["pull access denied"],
     );
 }
+
+#[test]
+fn credentials_come_from_dockers_credential_helpers_too() {
+    let sb = Sandbox::new();
+    let (reg, certs_d) = Registry::tls(&sb, 5444, USER, PASS);
+    skopeo(
+        &sb,
+        &format!(
+            "copy --dest-creds {USER}:{PASS} --dest-cert-dir {}/{} oci:{}:latest docker://{}/secret/busybox:latest",
+            certs_d.display(),
+            reg.addr,
+            den_tests::fixtures().oci_arg(),
+            reg.addr
+        ),
+    )
+    .ok();
+    let name = format!("{}/secret/busybox:latest", reg.addr);
+    // A docker-credential-* helper as docker runs it: `get`, the server on stdin, JSON out.
+    let bin = sb.scratch().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let helper = |name: &str, pass: &str| {
+        let path = bin.join(format!("docker-credential-{name}"));
+        fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 1\n\
+                 printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{pass}\"}}' \"$server\"\n"
+            ),
+        )
+        .unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        fs::set_permissions(&path, mode).unwrap();
+    };
+    helper("dentest", PASS);
+    helper("denwrong", "not-it");
+    let with_config = |label: &str, json: String| {
+        let dir = sb.scratch().join(label);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("config.json"), json).unwrap();
+        sb.host(&format!(
+            "PATH={}:$PATH DOCKER_CONFIG={} DEN_CERTS_D={} exec {} --root {} pull {name}",
+            bin.display(),
+            dir.display(),
+            certs_d.display(),
+            den_bin().display(),
+            sb.root().display()
+        ))
+    };
+    let addr = &reg.addr;
+    let wrong = with_config(
+        "wrong",
+        format!(r#"{{"credHelpers":{{"{addr}":"denwrong"}}}}"#),
+    );
+    assert_rejected(&wrong, &["pull access denied"]);
+    let helper_for_it = with_config(
+        "helpers",
+        format!(r#"{{"credHelpers":{{"{addr}":"dentest"}}}}"#),
+    );
+    assert!(helper_for_it.ok().stdout.contains("Pull complete"));
+    sb.den(&["rmi", &name]).ok();
+    let store = with_config("store", r#"{"credsStore":"dentest"}"#.to_string());
+    assert!(store.ok().stdout.contains("Pull complete"));
+}
