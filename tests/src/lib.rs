@@ -70,7 +70,7 @@ pub use fixtures::{fixtures, Fixtures};
 pub use footprint::{link_names, normalize_nft, Footprint};
 pub use net::{addr, http_get, udp_request, PeerServer, UdpEcho, IO_TIMEOUT};
 pub use oci::{assert_oci_rejected, OciBundle};
-pub use registry::{layout_with_layers, skopeo, Registry};
+pub use registry::{layout_with_layers, skopeo, token_server, Registry};
 pub use sandbox::{mounts_mentioning, Sandbox, HOST_ADDR, HOST_IF, OUT_ADDR};
 pub use spawn::Proc;
 pub use wait::{wait_for, wait_ok, wait_until, START_TIMEOUT};

@@ -91,6 +91,11 @@ impl Registry {
     /// `client.cert` + `client.key` signed by that CA; the storage dir also holds `wrong.cert` +
     /// `wrong.key`, a self-signed pair the registry does not accept.
     pub fn mtls(sb: &Sandbox, port: u16) -> (Registry, PathBuf) {
+        Self::mtls_with_auth(sb, port, "")
+    }
+
+    /// `mtls` with `auth`, the registry config's `auth:` section (e.g. `token_server`'s).
+    pub fn mtls_with_auth(sb: &Sandbox, port: u16, auth: &str) -> (Registry, PathBuf) {
         let storage = sb.scratch().join(format!("registry-{port}"));
         fs::create_dir_all(&storage).unwrap();
         let addr = format!("{}:{port}", crate::HOST_ADDR);
@@ -122,7 +127,7 @@ impl Registry {
         sb.host(&script).ok();
         let config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\n\
-             http:\n  addr: {addr}\n  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n\
+             {auth}http:\n  addr: {addr}\n  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n\
              \x20   clientcas:\n      - {d}/client-ca.crt\n"
         );
         let probe = format!(
@@ -130,6 +135,30 @@ impl Registry {
         );
         let reg = Self::serve(sb, &storage, &config, &probe);
         (Registry { addr, ..reg }, certs_d)
+    }
+
+    /// Plain HTTP on 127.0.0.1:`port` with docker's bearer-token auth: a token server
+    /// (tests/src/token_server.py, JWTs signed by a key made here by openssl) on
+    /// 127.0.0.1:`token_port` gives `user`:`pass` the access they ask for; anonymous, none.
+    /// Returns the registry and the token server's process.
+    pub fn token(
+        sb: &Sandbox,
+        port: u16,
+        token_port: u16,
+        user: &str,
+        pass: &str,
+    ) -> (Registry, Proc) {
+        let storage = sb.scratch().join(format!("registry-{port}"));
+        fs::create_dir_all(&storage).unwrap();
+        let (server, auth) = token_server(sb, &storage, token_port, user, pass);
+        let addr = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}/data\n\
+             {auth}http:\n  addr: {addr}\n",
+            storage.display()
+        );
+        let reg = Self::serve(sb, &storage, &config, &format!("http://{addr}/v2/"));
+        (Registry { addr, ..reg }, server)
     }
 
     fn serve(sb: &Sandbox, storage: &std::path::Path, config: &str, probe: &str) -> Registry {
@@ -170,6 +199,43 @@ impl Registry {
             ),
         )
     }
+}
+
+/// A token server (tests/src/token_server.py, JWTs signed by a key made here by openssl) on
+/// 127.0.0.1:`token_port` of the sandbox host, giving `user`:`pass` the access they ask for and
+/// anonymous callers none; returns it and the registry config's `auth:` section that trusts it.
+pub fn token_server(
+    sb: &Sandbox,
+    dir: &std::path::Path,
+    token_port: u16,
+    user: &str,
+    pass: &str,
+) -> (Proc, String) {
+    let d = dir.display();
+    sb.host(&format!(
+        "set -e; cd {d}; openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=den-token \
+           -keyout token.key -out token.crt 2>/dev/null"
+    ))
+    .ok();
+    let script = dir.join("token_server.py");
+    fs::write(&script, include_str!("token_server.py")).unwrap();
+    let server = sb.host_spawn(&format!(
+        "exec python3 {} {d}/token.key {d}/token.crt '{user}' '{pass}' {token_port}",
+        script.display()
+    ));
+    let url = format!("http://127.0.0.1:{token_port}/token");
+    wait_until(
+        Duration::from_secs(20),
+        "the token server to answer",
+        || {
+            let code = sb.host(&format!("curl -s -o /dev/null -w '%{{http_code}}' {url}"));
+            code.stdout.trim() == "200"
+        },
+    );
+    let auth = format!(
+        "auth:\n  token:\n    realm: {url}\n    service: den-registry\n    issuer: den-test-issuer\n    rootcertbundle: {d}/token.crt\n"
+    );
+    (server, auth)
 }
 
 /// `skopeo --insecure-policy ARGS` in the sandbox's host netns (the registry's).

@@ -190,6 +190,35 @@ fn run_pulls_a_missing_image_and_rmi_refuses_an_image_in_use() {
     sb.den(&["rmi", "-f", &name]).ok();
     let gone = sb.den(&["images", "-q"]).ok();
     assert_eq!(gone.stdout, "", "{gone}");
+    // `den create` pulls a missing image too; `--pull always` pulls one den has.
+    sb.den(&["rm", "user"]).ok();
+    let made = sb
+        .den(&[
+            "create",
+            "--name",
+            "made",
+            "--network",
+            "none",
+            &name,
+            "true",
+        ])
+        .ok();
+    assert!(made.stderr.contains("Pull complete"), "{made}");
+    let always = sb
+        .den(&[
+            "run",
+            "--rm",
+            "--pull",
+            "always",
+            "--network",
+            "none",
+            &name,
+            "true",
+        ])
+        .ok();
+    assert!(always.stderr.contains("Digest: sha256:"), "{always}");
+    assert!(!always.stderr.contains("Unable to find image"), "{always}");
+    sb.den(&["rm", "made"]).ok();
 }
 
 /// A copy of the fixture layout whose index holds two platforms: the fixture's own image
@@ -305,4 +334,24 @@ fn a_multi_platform_index_resolves_to_the_host_or_the_platform_asked_for() {
     assert_rejected(&wrong, &["linux/amd64, linux/arm64"]);
     let bad = sb.den(&["pull", "--platform", "linux", &name]);
     assert_rejected(&bad, &["invalid platform \"linux\""]);
+}
+
+#[test]
+fn an_unreachable_registry_is_a_short_clear_timeout() {
+    let sb = Sandbox::new();
+    // The sandbox host drops what goes to port 5997: a connect there never completes.
+    sb.host(
+        "nft add table inet den_test_blackhole && \
+         nft add chain inet den_test_blackhole out '{ type filter hook output priority 0; }' && \
+         nft add rule inet den_test_blackhole out tcp dport 5997 drop",
+    )
+    .ok();
+    let started = std::time::Instant::now();
+    let out = sb.den(&["pull", "127.0.0.1:5997/busybox"]);
+    let took = started.elapsed();
+    assert_rejected(&out, &["timed out after 10s"]);
+    assert!(out.stderr.contains("127.0.0.1:5997"), "{out}");
+    // One connect timeout, not one per request.
+    assert!(took < std::time::Duration::from_secs(18), "took {took:?}");
+    assert!(files_under(&sb.root().join("images/layers")).is_empty());
 }

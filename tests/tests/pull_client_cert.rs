@@ -115,3 +115,70 @@ fn pull_and_push_offer_the_client_certificate_of_certs_d() {
     let again = den(&sb, &good, &format!("push {pushed}")).ok();
     assert!(again.stdout.contains("Layer already exists"), "{again}");
 }
+
+#[test]
+fn a_registry_with_client_certificates_and_bearer_tokens() {
+    let sb = Sandbox::new();
+    let token_dir = sb.scratch().join("token");
+    fs::create_dir_all(&token_dir).unwrap();
+    let (_server, auth) = den_tests::token_server(&sb, &token_dir, 5082, "tester", "pw");
+    let (reg, good) = Registry::mtls_with_auth(&sb, 5447, &auth);
+    let mine = good.join(&reg.addr);
+    skopeo(
+        &sb,
+        &format!(
+            "copy --dest-creds tester:pw --dest-cert-dir {} oci:{}:latest docker://{}/tools/busybox:latest",
+            mine.display(),
+            fixtures().oci_arg(),
+            reg.addr
+        ),
+    )
+    .ok();
+    let name = format!("{}/tools/busybox:latest", reg.addr);
+    let docker = |label: &str, json: &str| {
+        let dir = sb.scratch().join(label);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("config.json"), json).unwrap();
+        dir
+    };
+    // base64("tester:pw")
+    let right = docker(
+        "right",
+        &format!(
+            r#"{{"auths":{{"{}":{{"auth":"dGVzdGVyOnB3"}}}}}}"#,
+            reg.addr
+        ),
+    );
+    let none = docker("none", "{}");
+    let den = |config: &Path, args: &str| {
+        sb.host(&format!(
+            "DOCKER_CONFIG={} DEN_CERTS_D={} exec {} --root {} {args}",
+            config.display(),
+            good.display(),
+            den_bin().display(),
+            sb.root().display()
+        ))
+    };
+    assert_rejected(
+        &den(&none, &format!("pull {name}")),
+        &["pull access denied"],
+    );
+    let ok = den(&right, &format!("pull {name}")).ok();
+    assert!(ok.stdout.contains("Pull complete"), "{ok}");
+    let layout = sb.scratch().join("layout");
+    den_tests::layout_with_layers(&layout, &[1 << 20]);
+    let pushed = format!("{}/mine/big:v1", reg.addr);
+    let arg = layout.display().to_string();
+    sb.den(&["image", "load", "--name", &pushed, &arg]).ok();
+    assert_rejected(&den(&none, &format!("push {pushed}")), &["denied"]);
+    let out = den(&right, &format!("push {pushed}")).ok();
+    assert!(out.stdout.contains(": Pushed"), "{out}");
+    let inspect = skopeo(
+        &sb,
+        &format!(
+            "inspect --creds tester:pw --cert-dir {} docker://{pushed}",
+            mine.display()
+        ),
+    );
+    inspect.ok();
+}

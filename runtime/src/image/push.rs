@@ -254,6 +254,13 @@ fn describe(reference: &Reference, e: &OciDistributionError) -> String {
         }
         OciDistributionError::UnauthorizedError { .. }
         | OciDistributionError::AuthenticationFailure(_) => denied,
+        // oci-client's HEAD of a blob turns a 401/403 into a bare HTTP error.
+        OciDistributionError::RequestError(r)
+            if r.status()
+                .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+        {
+            denied
+        }
         other => registry::describe(reference, other),
     }
 }

@@ -102,6 +102,12 @@ impl ImageStore {
             cause: Box::new(source),
         };
         let platform = opts.platform.clone().unwrap_or_else(Platform::host);
+        // The registry's `/v2/` first, its failure reported as it is: oci-client would otherwise
+        // swallow it and try again with the manifest (an unreachable registry: two timeouts).
+        client
+            .auth(&remote, &auth, oci_client::RegistryOperation::Pull)
+            .await
+            .map_err(failed)?;
 
         // The manifest: an index is resolved to one platform's manifest, by digest.
         let (bytes, _) = client

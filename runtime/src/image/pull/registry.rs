@@ -156,6 +156,12 @@ pub(crate) fn describe(reference: &Reference, e: &OciDistributionError) -> Strin
         }
         OciDistributionError::UnauthorizedError { .. }
         | OciDistributionError::AuthenticationFailure(_) => denied(),
+        OciDistributionError::RequestError(r)
+            if r.status()
+                .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+        {
+            denied()
+        }
         OciDistributionError::RequestError(r) => request_error(reference, r),
         other => other.to_string(),
     }
