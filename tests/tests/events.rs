@@ -313,3 +313,46 @@ fn the_journal_survives_rotation_and_a_follower_reads_across_it() {
     let out = f.sees("destroy r3");
     assert_eq!(out.lines().collect::<Vec<_>>(), want);
 }
+
+#[test]
+fn a_journal_that_cannot_be_written_fails_no_verb_and_is_said_once() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.root().join("events.jsonl")).unwrap();
+    let args = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        img(),
+        "sh",
+        "-c",
+        "exit 4",
+    ];
+    let out = sb.den(&args).expect_code(4);
+    let said: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.contains("events journal"))
+        .collect();
+    assert_eq!(said.len(), 1, "{out}");
+    assert!(
+        said[0].starts_with("den: warning: appending to the events journal "),
+        "{out}"
+    );
+    // A detached container's supervisor, without a stderr, says it in its supervisor.log.
+    let id = sb.run_detached(&["--network", "none", "--name", "quiet", img(), "sleep", "60"]);
+    sb.den(&["kill", "quiet"]).ok();
+    sb.wait_exited("quiet", 137);
+    let log = std::fs::read_to_string(
+        sb.root()
+            .join("containers")
+            .join(id.trim())
+            .join("supervisor.log"),
+    )
+    .unwrap_or_default();
+    assert!(
+        log.contains("event die not recorded: appending to the events journal"),
+        "{log}"
+    );
+    sb.den(&["rm", "quiet"]).ok();
+}

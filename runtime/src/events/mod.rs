@@ -10,7 +10,8 @@
 //! journal with inotify (`read`).
 //!
 //! An event that cannot be appended never fails what the user asked for: the verb did its work.
-//! The first failure of a process is said once on stderr; the others are counted in `DEN_TRACE`.
+//! The first failure of a process is said once on stderr, each one in `DEN_TRACE`, and a
+//! container's in its `supervisor.log` (a detached container's supervisor has no stderr).
 
 mod filter;
 mod journal;
@@ -178,7 +179,8 @@ pub enum EventError {
 
 /// Record `event` in the journal of state root `root`. The verb that calls it has done its work:
 /// a failure does not undo or fail it. It is said on stderr once per process (the journal then
-/// misses this process's events, and the user should know), and each one in `DEN_TRACE`.
+/// misses this process's events, and the user should know), each one in `DEN_TRACE`, and a
+/// container event's in the container's `supervisor.log`.
 pub fn emit(root: &Path, event: Event) {
     static SAID: AtomicBool = AtomicBool::new(false);
     let t = std::time::Instant::now();
@@ -192,9 +194,15 @@ pub fn emit(root: &Path, event: Event) {
             )
         }),
         Err(e) => {
-            den_netcfg::trace::step(|| format!("# event {} lost: {}", event.action, chain(&e)));
+            let why = chain(&e);
+            den_netcfg::trace::step(|| format!("# event {} lost: {why}", event.action));
             if !SAID.swap(true, Ordering::Relaxed) {
-                eprintln!("den: warning: {} (this event is not recorded)", chain(&e));
+                eprintln!("den: warning: {why} (this event is not recorded)");
+            }
+            // A detached container's supervisor has no stderr: its log says it.
+            if event.kind == Kind::Container {
+                let line = format!("event {} not recorded: {why}", event.action);
+                crate::run::supervisor::note(root, &event.actor.id, &line);
             }
         }
     }
