@@ -74,7 +74,8 @@ fn a_run_rm_is_journaled_create_start_die_destroy_with_its_exit_code() {
 fn filters_and_templates_choose_and_shape_events() {
     let sb = Sandbox::new();
     let t0 = unix_now();
-    for name in ["a", "b"] {
+    // Names no id starts with: `container=` matches an id prefix too, as docker's.
+    for name in ["one", "two"] {
         let args = [
             "run",
             "--rm",
@@ -115,18 +116,18 @@ fn filters_and_templates_choose_and_shape_events() {
             .collect()
     };
     assert_eq!(
-        only(&["container=a"]),
+        only(&["container=one"]),
         pairs(&[
-            ("a", "create"),
-            ("a", "start"),
-            ("a", "die"),
-            ("a", "destroy")
+            ("one", "create"),
+            ("one", "start"),
+            ("one", "die"),
+            ("one", "destroy")
         ])
     );
     // One key's values are alternatives; different keys must all match.
     assert_eq!(
-        only(&["event=die", "event=create", "container=b"]),
-        pairs(&[("b", "create"), ("b", "die")])
+        only(&["event=die", "event=create", "container=two"]),
+        pairs(&[("two", "create"), ("two", "die")])
     );
     assert_eq!(only(&["label=tier=front"]), pairs(&[("kept", "create")]));
     assert_eq!(only(&["label=tier=back"]), pairs(&[]));
@@ -134,7 +135,7 @@ fn filters_and_templates_choose_and_shape_events() {
     let image = format!("image={}", img());
     assert_eq!(
         only(&[&image, "event=create"]),
-        pairs(&[("a", "create"), ("b", "create"), ("kept", "create")])
+        pairs(&[("one", "create"), ("two", "create"), ("kept", "create")])
     );
 
     let t = sb
@@ -152,7 +153,7 @@ fn filters_and_templates_choose_and_shape_events() {
             .concat(),
         )
         .ok();
-    assert_eq!(t.out(), "a:container\nb:container\nkept:container");
+    assert_eq!(t.out(), "one:container\ntwo:container\nkept:container");
 
     // Bad input: one line naming the culprit, den's own exit code.
     let bad = sb.den(&["events", "--until", "0s", "--filter", "colour=red"]);
@@ -199,7 +200,7 @@ fn a_follower_sees_a_detached_containers_start_then_its_die_from_the_supervisor(
     // The past is read: what comes next comes live.
     f.sees("create mark");
     // Its PID 1 ends on SIGTERM: one kill (docker's second, SIGKILL, only after the grace).
-    let term = "trap 'exit 0' TERM; sleep 60 & wait";
+    let term = "trap 'exit 0' TERM; touch /tmp/ready; sleep 60 & wait";
     sb.run_detached(&[
         "--network",
         "none",
@@ -211,7 +212,11 @@ fn a_follower_sees_a_detached_containers_start_then_its_die_from_the_supervisor(
         term,
     ]);
     f.sees("start web");
-    sb.den(&["stop", "-t", "1", "web"]).ok();
+    let pid = sb.inspect("web").pid().expect("web runs");
+    den_tests::wait_for(EXIT_TIMEOUT, "its SIGTERM trap", || {
+        sb.container_path(pid, "/tmp/ready").exists().then_some(())
+    });
+    sb.den(&["stop", "-t", "5", "web"]).ok();
     let out = f.sees("stop web");
     let web: Vec<&str> = out.lines().filter(|l| l.ends_with(" web")).collect();
     // docker's order: the stop's signal, the supervisor's die, then stop.

@@ -221,13 +221,6 @@ pub(crate) fn started(root: &Path, c: &Container, new: bool, mounts: &Mounts) {
     emit(root, Event::container(c, "start"));
 }
 
-/// The volumes of the container in `dir` (read before its teardown removes it, for `unmount`).
-pub(crate) fn volumes_of(dir: &Path) -> Vec<MountPoint> {
-    let mut m = crate::volume::mounts_of(dir).mounts;
-    m.retain(|p| p.kind == MountKind::Volume);
-    m
-}
-
 /// docker's `volume mount`/`unmount` of each volume a container has, at its start and its end.
 fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
     for m in mounts.iter().filter(|m| m.kind == MountKind::Volume) {
@@ -243,9 +236,11 @@ fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
     }
 }
 
-/// A container's exit is recorded (by its supervisor, `den run`, or `den gc`): `oom` if the
-/// kernel's OOM killer took a process of it, `die` with its exit code, `destroy` with `--rm`.
-pub(crate) fn exited(root: &Path, c: &Container, status: i32, mounts: &[MountPoint]) {
+/// A container's exit is about to be recorded (by its supervisor, `den run`, or `den gc`): `oom` if
+/// the kernel's OOM killer took a process of it, `die` with its exit code, then its networks'
+/// `disconnect` and its volumes' `unmount` (read from its dir). Said before the record says
+/// "exited", so that `den stop`'s `stop`, said once it does, comes after.
+pub(crate) fn died(root: &Path, c: &Container, status: i32, dir: &Path) {
     if c.oom_killed {
         emit(root, Event::container(c, "oom"));
     }
@@ -253,7 +248,11 @@ pub(crate) fn exited(root: &Path, c: &Container, status: i32, mounts: &[MountPoi
     for att in c.attachments() {
         network_member(root, &att.network, &c.id, "disconnect");
     }
-    volumes(root, c, mounts, "unmount");
+    volumes(root, c, &crate::volume::mounts_of(dir).mounts, "unmount");
+}
+
+/// `--rm`: the container's teardown removed it.
+pub(crate) fn auto_removed(root: &Path, c: &Container) {
     if c.auto_remove {
         emit(root, Event::container(c, "destroy"));
     }
