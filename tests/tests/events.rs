@@ -27,7 +27,13 @@ fn a_run_rm_is_journaled_create_start_die_destroy_with_its_exit_code() {
     let args = ["run", "--rm", "--network", "none", "--name", "once", img()];
     sb.den(&[&args[..], &["sh", "-c", "exit 3"]].concat())
         .expect_code(3);
-    let evs = sb.events(&["--since", &t0, "--until", &unix_now()]);
+    let until = unix_now();
+    let evs = sb.events(&["--since", &t0, "--until", &until]);
+    // docker's other spelling.
+    let system = sb.den(&[
+        "system", "events", "--since", &t0, "--until", &until, "--format", "json",
+    ]);
+    assert_eq!(system.ok().stdout.lines().count(), evs.len());
     assert_eq!(
         actions_of(&evs, "once"),
         ["create", "start", "die", "destroy"],
