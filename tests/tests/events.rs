@@ -367,3 +367,42 @@ fn a_journal_that_cannot_be_written_fails_no_verb_and_is_said_once() {
     );
     sb.den(&["rm", "quiet"]).ok();
 }
+
+#[test]
+fn the_supervisor_journals_health_changes_and_execs_their_own_events() {
+    let sb = Sandbox::new();
+    let t0 = unix_now();
+    let f = Follower::start(&sb, &["--since", &t0]);
+    let check = ["--health-cmd", "cat /tmp/ok", "--health-interval", "200ms"];
+    let run = [
+        "--network",
+        "none",
+        "--name",
+        "doc",
+        "--health-retries",
+        "1",
+    ];
+    let cmd = [img(), "sh", "-c", "touch /tmp/ok; exec sleep 1000"];
+    sb.run_detached(&[&run[..], &check[..], &cmd[..]].concat());
+    f.sees("health_status: healthy doc");
+    sb.den(&["exec", "doc", "rm", "/tmp/ok"]).ok();
+    let out = f.sees("health_status: unhealthy doc");
+    // Each check is an exec, journaled as docker's are.
+    assert!(
+        out.contains("exec_create: /bin/sh -c cat /tmp/ok doc\n"),
+        "{out}"
+    );
+    assert!(out.contains("exec_start: rm /tmp/ok doc\n"), "{out}");
+    let evs = sb.events(&[
+        "--since",
+        &t0,
+        "--until",
+        &unix_now(),
+        "-f",
+        "event=exec_die",
+    ]);
+    let codes: Vec<&str> = evs.iter().map(|e| attr(e, "exitCode")).collect();
+    assert!(codes.contains(&"0") && codes.contains(&"1"), "{codes:?}");
+    assert!(evs.iter().all(|e| attr(e, "execID").len() == 64), "{evs:?}");
+    sb.den(&["rm", "-f", "doc"]).ok();
+}
