@@ -42,9 +42,17 @@ fn max_size() -> u64 {
     })
 }
 
-/// Append `event` to the journal of `root` as one line in one `write(2)`.
-pub fn append(root: &Path, event: &Event) -> Result<(), EventError> {
-    let line = fitted(event)?;
+/// Append `events` to the journal of `root`, one line each, in as few `write(2)`s as keep each
+/// under `MAX_LINE` (a container's `create` and `start` are one write).
+pub fn append(root: &Path, events: &[Event]) -> Result<(), EventError> {
+    let mut chunks: Vec<String> = Vec::new();
+    for e in events {
+        let line = fitted(e)?;
+        match chunks.last_mut() {
+            Some(c) if c.len() + line.len() <= MAX_LINE => c.push_str(&line),
+            _ => chunks.push(line),
+        }
+    }
     let path = journal_path(root);
     let err = |source| EventError::Append {
         path: path.clone(),
@@ -57,11 +65,13 @@ pub fn append(root: &Path, event: &Event) -> Result<(), EventError> {
         .custom_flags(libc::O_CLOEXEC)
         .open(&path)
         .map_err(err)?;
-    // One write: `write_all` would split a short write into two, which O_APPEND does not keep
-    // together. A regular file's write of under PIPE_BUF is not short but on a full disk.
-    let n = f.write(line.as_bytes()).map_err(err)?;
-    if n != line.len() {
-        return Err(err(std::io::Error::from(std::io::ErrorKind::WriteZero)));
+    // One write per chunk: `write_all` would split a short write into two, which O_APPEND does
+    // not keep together. A regular file's write of under PIPE_BUF is not short but on a full disk.
+    for chunk in &chunks {
+        let n = f.write(chunk.as_bytes()).map_err(err)?;
+        if n != chunk.len() {
+            return Err(err(std::io::Error::from(std::io::ErrorKind::WriteZero)));
+        }
     }
     // After an O_APPEND write the offset is the file's end (an lseek: cheaper than a stat).
     let size = f.stream_position().map_err(err)?;
@@ -153,5 +163,21 @@ mod tests {
     fn an_event_that_cannot_fit_is_an_error() {
         let e = Event::new(Kind::Container, "start", "abc").attr("name", "n".repeat(5000));
         assert!(matches!(fitted(&e), Err(EventError::TooLong(_))));
+    }
+
+    #[test]
+    fn events_of_one_change_go_in_one_write_of_whole_lines() {
+        let root = std::env::temp_dir().join(format!("den-events-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let a = Event::new(Kind::Container, "create", "abc");
+        let b = Event::new(Kind::Container, "start", "abc");
+        append(&root, &[a.clone(), b.clone()]).unwrap();
+        let text = std::fs::read_to_string(journal_path(&root)).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        let back: Vec<Event> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(back, [a, b]);
     }
 }

@@ -182,27 +182,35 @@ pub enum EventError {
 /// misses this process's events, and the user should know), each one in `DEN_TRACE`, and a
 /// container event's in the container's `supervisor.log`.
 pub fn emit(root: &Path, event: Event) {
+    emit_all(root, &[event]);
+}
+
+/// `emit` of events that happened together, in one write (two lines or three of one change).
+pub fn emit_all(root: &Path, events: &[Event]) {
     static SAID: AtomicBool = AtomicBool::new(false);
     let t = std::time::Instant::now();
-    match append(root, &event) {
+    let what = || {
+        let names: Vec<String> = events
+            .iter()
+            .map(|e| format!("{} {}", e.kind.as_str(), e.action))
+            .collect();
+        names.join(", ")
+    };
+    match append(root, events) {
         Ok(()) => den_netcfg::trace::step(|| {
             let us = t.elapsed().as_secs_f64() * 1e6;
-            format!(
-                "# event {} {} journaled ({us:.0} µs)",
-                event.kind.as_str(),
-                event.action
-            )
+            format!("# events journaled in {us:.0} µs: {}", what())
         }),
         Err(e) => {
             let why = chain(&e);
-            den_netcfg::trace::step(|| format!("# event {} lost: {why}", event.action));
+            den_netcfg::trace::step(|| format!("# events lost: {}: {why}", what()));
             if !SAID.swap(true, Ordering::Relaxed) {
                 eprintln!("den: warning: {why} (this event is not recorded)");
             }
             // A detached container's supervisor has no stderr: its log says it.
-            if event.kind == Kind::Container {
-                let line = format!("event {} not recorded: {why}", event.action);
-                crate::run::supervisor::note(root, &event.actor.id, &line);
+            for e in events.iter().filter(|e| e.kind == Kind::Container) {
+                let line = format!("event {} not recorded: {why}", e.action);
+                crate::run::supervisor::note(root, &e.actor.id, &line);
             }
         }
     }
@@ -211,18 +219,21 @@ pub fn emit(root: &Path, event: Event) {
 /// A container's step 6 is done: `create` (a new one: `den run`'s; `den create` says it itself),
 /// then `start`.
 pub(crate) fn started(root: &Path, c: &Container, new: bool, mounts: &Mounts) {
+    let mut all = Vec::new();
     if new {
-        emit(root, Event::container(c, "create"));
+        all.push(Event::container(c, "create"));
     }
     for att in c.attachments() {
-        network_member(root, &att.network, &c.id, "connect");
+        all.push(network_member(root, &att.network, &c.id, "connect"));
     }
-    volumes(root, c, &mounts.mounts, "mount");
-    emit(root, Event::container(c, "start"));
+    all.extend(volumes(c, &mounts.mounts, "mount"));
+    all.push(Event::container(c, "start"));
+    emit_all(root, &all);
 }
 
 /// docker's `volume mount`/`unmount` of each volume a container has, at its start and its end.
-fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
+fn volumes(c: &Container, mounts: &[MountPoint], action: &str) -> Vec<Event> {
+    let mut all = Vec::new();
     for m in mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         let e = Event::volume(&m.name, action).attr("container", &c.id);
         let e = match action {
@@ -232,8 +243,9 @@ fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
                 .attr("read/write", m.rw),
             _ => e,
         };
-        emit(root, e);
+        all.push(e);
     }
+    all
 }
 
 /// A container's exit is about to be recorded (by its supervisor, `den run`, or `den gc`): `oom` if
@@ -241,14 +253,16 @@ fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
 /// `disconnect` and its volumes' `unmount` (read from its dir). Said before the record says
 /// "exited", so that `den stop`'s `stop`, said once it does, comes after.
 pub(crate) fn died(root: &Path, c: &Container, status: i32, dir: &Path) {
+    let mut all = Vec::new();
     if c.oom_killed {
-        emit(root, Event::container(c, "oom"));
+        all.push(Event::container(c, "oom"));
     }
-    emit(root, Event::container(c, "die").attr("exitCode", status));
+    all.push(Event::container(c, "die").attr("exitCode", status));
     for att in c.attachments() {
-        network_member(root, &att.network, &c.id, "disconnect");
+        all.push(network_member(root, &att.network, &c.id, "disconnect"));
     }
-    volumes(root, c, &crate::volume::mounts_of(dir).mounts, "unmount");
+    all.extend(volumes(c, &crate::volume::mounts_of(dir).mounts, "unmount"));
+    emit_all(root, &all);
 }
 
 /// `--rm`: the container's teardown removed it.
@@ -258,17 +272,19 @@ pub(crate) fn auto_removed(root: &Path, c: &Container) {
     }
 }
 
+/// `den network connect`/`disconnect` of a running container: `network_member`, said.
+pub(crate) fn network_changed(root: &Path, network: &str, container: &str, action: &str) {
+    emit(root, network_member(root, network, container, action));
+}
+
 /// Container `container` joined or left `network` (docker's `network connect`/`disconnect`, whose
 /// actor is the network). A network whose file cannot be read is named by its name.
-pub(crate) fn network_member(root: &Path, network: &str, container: &str, action: &str) {
+pub(crate) fn network_member(root: &Path, network: &str, container: &str, action: &str) -> Event {
     let id = match den_netcfg::network::Network::load(root, network) {
         Ok(n) => n.id,
         Err(_) => network.to_string(),
     };
-    emit(
-        root,
-        Event::network(&id, action, network).attr("container", container),
-    );
+    Event::network(&id, action, network).attr("container", container)
 }
 
 /// Image `id` lost its name `name` (`den rmi`): `untag`, then `delete` if no name is left for it.
