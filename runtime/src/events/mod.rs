@@ -2,8 +2,9 @@
 //! process which changes a container, image, network or volume appends one line to, in docker's
 //! event shape (`docker events --format '{{json .}}'`).
 //!
-//! Each event is one `write(2)` of one line on an `O_APPEND` fd, and every line is kept under
-//! `PIPE_BUF` (4096 bytes), so concurrent den processes never interleave. The journal is bounded:
+//! Each event is one line, and the events of one change (a container's `create`, `connect`,
+//! `mount`, `start`) one `write(2)` on an `O_APPEND` fd, kept under `PIPE_BUF` (4096 bytes), so
+//! concurrent den processes never interleave. The journal is bounded:
 //! once `events.jsonl` passes its size (1 MiB, `DEN_EVENTS_MAX_SIZE`), it becomes `events.1.jsonl`
 //! (the one before is dropped), so the last 1-2 MiB of events (some 4000-8000) are kept, where
 //! docker's daemon keeps its last 1000 in memory. `den events` reads both files, then follows the
@@ -205,7 +206,7 @@ pub fn emit_all(root: &Path, events: &[Event]) {
             let why = chain(&e);
             den_netcfg::trace::step(|| format!("# events lost: {}: {why}", what()));
             if !SAID.swap(true, Ordering::Relaxed) {
-                eprintln!("den: warning: {why} (this event is not recorded)");
+                eprintln!("den: warning: {why} (the event is not recorded)");
             }
             // A detached container's supervisor has no stderr: its log says it.
             for e in events.iter().filter(|e| e.kind == Kind::Container) {
@@ -217,7 +218,7 @@ pub fn emit_all(root: &Path, events: &[Event]) {
 }
 
 /// A container's step 6 is done: `create` (a new one: `den run`'s; `den create` says it itself),
-/// then `start`.
+/// its networks' `connect`, its volumes' `mount`, then `start`.
 pub(crate) fn started(root: &Path, c: &Container, new: bool, mounts: &Mounts) {
     let mut all = Vec::new();
     if new {
@@ -248,10 +249,10 @@ fn volumes(c: &Container, mounts: &[MountPoint], action: &str) -> Vec<Event> {
     all
 }
 
-/// A container's exit is about to be recorded (by its supervisor, `den run`, or `den gc`): `oom` if
-/// the kernel's OOM killer took a process of it, `die` with its exit code, then its networks'
-/// `disconnect` and its volumes' `unmount` (read from its dir). Said before the record says
-/// "exited", so that `den stop`'s `stop`, said once it does, comes after.
+/// A container's exit is about to be recorded (by its supervisor or a foreground `den run`):
+/// `oom` if the kernel's OOM killer took a process of it, `die` with its exit code, then its
+/// networks' `disconnect` and its volumes' `unmount` (read from its dir). Said before the record
+/// says "exited", so that `den stop`'s `stop`, said once it does, comes after.
 pub(crate) fn died(root: &Path, c: &Container, status: i32, dir: &Path) {
     let mut all = Vec::new();
     if c.oom_killed {
@@ -289,9 +290,10 @@ pub(crate) fn network_member(root: &Path, network: &str, container: &str, action
 
 /// Image `id` lost its name `name` (`den rmi`): `untag`, then `delete` if no name is left for it.
 pub(crate) fn image_removed(root: &Path, id: &str, name: &str, still_named: bool) {
-    emit(root, Event::image(id, "untag", name));
-    if !still_named {
-        emit(root, Event::image(id, "delete", name));
+    let untag = Event::image(id, "untag", name);
+    match still_named {
+        true => emit(root, untag),
+        false => emit_all(root, &[untag, Event::image(id, "delete", name)]),
     }
 }
 
