@@ -54,6 +54,12 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Container(groups::ContainerGroup),
     /// Past and live events of containers, images, networks and volumes (den's journal).
+    ///
+    /// den has no daemon to watch: every den process that changes a container, image, network or
+    /// volume (a detached container's supervisor too: die, health_status, oom) appends docker's
+    /// event to <root>/events.jsonl, one line each. `den events` prints the past ones between
+    /// --since and --until (none without either, as docker), then follows the journal until
+    /// --until (for ever without it). The last 1-2 MiB are kept (events.1.jsonl, events.jsonl).
     Events(cmd::events::Args),
     /// Print a container's output (kept for detached and foreground runs, not for --rm ones).
     Logs(cmd::logs::Args),
@@ -121,7 +127,7 @@ pub(crate) enum Command {
     Version(cmd::system::FormatArgs),
     /// Display system-wide information: kernel, cgroups, storage, networks, counts.
     Info(cmd::system::FormatArgs),
-    /// Manage den: disk usage (df), information (info), prune.
+    /// Manage den: disk usage (df), information (info), prune, events.
     #[command(subcommand)]
     System(cmd::system::Command),
     /// Print a shell completion script: den completion bash|zsh|fish.

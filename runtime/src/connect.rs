@@ -124,7 +124,7 @@ pub fn connect(root: &Path, req: &Connect<'_>) -> Result<(), ConnectError> {
         }
     }
     hosts::refresh(root, req.network)?;
-    crate::events::network_member(root, req.network, &c.id, "connect");
+    crate::events::network_changed(root, req.network, &c.id, "connect");
     Ok(())
 }
 
@@ -184,7 +184,7 @@ pub fn disconnect(root: &Path, network: &str, container: &str) -> Result<(), Con
         let own = store.dir(&c.id).join("hosts");
         hosts::forget(&own, network).map_err(|source| HostsError::Write { path: own, source })?;
         hosts::refresh(root, network)?;
-        crate::events::network_member(root, network, &c.id, "disconnect");
+        crate::events::network_changed(root, network, &c.id, "disconnect");
     }
     Ok(detached?)
 }

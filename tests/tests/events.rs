@@ -27,7 +27,13 @@ fn a_run_rm_is_journaled_create_start_die_destroy_with_its_exit_code() {
     let args = ["run", "--rm", "--network", "none", "--name", "once", img()];
     sb.den(&[&args[..], &["sh", "-c", "exit 3"]].concat())
         .expect_code(3);
-    let evs = sb.events(&["--since", &t0, "--until", &unix_now()]);
+    let until = unix_now();
+    let evs = sb.events(&["--since", &t0, "--until", &until]);
+    // docker's other spelling.
+    let system = sb.den(&[
+        "system", "events", "--since", &t0, "--until", &until, "--format", "json",
+    ]);
+    assert_eq!(system.ok().stdout.lines().count(), evs.len());
     assert_eq!(
         actions_of(&evs, "once"),
         ["create", "start", "die", "destroy"],
@@ -74,7 +80,8 @@ fn a_run_rm_is_journaled_create_start_die_destroy_with_its_exit_code() {
 fn filters_and_templates_choose_and_shape_events() {
     let sb = Sandbox::new();
     let t0 = unix_now();
-    for name in ["a", "b"] {
+    // Names no id starts with: `container=` matches an id prefix too, as docker's.
+    for name in ["one", "two"] {
         let args = [
             "run",
             "--rm",
@@ -115,18 +122,18 @@ fn filters_and_templates_choose_and_shape_events() {
             .collect()
     };
     assert_eq!(
-        only(&["container=a"]),
+        only(&["container=one"]),
         pairs(&[
-            ("a", "create"),
-            ("a", "start"),
-            ("a", "die"),
-            ("a", "destroy")
+            ("one", "create"),
+            ("one", "start"),
+            ("one", "die"),
+            ("one", "destroy")
         ])
     );
     // One key's values are alternatives; different keys must all match.
     assert_eq!(
-        only(&["event=die", "event=create", "container=b"]),
-        pairs(&[("b", "create"), ("b", "die")])
+        only(&["event=die", "event=create", "container=two"]),
+        pairs(&[("two", "create"), ("two", "die")])
     );
     assert_eq!(only(&["label=tier=front"]), pairs(&[("kept", "create")]));
     assert_eq!(only(&["label=tier=back"]), pairs(&[]));
@@ -134,7 +141,7 @@ fn filters_and_templates_choose_and_shape_events() {
     let image = format!("image={}", img());
     assert_eq!(
         only(&[&image, "event=create"]),
-        pairs(&[("a", "create"), ("b", "create"), ("kept", "create")])
+        pairs(&[("one", "create"), ("two", "create"), ("kept", "create")])
     );
 
     let t = sb
@@ -152,7 +159,7 @@ fn filters_and_templates_choose_and_shape_events() {
             .concat(),
         )
         .ok();
-    assert_eq!(t.out(), "a:container\nb:container\nkept:container");
+    assert_eq!(t.out(), "one:container\ntwo:container\nkept:container");
 
     // Bad input: one line naming the culprit, den's own exit code.
     let bad = sb.den(&["events", "--until", "0s", "--filter", "colour=red"]);
@@ -199,7 +206,7 @@ fn a_follower_sees_a_detached_containers_start_then_its_die_from_the_supervisor(
     // The past is read: what comes next comes live.
     f.sees("create mark");
     // Its PID 1 ends on SIGTERM: one kill (docker's second, SIGKILL, only after the grace).
-    let term = "trap 'exit 0' TERM; sleep 60 & wait";
+    let term = "trap 'exit 0' TERM; touch /tmp/ready; sleep 60 & wait";
     sb.run_detached(&[
         "--network",
         "none",
@@ -211,7 +218,11 @@ fn a_follower_sees_a_detached_containers_start_then_its_die_from_the_supervisor(
         term,
     ]);
     f.sees("start web");
-    sb.den(&["stop", "-t", "1", "web"]).ok();
+    let pid = sb.inspect("web").pid().expect("web runs");
+    den_tests::wait_for(EXIT_TIMEOUT, "its SIGTERM trap", || {
+        sb.container_path(pid, "/tmp/ready").exists().then_some(())
+    });
+    sb.den(&["stop", "-t", "5", "web"]).ok();
     let out = f.sees("stop web");
     let web: Vec<&str> = out.lines().filter(|l| l.ends_with(" web")).collect();
     // docker's order: the stop's signal, the supervisor's die, then stop.
@@ -312,4 +323,86 @@ fn the_journal_survives_rotation_and_a_follower_reads_across_it() {
     assert_eq!(names, want);
     let out = f.sees("destroy r3");
     assert_eq!(out.lines().collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_fails_no_verb_and_is_said_once() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.root().join("events.jsonl")).unwrap();
+    let args = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        img(),
+        "sh",
+        "-c",
+        "exit 4",
+    ];
+    let out = sb.den(&args).expect_code(4);
+    let said: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.contains("events journal"))
+        .collect();
+    assert_eq!(said.len(), 1, "{out}");
+    assert!(
+        said[0].starts_with("den: warning: appending to the events journal "),
+        "{out}"
+    );
+    // A detached container's supervisor, without a stderr, says it in its supervisor.log.
+    let id = sb.run_detached(&["--network", "none", "--name", "quiet", img(), "sleep", "60"]);
+    sb.den(&["kill", "quiet"]).ok();
+    sb.wait_exited("quiet", 137);
+    let log = std::fs::read_to_string(
+        sb.root()
+            .join("containers")
+            .join(id.trim())
+            .join("supervisor.log"),
+    )
+    .unwrap_or_default();
+    assert!(
+        log.contains("event die not recorded: appending to the events journal"),
+        "{log}"
+    );
+    sb.den(&["rm", "quiet"]).ok();
+}
+
+#[test]
+fn the_supervisor_journals_health_changes_and_execs_their_own_events() {
+    let sb = Sandbox::new();
+    let t0 = unix_now();
+    let f = Follower::start(&sb, &["--since", &t0]);
+    let check = ["--health-cmd", "cat /tmp/ok", "--health-interval", "200ms"];
+    let run = [
+        "--network",
+        "none",
+        "--name",
+        "doc",
+        "--health-retries",
+        "1",
+    ];
+    let cmd = [img(), "sh", "-c", "touch /tmp/ok; exec sleep 1000"];
+    sb.run_detached(&[&run[..], &check[..], &cmd[..]].concat());
+    f.sees("health_status: healthy doc");
+    sb.den(&["exec", "doc", "rm", "/tmp/ok"]).ok();
+    let out = f.sees("health_status: unhealthy doc");
+    // Each check is an exec, journaled as docker's are.
+    assert!(
+        out.contains("exec_create: /bin/sh -c cat /tmp/ok doc\n"),
+        "{out}"
+    );
+    assert!(out.contains("exec_start: rm /tmp/ok doc\n"), "{out}");
+    let evs = sb.events(&[
+        "--since",
+        &t0,
+        "--until",
+        &unix_now(),
+        "-f",
+        "event=exec_die",
+    ]);
+    let codes: Vec<&str> = evs.iter().map(|e| attr(e, "exitCode")).collect();
+    assert!(codes.contains(&"0") && codes.contains(&"1"), "{codes:?}");
+    assert!(evs.iter().all(|e| attr(e, "execID").len() == 64), "{evs:?}");
+    sb.den(&["rm", "-f", "doc"]).ok();
 }

@@ -109,3 +109,32 @@ fn images_networks_and_volumes_are_journaled_as_dockers() {
     assert_eq!(attr(mount, "destination"), "/data");
     assert_eq!(attr(mount, "read/write"), "true");
 }
+
+#[test]
+fn a_push_and_a_pull_are_journaled_by_their_reference() {
+    let sb = Sandbox::new();
+    let reg = den_tests::Registry::http(&sb, 5000);
+    let name = format!("{}/ev/busybox:v1", reg.addr);
+    sb.den(&["image", "load", "--name", &name, fixtures().oci_arg()])
+        .ok();
+    let t0 = unix_now();
+    sb.den(&["push", &name]).ok();
+    sb.den(&["rmi", &name]).ok();
+    sb.den(&["pull", &name]).ok();
+    let evs = sb.events(&["--since", &t0, "--until", &unix_now(), "-f", "type=image"]);
+    let seen: Vec<String> = evs
+        .iter()
+        .map(|e| format!("{} {}", action(e), e["Actor"]["ID"].as_str().unwrap()))
+        .collect();
+    let id = evs[1]["Actor"]["ID"].as_str().unwrap();
+    assert_eq!(
+        seen,
+        [
+            format!("push {name}"),
+            format!("untag {id}"),
+            format!("delete {id}"),
+            format!("pull {name}"),
+        ]
+    );
+    assert_eq!(attr(&evs[3], "name"), format!("{}/ev/busybox", reg.addr));
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use den_runtime::events::{self, Event, EventError, Filter, ReadOptions};
 use den_runtime::logs::stamp;
+use serde_json::Value;
 
 use crate::format::Template;
 
@@ -38,19 +39,17 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         until: time(&a.until)?,
         filter: Filter::parse(&a.filters)?,
     };
-    let template = match a.format.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some("json") => Some(Template::new("{{json .}}")?),
-        Some(t) => Some(Template::new(&t.replace("\\t", "\t").replace("\\n", "\n"))?),
+    let shape = match a.format.as_deref().map(str::trim) {
+        None | Some("") => Shape::Human,
+        Some("json" | "{{json .}}") => Shape::Json,
+        Some(t) => Shape::Template(Template::new(&t.replace("\\t", "\t").replace("\\n", "\n"))?),
     };
     let mut stdout = std::io::stdout().lock();
     let mut print = |e: &Event| -> std::io::Result<()> {
-        let line = match &template {
-            None => human(e),
-            Some(t) => {
-                let v = serde_json::to_value(e).map_err(std::io::Error::other)?;
-                t.render(&v).map_err(std::io::Error::other)?
-            }
+        let line = match &shape {
+            Shape::Human => human(e),
+            Shape::Json => e.to_line(),
+            Shape::Template(t) => t.render(&fields(e)).map_err(std::io::Error::other)?,
         };
         writeln!(stdout, "{line}")?;
         // A follower's reader sees each event as it comes.
@@ -61,6 +60,33 @@ pub fn main(root: &Path, a: Args) -> Result<i32> {
         Err(EventError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         r => r.map(|()| 0).map_err(Into::into),
     }
+}
+
+enum Shape {
+    Human,
+    /// docker's `{{json .}}`: the journal's line as it is.
+    Json,
+    Template(Template),
+}
+
+/// What a template sees: the event's JSON keys, and Go's field names of docker's `events.Message`
+/// for those whose JSON key differs (`{{.ID}}`, `{{.Status}}`, `{{.TimeNano}}`).
+fn fields(e: &Event) -> Value {
+    let mut v = serde_json::to_value(e).expect("an event serialises");
+    if let Value::Object(m) = &mut v {
+        for (go, key) in [
+            ("Status", "status"),
+            ("ID", "id"),
+            ("From", "from"),
+            ("Scope", "scope"),
+            ("Time", "time"),
+            ("TimeNano", "timeNano"),
+        ] {
+            let value = m.get(key).cloned().unwrap_or(Value::String(String::new()));
+            m.insert(go.into(), value);
+        }
+    }
+    v
 }
 
 /// docker's line: `TIME TYPE ACTION ID (key=value, ...)`, the attributes sorted by key.
@@ -94,5 +120,15 @@ mod tests {
             human(&e),
             "2026-12-02T05:00:00.123456789Z container die abc (exitCode=3, name=web)"
         );
+    }
+
+    #[test]
+    fn templates_know_gos_field_names_too() {
+        let e = Event::new(Kind::Container, "start", "abc").attr("name", "web");
+        let t = Template::new("{{.ID}} {{.Status}} {{.Type}} {{.Actor.Attributes.name}}").unwrap();
+        assert_eq!(t.render(&fields(&e)).unwrap(), "abc start container web");
+        let n = Event::new(Kind::Network, "create", "n1");
+        // A missing attribute is Go's "<no value>", as in docker.
+        assert_eq!(t.render(&fields(&n)).unwrap(), "  network <no value>");
     }
 }

@@ -2,15 +2,17 @@
 //! process which changes a container, image, network or volume appends one line to, in docker's
 //! event shape (`docker events --format '{{json .}}'`).
 //!
-//! Each event is one `write(2)` of one line on an `O_APPEND` fd, and every line is kept under
-//! `PIPE_BUF` (4096 bytes), so concurrent den processes never interleave. The journal is bounded:
+//! Each event is one line, and the events of one change (a container's `create`, `connect`,
+//! `mount`, `start`) one `write(2)` on an `O_APPEND` fd, kept under `PIPE_BUF` (4096 bytes), so
+//! concurrent den processes never interleave. The journal is bounded:
 //! once `events.jsonl` passes its size (1 MiB, `DEN_EVENTS_MAX_SIZE`), it becomes `events.1.jsonl`
 //! (the one before is dropped), so the last 1-2 MiB of events (some 4000-8000) are kept, where
 //! docker's daemon keeps its last 1000 in memory. `den events` reads both files, then follows the
 //! journal with inotify (`read`).
 //!
 //! An event that cannot be appended never fails what the user asked for: the verb did its work.
-//! The first failure of a process is said once on stderr; the others are counted in `DEN_TRACE`.
+//! The first failure of a process is said once on stderr, each one in `DEN_TRACE`, and a
+//! container's in its `supervisor.log` (a detached container's supervisor has no stderr).
 
 mod filter;
 mod journal;
@@ -178,50 +180,61 @@ pub enum EventError {
 
 /// Record `event` in the journal of state root `root`. The verb that calls it has done its work:
 /// a failure does not undo or fail it. It is said on stderr once per process (the journal then
-/// misses this process's events, and the user should know), and each one in `DEN_TRACE`.
+/// misses this process's events, and the user should know), each one in `DEN_TRACE`, and a
+/// container event's in the container's `supervisor.log`.
 pub fn emit(root: &Path, event: Event) {
+    emit_all(root, &[event]);
+}
+
+/// `emit` of events that happened together, in one write (two lines or three of one change).
+pub fn emit_all(root: &Path, events: &[Event]) {
     static SAID: AtomicBool = AtomicBool::new(false);
     let t = std::time::Instant::now();
-    match append(root, &event) {
+    let what = || {
+        let names: Vec<String> = events
+            .iter()
+            .map(|e| format!("{} {}", e.kind.as_str(), e.action))
+            .collect();
+        names.join(", ")
+    };
+    match append(root, events) {
         Ok(()) => den_netcfg::trace::step(|| {
             let us = t.elapsed().as_secs_f64() * 1e6;
-            format!(
-                "# event {} {} journaled ({us:.0} µs)",
-                event.kind.as_str(),
-                event.action
-            )
+            format!("# events journaled in {us:.0} µs: {}", what())
         }),
         Err(e) => {
-            den_netcfg::trace::step(|| format!("# event {} lost: {}", event.action, chain(&e)));
+            let why = chain(&e);
+            den_netcfg::trace::step(|| format!("# events lost: {}: {why}", what()));
             if !SAID.swap(true, Ordering::Relaxed) {
-                eprintln!("den: warning: {} (this event is not recorded)", chain(&e));
+                eprintln!("den: warning: {why} (the event is not recorded)");
+            }
+            // A detached container's supervisor has no stderr: its log says it.
+            for e in events.iter().filter(|e| e.kind == Kind::Container) {
+                let line = format!("event {} not recorded: {why}", e.action);
+                crate::run::supervisor::note(root, &e.actor.id, &line);
             }
         }
     }
 }
 
 /// A container's step 6 is done: `create` (a new one: `den run`'s; `den create` says it itself),
-/// then `start`.
+/// its networks' `connect`, its volumes' `mount`, then `start`.
 pub(crate) fn started(root: &Path, c: &Container, new: bool, mounts: &Mounts) {
+    let mut all = Vec::new();
     if new {
-        emit(root, Event::container(c, "create"));
+        all.push(Event::container(c, "create"));
     }
     for att in c.attachments() {
-        network_member(root, &att.network, &c.id, "connect");
+        all.push(network_member(root, &att.network, &c.id, "connect"));
     }
-    volumes(root, c, &mounts.mounts, "mount");
-    emit(root, Event::container(c, "start"));
-}
-
-/// The volumes of the container in `dir` (read before its teardown removes it, for `unmount`).
-pub(crate) fn volumes_of(dir: &Path) -> Vec<MountPoint> {
-    let mut m = crate::volume::mounts_of(dir).mounts;
-    m.retain(|p| p.kind == MountKind::Volume);
-    m
+    all.extend(volumes(c, &mounts.mounts, "mount"));
+    all.push(Event::container(c, "start"));
+    emit_all(root, &all);
 }
 
 /// docker's `volume mount`/`unmount` of each volume a container has, at its start and its end.
-fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
+fn volumes(c: &Container, mounts: &[MountPoint], action: &str) -> Vec<Event> {
+    let mut all = Vec::new();
     for m in mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         let e = Event::volume(&m.name, action).attr("container", &c.id);
         let e = match action {
@@ -231,44 +244,56 @@ fn volumes(root: &Path, c: &Container, mounts: &[MountPoint], action: &str) {
                 .attr("read/write", m.rw),
             _ => e,
         };
-        emit(root, e);
+        all.push(e);
     }
+    all
 }
 
-/// A container's exit is recorded (by its supervisor, `den run`, or `den gc`): `oom` if the
-/// kernel's OOM killer took a process of it, `die` with its exit code, `destroy` with `--rm`.
-pub(crate) fn exited(root: &Path, c: &Container, status: i32, mounts: &[MountPoint]) {
+/// A container's exit is about to be recorded (by its supervisor or a foreground `den run`):
+/// `oom` if the kernel's OOM killer took a process of it, `die` with its exit code, then its
+/// networks' `disconnect` and its volumes' `unmount` (read from its dir). Said before the record
+/// says "exited", so that `den stop`'s `stop`, said once it does, comes after.
+pub(crate) fn died(root: &Path, c: &Container, status: i32, dir: &Path) {
+    let mut all = Vec::new();
     if c.oom_killed {
-        emit(root, Event::container(c, "oom"));
+        all.push(Event::container(c, "oom"));
     }
-    emit(root, Event::container(c, "die").attr("exitCode", status));
+    all.push(Event::container(c, "die").attr("exitCode", status));
     for att in c.attachments() {
-        network_member(root, &att.network, &c.id, "disconnect");
+        all.push(network_member(root, &att.network, &c.id, "disconnect"));
     }
-    volumes(root, c, mounts, "unmount");
+    all.extend(volumes(c, &crate::volume::mounts_of(dir).mounts, "unmount"));
+    emit_all(root, &all);
+}
+
+/// `--rm`: the container's teardown removed it.
+pub(crate) fn auto_removed(root: &Path, c: &Container) {
     if c.auto_remove {
         emit(root, Event::container(c, "destroy"));
     }
 }
 
+/// `den network connect`/`disconnect` of a running container: `network_member`, said.
+pub(crate) fn network_changed(root: &Path, network: &str, container: &str, action: &str) {
+    emit(root, network_member(root, network, container, action));
+}
+
 /// Container `container` joined or left `network` (docker's `network connect`/`disconnect`, whose
 /// actor is the network). A network whose file cannot be read is named by its name.
-pub(crate) fn network_member(root: &Path, network: &str, container: &str, action: &str) {
+pub(crate) fn network_member(root: &Path, network: &str, container: &str, action: &str) -> Event {
     let id = match den_netcfg::network::Network::load(root, network) {
         Ok(n) => n.id,
         Err(_) => network.to_string(),
     };
-    emit(
-        root,
-        Event::network(&id, action, network).attr("container", container),
-    );
+    Event::network(&id, action, network).attr("container", container)
 }
 
 /// Image `id` lost its name `name` (`den rmi`): `untag`, then `delete` if no name is left for it.
 pub(crate) fn image_removed(root: &Path, id: &str, name: &str, still_named: bool) {
-    emit(root, Event::image(id, "untag", name));
-    if !still_named {
-        emit(root, Event::image(id, "delete", name));
+    let untag = Event::image(id, "untag", name);
+    match still_named {
+        true => emit(root, untag),
+        false => emit_all(root, &[untag, Event::image(id, "delete", name)]),
     }
 }
 

@@ -67,7 +67,8 @@ pub fn read(
         return Ok(());
     }
     loop {
-        // `events.jsonl` is another file (a rotation, or the first event): ours to its end, then it.
+        // `events.jsonl` is another file (a rotation, or the first event): ours to its end, then
+        // the new one.
         if let Ok(m) = std::fs::metadata(journal_path(root)) {
             if cur.as_ref().is_none_or(|t| t.ino != m.ino()) {
                 if let Some(t) = cur.as_mut() {

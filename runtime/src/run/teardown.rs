@@ -62,7 +62,7 @@ pub(crate) fn record_exit(
     record.exit_code = Some(status);
     record.oom_killed = oom_killed;
     record.life.paused = false;
-    let volumes = crate::events::volumes_of(&store.dir(id));
+    crate::events::died(root, &record, status, &store.dir(id));
     // `den rm -f` may have removed it while we detached.
     match store.load_id(id) {
         Err(StateError::NotFound(_)) => {}
@@ -79,7 +79,7 @@ pub(crate) fn record_exit(
         }
         _ => store.save(&record)?,
     }
-    crate::events::exited(root, &record, status, &volumes);
+    crate::events::auto_removed(root, &record);
     detached?;
     names?;
     Ok(())
