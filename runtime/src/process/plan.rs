@@ -51,6 +51,13 @@ pub struct ChildPlan {
     pub cgroup: Vec<PathBuf>,
     /// Stop after the mounts, before pivot_root (OCI createContainer hooks).
     pub stop_before_pivot: bool,
+    /// Build the root (mounts, /dev, pivot_root; without sysctls also the masked and read-only
+    /// paths) between Ready and Go, while den attaches the network: the detach of the old root
+    /// waits for an RCU grace period, milliseconds that then overlap den's own work. Not with an
+    /// exec gate (OCI `create`: its hooks and its parent's protocol expect the mounts after Go).
+    pub root_before_go: bool,
+    /// Bring up `lo` of its new network namespace (runc's "loopback" network).
+    pub loopback_up: bool,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
@@ -118,6 +125,8 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         process: process_plan,
         cgroup: launch.cgroup.iter().map(|e| e.path.clone()).collect(),
         stop_before_pivot: launch.gate.as_ref().is_some_and(|g| g.stop_before_pivot),
+        root_before_go: launch.gate.is_none(),
+        loopback_up: clone_flags.contains(CloneFlags::CLONE_NEWNET),
     })
 }
 

@@ -6,8 +6,9 @@
 //! child                         parent
 //!   non-dumpable, join namespaces, move into its cgroup
 //!   Ready            ------->   spawn() returns Paused
+//!   mounts, /dev, pivot_root    (den attaches the network meanwhile; not with a gate)
 //!   wait             <-------   Go            (start())
-//!   set up, exec
+//!   sysctls, masked paths, ids, caps, exec
 //!   (the close-on-exec end closes: EOF)  ->   start() returns Running
 //!
 //! OCI `create` (a [`Gate`](super::Gate)): after Go the child may stop once more, and waits at
@@ -66,9 +67,10 @@ pub enum Step {
     Exec,
     Protocol,
     ExecGate,
+    Loopback,
 }
 
-const STEPS: [Step; 34] = [
+const STEPS: [Step; 35] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::JoinCgroup,
@@ -103,6 +105,7 @@ const STEPS: [Step; 34] = [
     Step::Exec,
     Step::Protocol,
     Step::ExecGate,
+    Step::Loopback,
 ];
 
 impl Step {
@@ -146,6 +149,7 @@ impl Step {
             Step::Exec => "exec",
             Step::Protocol => "sync protocol",
             Step::ExecGate => "wait at the exec fifo",
+            Step::Loopback => "bring up the loopback interface",
         }
     }
 }
