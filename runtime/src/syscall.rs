@@ -11,6 +11,8 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 pub(crate) mod bpf;
+mod net;
+pub(crate) use net::loopback_up;
 
 /// `struct clone_args` up to `tls` (CLONE_ARGS_SIZE_VER0, 64 bytes).
 #[repr(C, align(8))]

@@ -81,9 +81,9 @@ impl CgroupError {
     }
 }
 
-/// `mkdir` of cgroup `dir`, whose ancestors `ensure_parents` made; true if this call made it. An
-/// empty ancestor removed between the two (someone pruning empty cgroups, as a test harness or a
-/// service manager does) is made again, once.
+/// `mkdir` of cgroup `dir`; true if this call made it. Missing ancestors are made by
+/// `ensure_parents` and the `mkdir` tried again, once (also for an empty ancestor removed in
+/// between: someone pruning empty cgroups, as a test harness or a service manager does).
 fn make_dir(
     dir: &Path,
     ensure_parents: fn(&Path) -> Result<(), CgroupError>,
@@ -206,14 +206,16 @@ impl Planned {
             program: None,
         };
         for dir in cg.planned.dirs.clone() {
-            let ensure = match cg.planned.v2 {
-                false => v1::ensure_parents,
-                true => v2::ensure_parents,
-            };
-            ensure(&dir)?;
-            // An existing one is `den start` after a teardown that could not remove it: reused.
-            make_dir(&dir, ensure)?;
+            // v1: parents made only when missing (`make_dir`), a cpuset one set only when empty;
+            // an existing dir is `den start` after a teardown that could not remove it: reused.
+            match cg.planned.v2 {
+                true => v2::ensure_parents(&dir).and_then(|()| make_dir(&dir, v2::ensure_parents)),
+                false => make_dir(&dir, v1::ensure_parents),
+            }?;
             cg.made.push(dir.clone());
+            if !cg.planned.v2 {
+                v1::init(&dir)?;
+            }
         }
         if let Some(r) = resources {
             match cg.planned.v2 {

@@ -1,45 +1,43 @@
 //! cgroup v1: one directory per hierarchy; limits go to the files of the controller that owns them.
 
+use std::fs;
+use std::io::Write;
 use std::path::Path;
 
 use oci_spec::runtime::LinuxResources;
 
 use super::{read, write, CgroupError, Planned};
 
-/// Create the missing ancestors of `dir`, each initialised like a new cgroup (see [`init`]). An
-/// existing ancestor whose cpuset is still empty (another den made it a moment ago and has not
-/// written it yet) is initialised here too, so concurrent runs never see an empty parent.
+/// Create the missing ancestors of `dir` (its `mkdir` found no parent), each initialised like a
+/// new cgroup (see [`init`]).
 pub fn ensure_parents(dir: &Path) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
-    if parent.join("cgroup.procs").exists() && !needs_init(parent) {
-        return Ok(());
-    }
-    ensure_parents(parent)?;
     super::make_dir(parent, ensure_parents)?;
     init(parent)
 }
 
-/// A cpuset cgroup with no cpus or mems yet.
-fn needs_init(dir: &Path) -> bool {
-    ["cpuset.cpus", "cpuset.mems"]
-        .iter()
-        .any(|f| read(dir, f).is_some_and(|v| v.trim().is_empty()))
-}
-
 /// A new cpuset cgroup starts with no cpus and mems, and refuses tasks until they are set: copy
-/// its parent's (runc does the same).
+/// its parent's (runc does the same). A parent still empty (another den made it a moment ago and
+/// has not written it yet) is initialised first, so concurrent runs never copy an empty one. Other
+/// hierarchies have no `cpuset.cpus`: one failed open, and nothing to do.
 pub fn init(dir: &Path) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let Some(mine) = read(dir, file) else {
-            continue;
+            return Ok(());
         };
         if mine.trim().is_empty() {
-            let theirs = read(parent, file).unwrap_or_default();
+            let theirs = match read(parent, file) {
+                Some(v) if v.trim().is_empty() => {
+                    init(parent)?;
+                    read(parent, file).unwrap_or_default()
+                }
+                v => v.unwrap_or_default(),
+            };
             write(dir, file, theirs.trim())?;
         }
     }
@@ -48,9 +46,6 @@ pub fn init(dir: &Path) -> Result<(), CgroupError> {
 
 /// Write the limits, each to the hierarchy that has the file.
 pub fn apply(p: &Planned, r: &LinuxResources) -> Result<(), CgroupError> {
-    for dir in &p.dirs {
-        init(dir)?;
-    }
     let with = |file: &str| p.dirs.iter().find(|d| d.join(file).exists());
     if let Some(m) = r.memory() {
         if let (Some(limit), Some(dir)) = (m.limit(), with("memory.limit_in_bytes")) {
@@ -88,13 +83,30 @@ pub fn apply(p: &Planned, r: &LinuxResources) -> Result<(), CgroupError> {
         write(dir, "pids.max", &max)?;
     }
     if let (Some(rules), Some(dir)) = (r.devices(), &p.devices) {
+        // Each write(2) is one rule to the kernel: each file is opened once, not once a rule.
+        let (mut allow, mut deny) = (None, None);
         for rule in rules {
-            let file = if rule.allow() {
-                "devices.allow"
-            } else {
-                "devices.deny"
+            let (file, open) = match rule.allow() {
+                true => ("devices.allow", &mut allow),
+                false => ("devices.deny", &mut deny),
             };
-            write(dir, file, &rule.to_string())?;
+            let path = dir.join(file);
+            let f = match open {
+                Some(f) => f,
+                None => open.insert(
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(CgroupError::io("opening", &path))?,
+                ),
+            };
+            let value = rule.to_string();
+            f.write_all(value.as_bytes())
+                .map_err(|source| CgroupError::Write {
+                    path,
+                    value,
+                    source,
+                })?;
         }
     }
     Ok(())

@@ -7,22 +7,24 @@
 
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, CloneFlags};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::Signal;
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+use nix::sys::socket::{recv, MsgFlags};
 use nix::sys::stat::{umask, Mode};
-use nix::sys::statfs::statfs;
-use nix::sys::statvfs::FsFlags;
 use nix::unistd::{
     chdir, dup2_stderr, dup2_stdin, dup2_stdout, fchdir, pivot_root, read, sethostname, setsid,
 };
 
 use super::caps;
+use super::masks;
 use super::plan::{ChildPlan, EnterPlan};
 use super::proc_plan::ProcPlan;
 use super::sync::{receive, send_msg, Failure, Msg, Received, Step};
@@ -56,12 +58,21 @@ pub struct ChildFds {
     pub cgroupns: bool,
 }
 
-/// The child's main: join the namespaces and the cgroup, report Ready, wait for Go, then `setup_and_exec`.
-/// Returns only on failure (the exit status is irrelevant: the parent has the typed error and
-/// reaps).
-pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) -> i32 {
+/// The child's main: join the namespaces and the cgroup, report Ready, `before_go` (while den
+/// attaches the network), wait for Go, `setup_and_exec`. Returns only on failure (the exit status
+/// is irrelevant: the parent has the typed error and reaps).
+pub fn run(
+    fds: &ChildFds,
+    before_go: impl FnOnce(&ChildFds) -> Result<(), Failure>,
+    setup_and_exec: impl FnOnce(&ChildFds) -> Failure,
+) -> i32 {
     drop(fds.parent_end.take());
     let sock = fds.sock.as_fd();
+    // Until Go, den's death kills this process at once: it may be building its root in the
+    // container's dirs, which gc removes then. A den already gone shows as EOF on the socket.
+    if set_pdeathsig(Signal::SIGKILL).is_err() || parent_gone(sock) {
+        return 1;
+    }
     // Until exec (which resets it), the container's processes must not reach our fds and memory
     // through /proc or ptrace: a `den exec` child is in their PID namespace from the clone on,
     // still holding den's fds (runc's fix for CVE-2016-9962).
@@ -96,8 +107,19 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     if send_msg(sock, &Msg::Ready).is_err() {
         return 1;
     }
+    // A failure here is read by the parent after its Go (queued on the socket).
+    if let Err(f) = before_go(fds) {
+        let _ = send_msg(sock, &Msg::Failed(f));
+        return 1;
+    }
     match receive(sock) {
-        Ok(Received::Msg(Msg::Go)) => {}
+        // From Go on, den's death leaves it running, as its record says (gc ends it).
+        Ok(Received::Msg(Msg::Go)) => {
+            if let Err(e) = set_pdeathsig(None) {
+                let _ = send_msg(sock, &Msg::Failed(Failure::new(Step::Protocol, e)));
+                return 1;
+            }
+        }
         // den went away before starting us.
         Ok(Received::Eof) | Err(_) => return 1,
         Ok(_) => {
@@ -111,6 +133,12 @@ pub fn run(fds: &ChildFds, setup_and_exec: impl FnOnce(&ChildFds) -> Failure) ->
     let failure = setup_and_exec(fds);
     let _ = send_msg(sock, &Msg::Failed(failure));
     1
+}
+
+/// The sync socket's other end is closed (a peek that does not wait reads EOF).
+fn parent_gone(sock: BorrowedFd<'_>) -> bool {
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    matches!(recv(sock.as_raw_fd(), &mut [0u8; 1], flags), Ok(0))
 }
 
 fn at(step: Step) -> impl Fn(Errno) -> Failure {
@@ -181,57 +209,30 @@ fn pivot(root: BorrowedFd<'_>) -> Result<(), Errno> {
     chdir(c"/")
 }
 
-fn mask(path: &CStr) -> Result<(), Errno> {
-    let none: Option<&CStr> = None;
-    match mount(Some(c"/dev/null"), path, none, MsFlags::MS_BIND, none) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(Errno::ENOTDIR) => mount(
-            Some(c"tmpfs"),
-            path,
-            Some(c"tmpfs"),
-            MsFlags::MS_RDONLY,
-            none,
-        ),
-        Err(e) => Err(e),
+/// A new container's PID 1 before Go: what of its root the plan builds then (see
+/// [`ChildPlan::root_before_go`]): the mounts and pivot_root, and without sysctls the rest.
+pub fn prepare_root(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
+    match plan.root_before_go {
+        true => build_root(plan, fds).and_then(|()| match plan.sysctls.is_empty() {
+            true => finish_root(plan),
+            false => Ok(()),
+        }),
+        false => Ok(()),
     }
 }
 
-fn make_readonly(path: &CStr) -> Result<(), Errno> {
-    let none: Option<&CStr> = None;
-    match mount(
-        Some(path),
-        path,
-        none,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        none,
-    ) {
-        Ok(()) => {}
-        Err(Errno::ENOENT) => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    remount_readonly(path)
-}
-
-/// Remount a bind read-only, keeping nosuid/nodev/noexec it already has.
-fn remount_readonly(path: &CStr) -> Result<(), Errno> {
-    let none: Option<&CStr> = None;
-    let have = statfs(path)?.flags();
-    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-    for (st, ms) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-    ] {
-        if have.contains(st) {
-            flags |= ms;
-        }
-    }
-    mount(none, path, none, flags, none)
-}
-
-/// A new container's PID 1: build its root, then become its process.
+/// A new container's PID 1 after Go: build the rest of its root, then become its process.
 pub fn create_and_exec(plan: &ChildPlan, fds: &ChildFds) -> Failure {
-    match setup(plan, fds).and_then(|()| become_process(&plan.process, fds)) {
+    let set_up = || {
+        if !plan.root_before_go {
+            build_root(plan, fds)?;
+        }
+        if !plan.root_before_go || !plan.sysctls.is_empty() {
+            finish_root(plan)?;
+        }
+        become_process(&plan.process, fds)
+    };
+    match set_up() {
         Ok(()) => exec(&plan.process),
         Err(f) => f,
     }
@@ -245,7 +246,11 @@ pub fn enter_and_exec(plan: &EnterPlan, fds: &ChildFds) -> Failure {
     }
 }
 
-fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
+/// `lo`, the mounts, /dev, pivot_root: nothing den does between Ready and Go is needed here.
+fn build_root(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
+    if plan.loopback_up {
+        syscall::loopback_up().map_err(at(Step::Loopback))?;
+    }
     umask(Mode::empty());
     stdio(fds)?;
     for (i, m) in plan.mounts.iter().enumerate() {
@@ -264,15 +269,20 @@ fn setup(plan: &ChildPlan, fds: &ChildFds) -> Result<(), Failure> {
     if plan.stop_before_pivot {
         stop_for_hooks(fds.sock.as_fd())?;
     }
-    pivot(root.as_fd()).map_err(at(Step::PivotRoot))?;
+    pivot(root.as_fd()).map_err(at(Step::PivotRoot))
+}
+
+/// The sysctls (after Go: `net.ipv4.conf.eth0.*` needs the network), then the masked and
+/// read-only paths (/proc/sys among them), the hostname.
+fn finish_root(plan: &ChildPlan) -> Result<(), Failure> {
     for (i, (path, value)) in plan.sysctls.iter().enumerate() {
         syscall::write_file(path, value.as_bytes()).map_err(|e| Failure::at(Step::Sysctl, i, e))?;
     }
     for (i, p) in plan.masked.iter().enumerate() {
-        mask(p).map_err(|e| Failure::at(Step::MaskPath, i, e))?;
+        masks::mask(p).map_err(|e| Failure::at(Step::MaskPath, i, e))?;
     }
     for (i, p) in plan.readonly.iter().enumerate() {
-        make_readonly(p).map_err(|e| Failure::at(Step::ReadonlyPath, i, e))?;
+        masks::make_readonly(p).map_err(|e| Failure::at(Step::ReadonlyPath, i, e))?;
     }
     if plan.root_readonly {
         let none: Option<&CStr> = None;

@@ -156,6 +156,13 @@ pub(super) enum Plan {
 }
 
 impl Plan {
+    fn before_go(&self, fds: &ChildFds) -> Result<(), Failure> {
+        match self {
+            Plan::New(p) => child::prepare_root(p, fds),
+            Plan::Enter(_) => Ok(()),
+        }
+    }
+
     fn setup_and_exec(&self, fds: &ChildFds) -> Failure {
         match self {
             Plan::New(p) => child::create_and_exec(p, fds),
@@ -222,9 +229,10 @@ pub(super) fn launch(
     };
     let signals = block_signals(io.master.is_some())?;
     let inherited = Inherited::enter(&inherit)?;
-    let (pid, pidfd) =
-        syscall::clone_process(flags, || child::run(&fds, |fds| plan.setup_and_exec(fds)))
-            .map_err(|source| ProcessError::Clone { source })?;
+    let (pid, pidfd) = syscall::clone_process(flags, || {
+        child::run(&fds, |f| plan.before_go(f), |f| plan.setup_and_exec(f))
+    })
+    .map_err(|source| ProcessError::Clone { source })?;
     let child = Child::new(pid, pidfd);
     inherited.restore()?;
     // Close our copies of the child's fds (its end of the socket above all: EOF means exec).
@@ -299,21 +307,24 @@ impl Paused {
             }
             early.push(signal);
         }
-        send_msg(self.sock.as_fd(), &Msg::Go).map_err(|source| ProcessError::Sync {
-            pid,
-            op: "send Go",
-            source,
-        })?;
-        match receive(self.sock.as_fd()) {
-            Ok(Received::Eof) => {
+        // A child that failed building its root before Go has left (the send fails) with its
+        // failure queued on the socket: that is the error to report.
+        let go = send_msg(self.sock.as_fd(), &Msg::Go);
+        match (go, receive(self.sock.as_fd())) {
+            (_, Ok(Received::Msg(Msg::Failed(f)))) => Err(self.failure(f)),
+            (Err(source), _) => Err(ProcessError::Sync {
+                pid,
+                op: "send Go",
+                source,
+            }),
+            (Ok(()), Ok(Received::Eof)) => {
                 let Paused {
                     child, io, signals, ..
                 } = self;
                 Ok(Running::new(child, io, signals, early))
             }
-            Ok(Received::Msg(Msg::Failed(f))) => Err(self.failure(f)),
-            Ok(other) => Err(self.protocol("waiting for exec", other)),
-            Err(source) => Err(ProcessError::Sync {
+            (Ok(()), Ok(other)) => Err(self.protocol("waiting for exec", other)),
+            (Ok(()), Err(source)) => Err(ProcessError::Sync {
                 pid,
                 op: "wait for exec",
                 source,

@@ -40,6 +40,7 @@ mod enter;
 mod error;
 mod gate;
 mod handle;
+mod masks;
 mod mounts;
 mod paths;
 mod plan;

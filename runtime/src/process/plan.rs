@@ -53,6 +53,13 @@ pub struct ChildPlan {
     pub stop_before_pivot: bool,
     /// A new user namespace's maps (`clone_flags` has CLONE_NEWUSER).
     pub id_maps: Option<super::userns::IdMaps>,
+    /// Build the root (mounts, /dev, pivot_root; without sysctls also the masked and read-only
+    /// paths) between Ready and Go, while den attaches the network: the detach of the old root
+    /// waits for an RCU grace period, milliseconds that then overlap den's own work. Not with an
+    /// exec gate (OCI `create`: its hooks and its parent's protocol expect the mounts after Go).
+    pub root_before_go: bool,
+    /// Bring up `lo` of its new network namespace (runc's "loopback" network).
+    pub loopback_up: bool,
 }
 
 pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
@@ -133,6 +140,8 @@ pub fn build(launch: &Launch<'_>) -> Result<ChildPlan, ProcessError> {
         cgroup: launch.cgroup.iter().map(|e| e.path.clone()).collect(),
         stop_before_pivot: launch.gate.as_ref().is_some_and(|g| g.stop_before_pivot),
         id_maps,
+        root_before_go: launch.gate.is_none(),
+        loopback_up: clone_flags.contains(CloneFlags::CLONE_NEWNET),
     })
 }
 

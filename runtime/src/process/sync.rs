@@ -9,8 +9,9 @@
 //!   setresgid/setresuid 0
 //!   join namespaces, move into its cgroup
 //!   Ready            ------->   spawn() returns Paused
+//!   mounts, /dev, pivot_root    (den attaches the network meanwhile; not with a gate)
 //!   wait             <-------   Go            (start())
-//!   set up, exec
+//!   sysctls, masked paths, ids, caps, exec
 //!   (the close-on-exec end closes: EOF)  ->   start() returns Running
 //!
 //! OCI `create` (a [`Gate`](super::Gate)): after Go the child may stop once more, and waits at
@@ -70,9 +71,10 @@ pub enum Step {
     Protocol,
     ExecGate,
     UserNamespace,
+    Loopback,
 }
 
-const STEPS: [Step; 35] = [
+const STEPS: [Step; 36] = [
     Step::NotDumpable,
     Step::JoinNamespace,
     Step::JoinCgroup,
@@ -108,6 +110,7 @@ const STEPS: [Step; 35] = [
     Step::Protocol,
     Step::ExecGate,
     Step::UserNamespace,
+    Step::Loopback,
 ];
 
 impl Step {
@@ -152,6 +155,7 @@ impl Step {
             Step::Protocol => "sync protocol",
             Step::ExecGate => "wait at the exec fifo",
             Step::UserNamespace => "become root of its user namespace",
+            Step::Loopback => "bring up the loopback interface",
         }
     }
 }

@@ -227,7 +227,8 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     };
 
     // 3. Clone the child into its namespaces and its cgroup (it moves itself in before it reports
-    // Ready, so before it can exec or fork); it waits for step 6.
+    // Ready, so before it can exec or fork); it builds its root while steps 4-5 run here, then
+    // waits for step 6.
     let cgroup_entries = cgroup.entries()?;
     den_netcfg::trace::step(|| format!("# state dir {} ready, spec built", dir.display()));
     let child = process::spawn(&Launch {
@@ -259,15 +260,14 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
             child.pid()
         )
     });
-    // 4. Attach its network namespace.
+    // 4. Attach its network namespace (`--network none`: nothing; the child brings up `lo` of its
+    // new namespace itself, as runc does).
     let mut net = NetGuard::new(&v.root);
     if let Some(plan) = v.plan {
         record.network = Some(net.attach(plan, child.pid())?);
         for plan in v.connect_plans {
             record.connected.push(net.attach_more(plan, child.pid())?);
         }
-    } else if v.network == NetworkMode::None {
-        net.loopback_only(child.pid())?;
     } else if let NetworkMode::Lab(mode) = v.network {
         net.lab(mode, child.pid(), &record.id)?;
     }
@@ -295,7 +295,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     });
     let running = child.start()?;
     den_netcfg::trace::step(|| {
-        "# child mounted its overlay, pivoted, dropped privileges and exec'd".into()
+        "# child (its overlay mounted and pivoted meanwhile) dropped privileges and exec'd".into()
     });
     record.status = Status::Running;
     record.pid = Some(running.pid());

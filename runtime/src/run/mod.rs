@@ -3,10 +3,11 @@
 //!
 //! 1. validate everything (options, image, network plan) before anything is created;
 //! 2. reserve the name, create the state dir and the overlay's upper/work dirs;
-//! 3. clone the child into its new namespaces — it waits on the sync socket;
+//! 3. clone the child into its new namespaces and its cgroup — it builds its root (mounts, /dev,
+//!    pivot_root) meanwhile, then waits on the sync socket;
 //! 4. netcfg attaches the child's netns (bridge, veth, lease, routes, firewall);
-//! 5. write /etc/hostname, /etc/hosts, /etc/resolv.conf for it;
-//! 6. release the child: it mounts, pivots, drops privileges and execs;
+//! 5. write /etc/hostname, /etc/hosts, /etc/resolv.conf for it (in place: their inodes are bound);
+//! 6. release the child: sysctls, read-only paths, drops privileges and execs;
 //! 7. wait (forwarding signals), then tear down: network detached, then the exit recorded (or the
 //!    container removed, `--rm`).
 //!

@@ -42,11 +42,6 @@ impl NetGuard {
         Ok(att)
     }
 
-    /// `--network none`: bring up `lo` in the netns of `pid`; nothing to undo.
-    pub fn loopback_only(&mut self, pid: i32) -> Result<(), AttachError> {
-        self.networks.loopback_only(&netns_of(pid))
-    }
-
     /// `--network isolated|hostonly`: seed 001's lab modes; they live and die with the netns.
     pub fn lab(&mut self, mode: den_netcfg::lab::Mode, pid: i32, id: &str) -> Result<(), RunError> {
         let made = self

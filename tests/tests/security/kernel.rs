@@ -40,3 +40,24 @@ fn ulimits_lower_the_containers_limits() {
     .ok();
     assert_eq!(out.stdout, "100\n200\n", "{out}");
 }
+
+#[test]
+fn a_sysctl_of_the_containers_eth0_is_written_once_its_network_is_attached() {
+    // The child builds its root while den attaches the network, but writes sysctls after: eth0
+    // exists only then.
+    let sb = Sandbox::new();
+    let out = sb
+        .den(&[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "--sysctl",
+            "net.ipv4.conf.eth0.route_localnet=1",
+            img(),
+            "cat",
+            "/proc/sys/net/ipv4/conf/eth0/route_localnet",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "1\n", "{out}");
+}
