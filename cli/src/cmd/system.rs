@@ -1,4 +1,4 @@
-//! `den version`, `den info` and `den system df|info|prune`: docker's reports, from the runtime's
+//! `den version`, `den info` and `den system df|info|prune|events`: docker's reports, from the runtime's
 //! host info and den's stores; `--format` templates over docker's keys.
 
 use std::path::Path;
@@ -23,6 +23,8 @@ pub enum Command {
     /// Remove stopped containers, unused layers and (-a) every image no container uses,
     /// (--volumes) anonymous volumes no container uses.
     Prune(super::prune::Args),
+    /// Past and live events (as `den events`).
+    Events(super::events::Args),
 }
 
 #[derive(clap::Args)]
@@ -37,6 +39,7 @@ pub fn main(root: &Path, c: Command) -> Result<i32> {
         Command::Df(a) => df(root, a),
         Command::Info(a) => info(root, a),
         Command::Prune(a) => super::prune::main(root, a),
+        Command::Events(a) => super::events::main(root, a),
     }
 }
 
