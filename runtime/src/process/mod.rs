@@ -41,6 +41,7 @@ mod error;
 mod gate;
 mod handle;
 mod mounts;
+mod overlay_opts;
 mod paths;
 mod plan;
 mod proc_plan;
