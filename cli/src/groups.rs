@@ -33,8 +33,10 @@ pub enum ContainerGroup {
     Wait(cmd::verbs::Containers),
     /// Rename a container.
     Rename(cmd::verbs::RenameArgs),
-    /// Print a detached container's output.
+    /// Print a container's output.
     Logs(cmd::logs::Args),
+    /// Follow a running container's output from now on, pass signals on.
+    Attach(cmd::attach::Args),
     /// List a container's processes.
     Top(cmd::top::Args),
     /// Live resource usage of running containers.
@@ -67,6 +69,7 @@ impl From<ContainerGroup> for Command {
             ContainerGroup::Wait(a) => Command::Wait(a),
             ContainerGroup::Rename(a) => Command::Rename(a),
             ContainerGroup::Logs(a) => Command::Logs(a),
+            ContainerGroup::Attach(a) => Command::Attach(a),
             ContainerGroup::Top(a) => Command::Top(a),
             ContainerGroup::Stats(a) => Command::Stats(a),
             ContainerGroup::Inspect(a) => Command::Inspect(a),

@@ -5,6 +5,7 @@
 use std::fs;
 use std::time::Duration;
 
+use den_tests::journal::action;
 use den_tests::{assert_rejected, fixtures, wait_until, Sandbox, SIGTERM, START_TIMEOUT};
 
 const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -313,6 +314,13 @@ fn den_attach_follows_a_detached_container_and_passes_signals_on() {
     den.signal(SIGTERM);
     let out = den.wait(EXIT_TIMEOUT).expect_code(42);
     assert!(out.stdout.ends_with("tick\ngot TERM\n"), "{out}");
+    // Journaled as docker's `attach`, after the start and before the signal it passed on.
+    let evs = sb.events(&["--since", "10m", "--until", "0s", "-f", "container=bg"]);
+    let actions: Vec<_> = evs.iter().map(action).collect();
+    assert!(
+        actions.starts_with(&["create", "start", "attach", "kill"]),
+        "{evs:?}"
+    );
     // A stopped container cannot be attached to (docker's exit 1).
     let out = sb.den(&["attach", "bg"]).expect_code(1);
     assert!(out.stderr.contains("start it first"), "{out}");
@@ -332,7 +340,8 @@ fn den_attach_without_sig_proxy_detaches_on_a_signal() {
         "-c",
         TICKS,
     ]);
-    let den = sb.den_spawn(&["attach", "--sig-proxy=false", "bg2"]);
+    // The same verb in docker's `container` group.
+    let den = sb.den_spawn(&["container", "attach", "--sig-proxy=false", "bg2"]);
     den.wait_stdout("tick", START_TIMEOUT);
     den.signal(SIGTERM);
     den.wait(EXIT_TIMEOUT).expect_code(143);

@@ -1,4 +1,4 @@
-//! `den version`, `den info` and `den system df|info|prune`: docker's reports, from the runtime's
+//! `den version`, `den info` and `den system df|info|prune|events`: docker's reports, from the runtime's
 //! host info and den's stores; `--format` templates over docker's keys.
 
 use std::path::Path;

@@ -26,6 +26,7 @@ pub fn attach(root: &Path, key: &str, sig_proxy: bool) -> Result<i32, LogsError>
     if !lifecycle::is_running(&c) {
         return Err(LogsError::NotRunning(c.name));
     }
+    crate::events::emit(root, crate::events::Event::container(&c, "attach"));
     let follow = LogsOptions {
         follow: true,
         tail: Some(0),

@@ -42,6 +42,7 @@ mod gate;
 mod handle;
 mod masks;
 mod mounts;
+mod overlay_opts;
 mod paths;
 mod plan;
 mod proc_plan;
