@@ -125,7 +125,11 @@ impl Sandbox {
         let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
         let mut files = Vec::new();
         walk(self.root(), self.root(), &mut files);
-        files.retain(|f| f != "cache" && !f.starts_with("cache/"));
+        // The events journal is history den keeps by design (as docker's daemon does), not
+        // something an operation left behind.
+        const JOURNAL: [&str; 3] = ["events.jsonl", "events.1.jsonl", "events.lock"];
+        files
+            .retain(|f| f != "cache" && !f.starts_with("cache/") && !JOURNAL.contains(&f.as_str()));
         files.sort();
         Footprint {
             links,

@@ -72,6 +72,20 @@ impl Podman<'_> {
         Podman { sb, cmd, cgroup }
     }
 
+    /// A podman with the fixture rootfs imported as `denfx`; `None` (the test skipped, said on
+    /// stderr) where podman or conmon is not installed.
+    fn with_fixture(sb: &Sandbox) -> Option<Podman<'_>> {
+        if which("podman").is_none() || which("conmon").is_none() {
+            eprintln!("SKIP: podman or conmon not installed (scripts/setup.sh installs them)");
+            return None;
+        }
+        let pm = Podman::new(sb);
+        let rootfs = fixtures().dir_arg();
+        sb.host(&format!("tar -C {rootfs} -c . | {} import - denfx", pm.cmd))
+            .ok();
+        Some(pm)
+    }
+
     fn run(&self, args: &str) -> den_tests::Output {
         self.sb.host(&format!("{} {args}", self.cmd))
     }
@@ -117,15 +131,10 @@ const LIMITS: &str = "--network none --ulimit nofile=1024:1024 --ulimit nproc=10
 
 #[test]
 fn podman_runs_execs_stops_and_removes_containers_on_den_runtime() {
-    if which("podman").is_none() || which("conmon").is_none() {
-        eprintln!("SKIP: podman or conmon not installed (scripts/setup.sh installs them)");
-        return;
-    }
     let sb = Sandbox::new();
-    let pm = Podman::new(&sb);
-    let rootfs = fixtures().dir_arg();
-    sb.host(&format!("tar -C {rootfs} -c . | {} import - denfx", pm.cmd))
-        .ok();
+    let Some(pm) = Podman::with_fixture(&sb) else {
+        return;
+    };
 
     let out = pm
         .run(&format!(
@@ -177,15 +186,10 @@ fn podman_runs_execs_stops_and_removes_containers_on_den_runtime() {
 
 #[test]
 fn podman_uidmap_runs_the_container_as_the_mapped_root() {
-    if which("podman").is_none() || which("conmon").is_none() {
-        eprintln!("SKIP: podman or conmon not installed (scripts/setup.sh installs them)");
-        return;
-    }
     let sb = Sandbox::new();
-    let pm = Podman::new(&sb);
-    let rootfs = fixtures().dir_arg();
-    sb.host(&format!("tar -C {rootfs} -c . | {} import - denfx", pm.cmd))
-        .ok();
+    let Some(pm) = Podman::with_fixture(&sb) else {
+        return;
+    };
     let maps = "--uidmap 0:100000:65536 --gidmap 0:100000:65536";
     let out = pm
         .run(&format!(
