@@ -203,10 +203,12 @@ fn a_taken_host_port_fails_the_whole_transaction() {
         ];
         let b = container("b", "172.30.0.3", &b_ports);
         let e = fw.add_container(&b).unwrap_err();
+        // The whole error, nft's report included, if it is not the one expected.
         assert_eq!(
             e.to_string(),
             "publishing ports of container b: host port 0.0.0.0:8080/tcp is already published \
-             (den: container a (0123456789ab) -p 8080:80/tcp)"
+             (den: container a (0123456789ab) -p 8080:80/tcp)",
+            "{e:?}"
         );
         let left: Vec<PortMapping> = fw
             .published()
