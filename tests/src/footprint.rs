@@ -140,7 +140,10 @@ impl Sandbox {
         let containers = ps.lines().filter(|l| !l.trim().is_empty()).count();
         let mut files = Vec::new();
         walk(self.root(), self.root(), &mut files);
-        files.retain(|f| f != "cache" && !f.starts_with("cache/"));
+        // The events journal is history den keeps on purpose (`den events`), not a leftover.
+        let journal = ["events.jsonl", "events.1.jsonl", "events.lock"];
+        files
+            .retain(|f| f != "cache" && !f.starts_with("cache/") && !journal.contains(&f.as_str()));
         files.sort();
         Footprint {
             links,
