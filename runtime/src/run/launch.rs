@@ -249,7 +249,7 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
     record.pid_start = state::start_time(child.pid());
     store.save(&record)?;
     let mounts_held = match v.auto_remove {
-        true => Some(hold_mounts(child.pid())?),
+        true => hold_mounts(child.pid()),
         false => None,
     };
     crate::fault::point("after-clone");
@@ -327,12 +327,13 @@ pub(crate) fn launch(v: Validated, output: Output) -> Result<Started, RunError> 
 /// period (`namespace_unlock`), milliseconds a run. `--rm`'s teardown keeps it open until after the
 /// helper that removes the container's files has been forked (run/unplug.rs), which inherits it
 /// and releases it after den returned. The mounts are the container's own (its private namespace):
-/// nothing outside it sees them in the meantime.
-fn hold_mounts(pid: i32) -> Result<OwnedFd, RunError> {
-    let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/mnt"));
-    fs::File::open(&path)
+/// nothing outside it sees them in the meantime. Only a speed-up: a PID 1 that already failed while
+/// building its root (it does so before Go) has no namespace left to hold, and `start` then
+/// reports the child's own failure, which names its culprit.
+fn hold_mounts(pid: i32) -> Option<OwnedFd> {
+    fs::File::open(format!("/proc/{pid}/ns/mnt"))
+        .ok()
         .map(OwnedFd::from)
-        .map_err(RunError::io("opening", path))
 }
 
 /// Where no device control can be had (v1 without the devices controller and no cgroup2
