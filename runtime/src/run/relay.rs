@@ -248,13 +248,30 @@ mod tests {
         nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap()
     }
 
+    /// A scratch dir under the temp dir, removed on drop (also when an assertion fails).
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+            fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn streams_are_echoed_whole_and_logged_per_line() {
-        let dir = std::env::temp_dir().join(format!("den-relay-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let scratch = Scratch::new("den-relay");
+        let dir = &scratch.0;
         let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
         let ((echo_r, echo_w), (no_echo_r, no_echo_w)) = (pipe(), pipe());
-        let mut relay = Relay::with_log(&dir, out_r, err_r, Some((None, None)))
+        let mut relay = Relay::with_log(dir, out_r, err_r, Some((None, None)))
             .unwrap()
             .echo(Some(echo_w), None);
         nix::unistd::write(&out_w, b"one\ntw").unwrap();
@@ -270,7 +287,7 @@ mod tests {
         let mut nothing = String::new();
         io::Read::read_to_string(&mut File::from(no_echo_r), &mut nothing).unwrap();
         assert_eq!(nothing, "");
-        let log = fs::read_to_string(logs::path(&dir)).unwrap();
+        let log = fs::read_to_string(logs::path(dir)).unwrap();
         let entries: Vec<Entry> = log
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -284,16 +301,15 @@ mod tests {
             // At EOF a last partial line is an entry of its own.
             [("stdout", "one\n"), ("stdout", "tw"), ("stderr", "oops\n")]
         );
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn without_a_log_nothing_is_written() {
-        let dir = std::env::temp_dir().join(format!("den-relay-nolog-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let scratch = Scratch::new("den-relay-nolog");
+        let dir = &scratch.0;
         let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
         let (echo_r, echo_w) = pipe();
-        let mut relay = Relay::with_log(&dir, out_r, err_r, None)
+        let mut relay = Relay::with_log(dir, out_r, err_r, None)
             .unwrap()
             .echo(None, Some(echo_w));
         nix::unistd::write(&err_w, b"e\n").unwrap();
@@ -303,7 +319,6 @@ mod tests {
         let mut echoed = String::new();
         io::Read::read_to_string(&mut File::from(echo_r), &mut echoed).unwrap();
         assert_eq!(echoed, "e\n");
-        assert!(!logs::path(&dir).exists());
-        fs::remove_dir_all(&dir).unwrap();
+        assert!(!logs::path(dir).exists());
     }
 }
