@@ -55,10 +55,14 @@ fn podman(sb: &Sandbox) -> String {
 /// hierarchy. This one is `<the test's own cgroup>/den-tests/<sandbox>/podman`, which nests under
 /// the test's own cgroup in each hierarchy where the own paths are prefixes of the longest one
 /// (so it is under "/" where the test sits at the root). Removed deepest first on drop (the
-/// sandbox removes only its parent's direct children).
+/// sandbox removes only its parent's direct children), and with it every ancestor it made: in a
+/// hierarchy where the test sits at the root, podman makes the whole `<longest>/den-tests/...`
+/// chain, which no sandbox knows of.
 struct PodmanCgroups {
     /// The path below each hierarchy's root, without the leading '/'.
     path: String,
+    /// In each hierarchy, the topmost dir of `path` that did not exist before: what podman makes.
+    made: Vec<std::path::PathBuf>,
 }
 
 impl PodmanCgroups {
@@ -79,7 +83,18 @@ impl PodmanCgroups {
         let path = format!("{longest}/{rel}")
             .trim_start_matches('/')
             .to_owned();
-        Some(PodmanCgroups { path })
+        let made = hierarchies()
+            .filter_map(|h| {
+                let mut top = None;
+                let mut dir = h.join(&path);
+                while dir != h && !dir.exists() {
+                    top = Some(dir.clone());
+                    dir.pop();
+                }
+                top
+            })
+            .collect();
+        Some(PodmanCgroups { path, made })
     }
 
     fn flag(&self) -> String {
@@ -97,26 +112,56 @@ impl PodmanCgroups {
             out.push(d.to_path_buf());
         }
         let mut out = Vec::new();
-        for h in fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let top = h.path().join(&self.path);
+        for h in hierarchies() {
+            let top = h.join(&self.path);
             if top.is_dir() {
                 walk(&top, &mut out);
             }
         }
         out
     }
+
+    /// Remove podman's dirs, then the ancestors this parent made (an ancestor still holding
+    /// something of others stays); returns those of `made` still there.
+    fn remove(&self) -> Vec<String> {
+        for d in self.dirs() {
+            let _ = fs::remove_dir(d);
+        }
+        for top in &self.made {
+            let Some(h) = hierarchies().find(|h| top.starts_with(h)) else {
+                continue;
+            };
+            let mut dir = h.join(&self.path);
+            while dir.starts_with(top) {
+                match fs::remove_dir(&dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => break,
+                    _ => dir.pop(),
+                };
+            }
+        }
+        self.made
+            .iter()
+            .filter(|d| d.exists())
+            .map(|d| d.display().to_string())
+            .collect()
+    }
 }
 
 impl Drop for PodmanCgroups {
     fn drop(&mut self) {
-        for d in self.dirs() {
-            let _ = fs::remove_dir(d);
-        }
+        self.remove();
     }
+}
+
+/// The mounted hierarchies' dirs: `/sys/fs/cgroup` itself on a cgroup2-only machine, else its
+/// `<controllers>`, `unified` and `systemd` dirs.
+fn hierarchies() -> Box<dyn Iterator<Item = std::path::PathBuf>> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    if root.join("cgroup.controllers").exists() {
+        return Box::new(std::iter::once(root.to_path_buf()));
+    }
+    let dirs = fs::read_dir(root).into_iter().flatten().flatten();
+    Box::new(dirs.map(|e| e.path()).filter(|p| p.is_dir()))
 }
 
 /// podman 4.3's libcni caches results under /var/lib/cni with no option to move it: if this test
@@ -148,10 +193,16 @@ impl Drop for CniCache {
 fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     let _cache = CniCache::new();
     let roots = libpod_roots();
+    // Declared before the sandbox so that, on a failure, it is dropped after it: the sandbox's
+    // teardown kills podman's processes first, and only an empty cgroup can be removed.
+    let cgroups: PodmanCgroups;
     let sb = Sandbox::new();
-    let Some(cgroups) = PodmanCgroups::new(&sb) else {
-        eprintln!("SKIP: this test's own cgroups differ by hierarchy: no one --cgroup-parent nests under all");
-        return;
+    cgroups = match PodmanCgroups::new(&sb) {
+        Some(c) => c,
+        None => {
+            eprintln!("SKIP: this test's own cgroups differ by hierarchy: no one --cgroup-parent nests under all");
+            return;
+        }
     };
     let p = podman(&sb);
     let parent = cgroups.flag();
@@ -193,7 +244,11 @@ fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     assert_eq!(peer.peers().len(), 1);
     sb.host(&format!("{p} rm -f -t 0 web")).ok();
     sb.assert_footprint(&before, "after podman rm -f");
-    drop(cgroups);
+    let left = cgroups.remove();
+    assert!(
+        left.is_empty(),
+        "cgroups podman's parent made, left: {left:?}"
+    );
     assert_eq!(libpod_roots(), roots, "podman's dirs at a hierarchy's root");
 }
 
