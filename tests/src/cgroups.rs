@@ -94,3 +94,91 @@ fn remove_dir_patiently(dir: &std::path::Path) -> std::io::Result<()> {
         }
     }
 }
+
+/// A cgroup path a peer makes the same in every hierarchy (dockerd's or podman's cgroupfs driver
+/// given an absolute `--cgroup-parent`). Where the test sits at a hierarchy's root, the peer
+/// makes the whole chain (e.g. `process_api/<id>/den-tests/...`), which no sandbox knows of: made
+/// before the peer starts, this records in each hierarchy the topmost dir of the path that does
+/// not exist yet, and `remove` (also on drop) takes everything below the path, deepest first,
+/// then those ancestors. An ancestor that still holds something of others stays.
+pub struct PeerCgroup {
+    /// Below each hierarchy's root, without the leading '/'.
+    path: String,
+    /// In each hierarchy, the topmost dir of `path` that did not exist before.
+    made: Vec<PathBuf>,
+}
+
+impl PeerCgroup {
+    pub fn new(path: &str) -> PeerCgroup {
+        let path = path.trim_matches('/').to_owned();
+        let made = hierarchies()
+            .into_iter()
+            .filter_map(|h| {
+                let mut top = None;
+                let mut dir = h.join(&path);
+                while dir != h && !dir.exists() {
+                    top = Some(dir.clone());
+                    dir.pop();
+                }
+                top
+            })
+            .collect();
+        PeerCgroup { path, made }
+    }
+
+    /// The path as the peer's flag takes it: absolute.
+    pub fn absolute(&self) -> String {
+        format!("/{}", self.path)
+    }
+
+    /// Remove the peer's cgroups and the ancestors made for them; returns those of the
+    /// ancestors still there.
+    pub fn remove(&self) -> Vec<String> {
+        fn rmdir_tree(dir: &std::path::Path) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    rmdir_tree(&e.path());
+                }
+            }
+            let _ = fs::remove_dir(dir);
+        }
+        for h in hierarchies() {
+            let mut dir = h.join(&self.path);
+            rmdir_tree(&dir);
+            let Some(top) = self.made.iter().find(|t| t.starts_with(&h)) else {
+                continue;
+            };
+            while dir.pop() && dir.starts_with(top) {
+                if fs::remove_dir(&dir).is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound) {
+                    break;
+                }
+            }
+        }
+        self.made
+            .iter()
+            .filter(|d| d.exists())
+            .map(|d| d.display().to_string())
+            .collect()
+    }
+}
+
+impl Drop for PeerCgroup {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, named ones, unified).
+fn hierarchies() -> Vec<PathBuf> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let fstype = right.split_whitespace().next()?;
+            let point = left.split_whitespace().nth(4)?;
+            ((fstype == "cgroup" || fstype == "cgroup2") && point.starts_with("/sys/fs/cgroup"))
+                .then(|| PathBuf::from(point))
+        })
+        .collect()
+}

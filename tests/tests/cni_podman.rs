@@ -4,12 +4,13 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
+use den_tests::cgroups::PeerCgroup;
 use den_tests::{
     addr, den_cni_bin, fixtures, http_get, wait_ok, PeerServer, Sandbox, START_TIMEOUT,
 };
 
 /// The podman command line for this sandbox: private storage, den-cni as the only plugin.
-/// `run` needs [`PodmanCgroups::flag`] too.
+/// `run` needs `--cgroup-parent` too ([`podman_parent`]).
 fn podman(sb: &Sandbox) -> String {
     let s = sb.scratch();
     let (bin, net) = (s.join("cni-bin"), s.join("net.d"));
@@ -54,114 +55,21 @@ fn podman(sb: &Sandbox) -> String {
 /// hierarchy unless `run` is given `--cgroup-parent`: an absolute path, the same in every
 /// hierarchy. This one is `<the test's own cgroup>/den-tests/<sandbox>/podman`, which nests under
 /// the test's own cgroup in each hierarchy where the own paths are prefixes of the longest one
-/// (so it is under "/" where the test sits at the root). Removed deepest first on drop (the
-/// sandbox removes only its parent's direct children), and with it every ancestor it made: in a
-/// hierarchy where the test sits at the root, podman makes the whole `<longest>/den-tests/...`
-/// chain, which no sandbox knows of.
-struct PodmanCgroups {
-    /// The path below each hierarchy's root, without the leading '/'.
-    path: String,
-    /// In each hierarchy, the topmost dir of `path` that did not exist before: what podman makes.
-    made: Vec<std::path::PathBuf>,
-}
-
-impl PodmanCgroups {
-    fn new(sb: &Sandbox) -> Option<PodmanCgroups> {
-        let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        let own: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.splitn(3, ':').nth(2))
-            .map(|p| p.trim_matches('/'))
-            .collect();
-        let longest = own.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
-        let under =
-            |p: &&str| p.is_empty() || longest == *p || longest.starts_with(&format!("{p}/"));
-        if !own.iter().all(under) {
-            return None;
-        }
-        let rel = format!("{}/podman", den_tests::cgroups::parent(sb.name()));
-        let path = format!("{longest}/{rel}")
-            .trim_start_matches('/')
-            .to_owned();
-        let made = hierarchies()
-            .filter_map(|h| {
-                let mut top = None;
-                let mut dir = h.join(&path);
-                while dir != h && !dir.exists() {
-                    top = Some(dir.clone());
-                    dir.pop();
-                }
-                top
-            })
-            .collect();
-        Some(PodmanCgroups { path, made })
+/// (so it is under "/" where the test sits at the root); `None` where they are not.
+fn podman_parent(sb: &Sandbox) -> Option<PeerCgroup> {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2))
+        .map(|p| p.trim_matches('/'))
+        .collect();
+    let longest = own.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
+    let under = |p: &&str| p.is_empty() || longest == *p || longest.starts_with(&format!("{p}/"));
+    if !own.iter().all(under) {
+        return None;
     }
-
-    fn flag(&self) -> String {
-        format!("--cgroup-parent /{}", self.path)
-    }
-
-    /// This parent's dirs in every mounted hierarchy, deepest first.
-    fn dirs(&self) -> Vec<std::path::PathBuf> {
-        fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for e in fs::read_dir(d).into_iter().flatten().flatten() {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    walk(&e.path(), out);
-                }
-            }
-            out.push(d.to_path_buf());
-        }
-        let mut out = Vec::new();
-        for h in hierarchies() {
-            let top = h.join(&self.path);
-            if top.is_dir() {
-                walk(&top, &mut out);
-            }
-        }
-        out
-    }
-
-    /// Remove podman's dirs, then the ancestors this parent made (an ancestor still holding
-    /// something of others stays); returns those of `made` still there.
-    fn remove(&self) -> Vec<String> {
-        for d in self.dirs() {
-            let _ = fs::remove_dir(d);
-        }
-        for top in &self.made {
-            let Some(h) = hierarchies().find(|h| top.starts_with(h)) else {
-                continue;
-            };
-            let mut dir = h.join(&self.path);
-            while dir.starts_with(top) {
-                match fs::remove_dir(&dir) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => break,
-                    _ => dir.pop(),
-                };
-            }
-        }
-        self.made
-            .iter()
-            .filter(|d| d.exists())
-            .map(|d| d.display().to_string())
-            .collect()
-    }
-}
-
-impl Drop for PodmanCgroups {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
-
-/// The mounted hierarchies' dirs: `/sys/fs/cgroup` itself on a cgroup2-only machine, else its
-/// `<controllers>`, `unified` and `systemd` dirs.
-fn hierarchies() -> Box<dyn Iterator<Item = std::path::PathBuf>> {
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    if root.join("cgroup.controllers").exists() {
-        return Box::new(std::iter::once(root.to_path_buf()));
-    }
-    let dirs = fs::read_dir(root).into_iter().flatten().flatten();
-    Box::new(dirs.map(|e| e.path()).filter(|p| p.is_dir()))
+    let rel = format!("{}/podman", den_tests::cgroups::parent(sb.name()));
+    Some(PeerCgroup::new(&format!("{longest}/{rel}")))
 }
 
 /// podman 4.3's libcni caches results under /var/lib/cni with no option to move it: if this test
@@ -195,9 +103,9 @@ fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
     let roots = libpod_roots();
     // Declared before the sandbox so that, on a failure, it is dropped after it: the sandbox's
     // teardown kills podman's processes first, and only an empty cgroup can be removed.
-    let cgroups: PodmanCgroups;
+    let cgroups: PeerCgroup;
     let sb = Sandbox::new();
-    cgroups = match PodmanCgroups::new(&sb) {
+    cgroups = match podman_parent(&sb) {
         Some(c) => c,
         None => {
             eprintln!("SKIP: this test's own cgroups differ by hierarchy: no one --cgroup-parent nests under all");
@@ -205,7 +113,7 @@ fn podman_cni_backend_publishes_masquerades_and_cleans_up() {
         }
     };
     let p = podman(&sb);
-    let parent = cgroups.flag();
+    let parent = format!("--cgroup-parent {}", cgroups.absolute());
     let rootfs = fixtures().dir_arg();
     sb.host(&format!(
         "tar -C {rootfs} -c . | {p} import - localhost/denbox"

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use den_tests::cgroups::PeerCgroup;
 use den_tests::{fixtures, Sandbox};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use serde_json::Value;
 struct Dockerd<'a> {
     sb: &'a Sandbox,
     dir: PathBuf,
-    cgroup_parent: String,
+    cgroup_parent: PeerCgroup,
 }
 
 impl Dockerd<'_> {
@@ -51,34 +52,8 @@ impl Drop for Dockerd<'_> {
             "umount -R {}/data 2>/dev/null; true",
             self.dir.display()
         ));
-        remove_cgroup_everywhere(&self.cgroup_parent);
-    }
-}
-
-/// `rmdir` of cgroup `rel` (and of any cgroup left below it, deepest first) in every hierarchy
-/// mounted under /sys/fs/cgroup, the unified one included: dockerd's cgroupfs driver makes its
-/// parent in each and never removes it.
-fn remove_cgroup_everywhere(rel: &str) {
-    fn rmdir_tree(dir: &Path) {
-        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                rmdir_tree(&e.path());
-            }
-        }
-        let _ = fs::remove_dir(dir);
-    }
-    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    for line in mounts.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let fstype = right.split_whitespace().next().unwrap_or("");
-        let Some(point) = left.split_whitespace().nth(4) else {
-            continue;
-        };
-        if (fstype == "cgroup" || fstype == "cgroup2") && point.starts_with("/sys/fs/cgroup") {
-            rmdir_tree(&Path::new(point).join(rel.trim_start_matches('/')));
-        }
+        // dockerd's cgroupfs driver makes its parent in every hierarchy and never removes it.
+        self.cgroup_parent.remove();
     }
 }
 
@@ -123,14 +98,14 @@ fn start_dockerd(sb: &Sandbox) -> Option<Dockerd<'_>> {
     let docker = Dockerd {
         sb,
         dir: dir.clone(),
-        cgroup_parent: format!("{}/{}-docker", own_cgroup(), sb.name()),
+        cgroup_parent: PeerCgroup::new(&format!("{}/{}-docker", own_cgroup(), sb.name())),
     };
     let d = dir.display();
     sb.host_spawn(&format!(
         "cd {d} && exec dockerd --data-root {d}/data --exec-root {d}/exec -H unix://{d}/docker.sock \
          --pidfile {d}/docker.pid --config-file {d}/daemon.json --cgroup-parent {cg} \
          </dev/null >{d}/dockerd.log 2>&1",
-        cg = docker.cgroup_parent,
+        cg = docker.cgroup_parent.absolute(),
     ));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !docker.docker("version").success() {
