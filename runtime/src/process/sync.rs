@@ -285,7 +285,9 @@ pub fn receive(sock: BorrowedFd<'_>) -> Result<Received, Errno> {
             Ok(0) => return Ok(Received::Eof),
             Ok(n) if n > LEN => return Ok(Received::Garbled),
             Ok(n) => return Ok(Msg::decode(&buf[..n]).map_or(Received::Garbled, Received::Msg)),
-            Err(Errno::EINTR) => continue,
+            // The peer closed with something of ours unread (a child that failed before it read
+            // Go). The kernel says so once, ahead of what the peer sent before it closed: read on.
+            Err(Errno::EINTR | Errno::ECONNRESET) => continue,
             Err(e) => return Err(e),
         }
     }
@@ -324,6 +326,17 @@ mod tests {
         }
         drop(a);
         assert_eq!(receive(b.as_fd()).expect("recv"), Received::Eof);
+    }
+
+    #[test]
+    fn what_a_peer_sent_before_closing_with_ours_unread_is_still_received() {
+        let (a, b) = pair();
+        let failed = Msg::Failed(Failure::at(Step::Mount, 0, Errno::ENOENT));
+        send_msg(b.as_fd(), &failed).expect("send");
+        send_msg(a.as_fd(), &Msg::Go).expect("send");
+        drop(b); // with Go unread: a's next recv would say ECONNRESET
+        assert_eq!(receive(a.as_fd()).expect("recv"), Received::Msg(failed));
+        assert_eq!(receive(a.as_fd()).expect("recv"), Received::Eof);
     }
 
     #[test]
