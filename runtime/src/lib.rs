@@ -21,6 +21,8 @@ pub mod logs;
 pub mod oci;
 pub mod process;
 pub mod run;
+#[cfg(test)]
+mod scratch;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

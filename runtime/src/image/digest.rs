@@ -140,16 +140,7 @@ pub(crate) struct Expected<'a> {
 impl Expected<'_> {
     /// Checks what was read against what was expected.
     pub(crate) fn check(&self, got: &Sha256Digest, got_size: u64) -> Result<(), ImageError> {
-        if let Some(size) = self.size {
-            if size != got_size {
-                return Err(ImageError::SizeMismatch {
-                    image: self.image.to_path_buf(),
-                    blob: self.digest.to_string(),
-                    expected: size,
-                    got: got_size,
-                });
-            }
-        }
+        self.check_size(got_size)?;
         if got != self.digest {
             return Err(ImageError::DigestMismatch {
                 image: self.image.to_path_buf(),
@@ -158,6 +149,19 @@ impl Expected<'_> {
             });
         }
         Ok(())
+    }
+
+    /// Only the size (where it is known): for a blob whose digest den verified before.
+    pub(crate) fn check_size(&self, got_size: u64) -> Result<(), ImageError> {
+        match self.size {
+            Some(size) if size != got_size => Err(ImageError::SizeMismatch {
+                image: self.image.to_path_buf(),
+                blob: self.digest.to_string(),
+                expected: size,
+                got: got_size,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Reads a small blob whole and verifies it.

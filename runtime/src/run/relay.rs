@@ -243,32 +243,16 @@ fn echo(to: &mut Option<OwnedFd>, mut data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
     fn pipe() -> (OwnedFd, OwnedFd) {
         nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap()
     }
 
-    /// A scratch dir under the temp dir, removed on drop (also when an assertion fails).
-    struct Scratch(std::path::PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-            fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn streams_are_echoed_whole_and_logged_per_line() {
         let scratch = Scratch::new("den-relay");
-        let dir = &scratch.0;
+        let dir = scratch.path();
         let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
         let ((echo_r, echo_w), (no_echo_r, no_echo_w)) = (pipe(), pipe());
         let mut relay = Relay::with_log(dir, out_r, err_r, Some((None, None)))
@@ -306,7 +290,7 @@ mod tests {
     #[test]
     fn without_a_log_nothing_is_written() {
         let scratch = Scratch::new("den-relay-nolog");
-        let dir = &scratch.0;
+        let dir = scratch.path();
         let ((out_r, out_w), (err_r, err_w)) = (pipe(), pipe());
         let (echo_r, echo_w) = pipe();
         let mut relay = Relay::with_log(dir, out_r, err_r, None)

@@ -1,28 +1,21 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Spec};
 
 use super::*;
+use crate::scratch::Scratch;
 
 /// A temporary directory removed on drop.
-struct TempDir(PathBuf);
+struct TempDir(Scratch);
 
 impl TempDir {
     fn new() -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "den-spec-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
+        TempDir(Scratch::new("den-spec-test"))
     }
     fn layer(&self, name: &str, passwd: Option<&str>, group: Option<&str>) -> PathBuf {
-        let layer = self.0.join(name);
+        let layer = self.0.path().join(name);
         std::fs::create_dir_all(layer.join("etc")).expect("create layer");
         if let Some(p) = passwd {
             std::fs::write(layer.join("etc/passwd"), p).expect("write passwd");
@@ -31,12 +24,6 @@ impl TempDir {
             std::fs::write(layer.join("etc/group"), g).expect("write group");
         }
         layer
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

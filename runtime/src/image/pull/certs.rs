@@ -108,32 +108,15 @@ fn file_name(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
-    /// A scratch dir holding `files` (each containing its own name), removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
+    /// A scratch dir holding `files` (each containing its own name).
     fn dir_with(files: &[&str]) -> Scratch {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let d = std::env::temp_dir().join(format!("den-certs-d-{}-{n}", std::process::id()));
-        fs::create_dir_all(&d).unwrap();
+        let d = Scratch::new("den-certs-d");
         for f in files {
-            fs::write(d.join(f), format!("{f}\n")).unwrap();
+            fs::write(d.path().join(f), format!("{f}\n")).unwrap();
         }
-        Scratch(d)
+        d
     }
 
     #[test]
