@@ -63,11 +63,23 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
         nft(OTHER);
         let other_before = ruleset();
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         let once = ruleset();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             ruleset(),
             once,
@@ -83,7 +95,7 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
         );
 
         // A second network adds elements, not rules; the first network's elements stay.
-        fw.ensure_network("n2", "den1", "172.31.0.0/16".parse().unwrap(), false)
+        fw.ensure_network("n2", "den1", "172.31.0.0/16".parse().unwrap(), false, &[])
             .unwrap();
         let two = ruleset();
         assert_eq!(two.matches(" masquerade comment").count(), 3, "{two}");
@@ -112,8 +124,14 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
         let ports = [m("0.0.0.0", 8080, 80, Proto::Tcp)];
         fw.add_container(&container("web", "172.30.0.2", &ports))
             .unwrap();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         assert_eq!(fw.published().unwrap().len(), 1);
 
         fw.remove_network("n2", "den1", "172.31.0.0/16".parse().unwrap())
@@ -138,8 +156,14 @@ fn containers_publish_and_unpublish_exactly_their_elements() {
             fw.published().unwrap().is_empty(),
             "no table yet: nothing published"
         );
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         let a_ports = [
             m("0.0.0.0", 8080, 80, Proto::Tcp),
             m("127.0.0.1", 5353, 53, Proto::Udp),
@@ -192,8 +216,14 @@ fn containers_publish_and_unpublish_exactly_their_elements() {
 fn a_taken_host_port_fails_the_whole_transaction() {
     in_new_netns(|| {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         let a_ports = [m("0.0.0.0", 8080, 80, Proto::Tcp)];
         fw.add_container(&container("a", "172.30.0.2", &a_ports))
             .unwrap();
@@ -244,7 +274,7 @@ fn missing_table_and_invalid_input() {
         );
 
         let e = fw
-            .ensure_network("x", "den\"0", "10.0.0.0/8".parse().unwrap(), true)
+            .ensure_network("x", "den\"0", "10.0.0.0/8".parse().unwrap(), true, &[])
             .unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -272,8 +302,14 @@ fn render_matches_what_runs() {
     );
     in_new_netns(move || {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         let out = Command::new("nft")
             .args(["-f", "-"])
             .stdin(std::process::Stdio::piped())
@@ -357,7 +393,8 @@ fn packets_reach_published_ports_and_nothing_else() {
     let subnet = "172.30.0.0/16".parse().unwrap();
     h.run(|| {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den-t0", subnet, true).unwrap();
+        fw.ensure_network("bridge", "den-t0", subnet, true, &[])
+            .unwrap();
         fw.add_container(&web).unwrap();
     });
 
@@ -381,7 +418,7 @@ fn packets_reach_published_ports_and_nothing_else() {
 
     h.run(|| {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den-t0", subnet, false)
+        fw.ensure_network("bridge", "den-t0", subnet, false, &[])
             .unwrap();
         fw.remove_container(&web).unwrap();
     });
@@ -395,7 +432,8 @@ fn packets_reach_published_ports_and_nothing_else() {
     // Back to a normal network without the container's ports: outside reachable, masqueraded.
     h.run(|| {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den-t0", subnet, true).unwrap();
+        fw.ensure_network("bridge", "den-t0", subnet, true, &[])
+            .unwrap();
     });
     assert_eq!(c.tcp_ask("10.250.0.2:7000").unwrap(), "10.250.0.1");
 }

@@ -42,8 +42,14 @@ fn removing_owned_elements_by_key_and_again_when_they_are_gone() {
             ports: &ports,
         };
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network("bridge", "den0", "172.30.0.0/16".parse().unwrap(), true)
-            .unwrap();
+        fw.ensure_network(
+            "bridge",
+            "den0",
+            "172.30.0.0/16".parse().unwrap(),
+            true,
+            &[],
+        )
+        .unwrap();
         fw.add_container(&c).unwrap();
         assert!(published().contains("8080"), "{}", published());
         fw.remove_owned(&c).unwrap();

@@ -18,7 +18,7 @@ use crate::firewall::{ContainerRules, Firewall};
 use crate::ipam;
 use crate::lock::NetLock;
 use crate::netlink::{mac_from_ip, mac_string, Netlink, NetlinkError};
-use crate::network::Network;
+use crate::network::{self, Network};
 use crate::portalloc;
 use crate::ports::{self, PortMapping, PortSpec};
 use crate::sysctl;
@@ -191,7 +191,9 @@ impl Plan {
                 net.subnet, net.name
             )
         });
-        fw.ensure_network(&net.name, &net.bridge, net.subnet, !net.internal)?;
+        let all = network::list(&self.root)?;
+        let bridges: Vec<&str> = all.iter().map(|n| n.bridge.as_str()).collect();
+        fw.ensure_network(&net.name, &net.bridge, net.subnet, !net.internal, &bridges)?;
         Ok(index)
     }
 

@@ -37,8 +37,7 @@ type Check<'r> = (&'static str, bool, fn(&'r Rule) -> Verdict<'r>);
 /// den's `forward` chain, rule by rule.
 pub fn forward<'r>(rs: &'r Ruleset, p: &Packet<'_>) -> Verdict<'r> {
     let internal = |ifname: &str| rs.internal.iter().any(|b| b == ifname);
-    let into_network = rs.in_networks(p.daddr, p.oif);
-    let checks: [Check<'r>; 6] = [
+    let checks: [Check<'r>; 7] = [
         (
             "den: --internal, nothing leaves the network",
             internal(p.iif) && !rs.in_networks(p.daddr, p.iif),
@@ -50,23 +49,24 @@ pub fn forward<'r>(rs: &'r Ruleset, p: &Packet<'_>) -> Verdict<'r> {
             Verdict::Drop,
         ),
         (
-            "den: replies into a network",
-            into_network && p.established,
+            "den: not routed into a network",
+            !rs.bridges.iter().any(|b| b == p.oif),
             Verdict::Accept,
         ),
         (
-            "den: published ports",
-            into_network && p.dnat,
+            "den: replies into a network",
+            p.established,
             Verdict::Accept,
         ),
+        ("den: published ports", p.dnat, Verdict::Accept),
         (
             "den: within a network",
-            into_network && rs.in_networks(p.daddr, p.iif),
+            rs.in_networks(p.daddr, p.iif),
             Verdict::Accept,
         ),
         (
             "den: anything else routed into a network",
-            into_network,
+            rs.in_networks(p.daddr, p.oif),
             Verdict::Drop,
         ),
     ];
@@ -119,6 +119,7 @@ mod tests {
         .unwrap();
         rs.networks
             .push(("172.21.0.0/16".parse().unwrap(), "br-b".into()));
+        rs.bridges.push("br-b".into());
         if internal {
             rs.internal.push("den0".into());
         }
@@ -148,32 +149,32 @@ mod tests {
     #[test]
     fn published_port_from_outside_is_accepted_by_the_dnat_rule() {
         let p = pkt("10.250.0.2", "172.20.0.2", "dt-up", "den0", true);
-        assert_eq!(handle(forward(&rs(false), &p)), ("accept".into(), 21));
+        assert_eq!(handle(forward(&rs(false), &p)), ("accept".into(), 25));
     }
 
     #[test]
     fn unpublished_traffic_from_outside_and_other_networks_is_dropped() {
         let p = pkt("10.250.0.2", "172.20.0.2", "dt-up", "den0", false);
-        assert_eq!(handle(forward(&rs(false), &p)), ("drop".into(), 23));
+        assert_eq!(handle(forward(&rs(false), &p)), ("drop".into(), 27));
         let p = pkt("172.21.0.2", "172.20.0.2", "br-b", "den0", false);
-        assert_eq!(handle(forward(&rs(false), &p)), ("drop".into(), 23));
+        assert_eq!(handle(forward(&rs(false), &p)), ("drop".into(), 27));
     }
 
     #[test]
     fn internal_network_drops_before_any_accept() {
         let p = pkt("10.250.0.2", "172.20.0.2", "dt-up", "den0", true);
-        assert_eq!(handle(forward(&rs(true), &p)), ("drop".into(), 19));
+        assert_eq!(handle(forward(&rs(true), &p)), ("drop".into(), 22));
         let p = pkt("172.20.0.2", "10.250.0.2", "den0", "dt-up", false);
-        assert_eq!(handle(forward(&rs(true), &p)), ("drop".into(), 18));
+        assert_eq!(handle(forward(&rs(true), &p)), ("drop".into(), 21));
     }
 
     #[test]
     fn leaving_the_network_passes_forward_and_is_masqueraded() {
         let p = pkt("172.20.0.2", "10.250.0.2", "den0", "dt-up", false);
-        assert_eq!(forward(&rs(false), &p), Verdict::NoRule);
+        assert_eq!(handle(forward(&rs(false), &p)), ("accept".into(), 23));
         assert_eq!(
             handle(postrouting(&rs(false), &p)),
-            ("masquerade".into(), 17)
+            ("masquerade".into(), 20)
         );
         let p = pkt("172.20.0.2", "172.20.0.3", "den0", "den0", false);
         assert_eq!(postrouting(&rs(false), &p), Verdict::NoRule);
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn a_missing_rule_is_named() {
         let mut rs = rs(false);
-        rs.rules.retain(|r| r.handle != 21);
+        rs.rules.retain(|r| r.handle != 25);
         let p = pkt("10.250.0.2", "172.20.0.2", "dt-up", "den0", true);
         assert_eq!(forward(&rs, &p), Verdict::Missing("den: published ports"));
     }

@@ -71,6 +71,8 @@ pub struct Ruleset {
     pub networks: Vec<(Ipv4Net, String)>,
     /// den's `internal` set: bridges of `--internal` networks.
     pub internal: Vec<String>,
+    /// den's `bridges` set: every network's bridge.
+    pub bridges: Vec<String>,
     /// den's `masq_nets` set: subnets masqueraded when leaving by another interface.
     pub masq_nets: Vec<Ipv4Net>,
 }
@@ -131,6 +133,9 @@ impl Ruleset {
                 match s.get("name").and_then(Value::as_str) {
                     Some("internal") => rs
                         .internal
+                        .extend(vals.filter_map(|v| v.as_str().map(String::from))),
+                    Some("bridges") => rs
+                        .bridges
                         .extend(vals.filter_map(|v| v.as_str().map(String::from))),
                     Some("networks") => rs.networks.extend(vals.filter_map(network_elem)),
                     Some("masq_nets") => rs.masq_nets.extend(vals.filter_map(prefix_elem)),

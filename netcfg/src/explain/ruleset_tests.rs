@@ -23,7 +23,9 @@ fn base_chains_of_every_table_by_hook_and_priority() {
     let filter = rs.chains_on("forward")[1];
     assert_eq!(filter.policy.as_deref(), Some("drop"));
     assert!(!filter.is_den());
-    assert_eq!(rs.chains_on("prerouting")[0].prio, -100);
+    // den's localnet (priority raw) before its DNAT chain (dstnat).
+    let pre: Vec<i64> = rs.chains_on("prerouting").iter().map(|c| c.prio).collect();
+    assert_eq!(pre, [-300, -100]);
 }
 
 #[test]
@@ -32,7 +34,7 @@ fn rules_carry_handle_comment_and_text() {
     let dnat = rs
         .den_rule("prerouting", "den: published ports on all host addresses")
         .unwrap();
-    assert_eq!(dnat.handle, 12);
+    assert_eq!(dnat.handle, 15);
     assert!(
         dnat.text
             .starts_with("fib daddr type local dnat ip to meta l4proto . th dport map @published"),

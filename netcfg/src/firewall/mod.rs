@@ -70,19 +70,21 @@ impl Firewall {
     /// and containers are kept), re-states the static rules (so they exist exactly once), and adds
     /// this network's elements; ONE transaction. With `masquerade` false the network is internal:
     /// its subnet is not masqueraded and its bridge joins the `internal` set (and both undo
-    /// themselves when the flag changes).
+    /// themselves when the flag changes). `bridges`: every network's bridge (see
+    /// [`rules::ensure_network`]).
     pub fn ensure_network(
         &mut self,
         network: &str,
         bridge: &str,
         subnet: Ipv4Net,
         masquerade: bool,
+        bridges: &[&str],
     ) -> Result<(), FirewallError> {
         let op = || Operation::EnsureNetwork {
             network: network.to_string(),
         };
         check_bridge(bridge, op)?;
-        let text = rules::ensure_network(network, bridge, subnet, masquerade);
+        let text = rules::ensure_network(network, bridge, subnet, masquerade, bridges);
         let Err(source) = self.nft.run(&text) else {
             return Ok(());
         };

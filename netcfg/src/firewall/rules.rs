@@ -4,6 +4,14 @@
 //! port is O(1) for every packet and every change is a handful of elements. The rules are static;
 //! [`ensure_network`] re-states them (flush chain + add rule, idempotent) in the same transaction
 //! as the network's elements.
+//!
+//! The forward chain sees every forwarded packet, so its common paths are cheap: a packet that
+//! leaves by an interface that is not a den bridge is decided by one hash lookup (`@bridges`), and
+//! one into a network by a conntrack check; the interval lookups of `ip . ifname` in `@networks`
+//! are left to new, unpublished connections (each costs a pipapo walk: with them on every packet,
+//! iperf3 through a published port ran at 0.92x docker's). Rules 4-6 need not test that the
+//! destination is in the bridge's subnet: for any packet that is not, the chain ends in accept
+//! whichever of them matches.
 
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -31,13 +39,14 @@ add map ip den published_on { type ipv4_addr . inet_proto . inet_service : ipv4_
 add set ip den networks { type ipv4_addr . ifname; flags interval; comment "den: each network's subnet . bridge"; }
 add set ip den masq_nets { type ipv4_addr; flags interval; comment "den: subnets masqueraded when leaving by another interface"; }
 add set ip den internal { type ifname; comment "den: bridges of --internal networks"; }
+add set ip den bridges { type ifname; comment "den: every network's bridge"; }
 add chain ip den prerouting { type nat hook prerouting priority dstnat; policy accept; }
 add chain ip den output { type nat hook output priority -100; policy accept; }
 add chain ip den postrouting { type nat hook postrouting priority srcnat; policy accept; }
 add chain ip den forward { type filter hook forward priority filter; policy accept; }
 add chain ip den localnet { type filter hook prerouting priority raw; policy accept; }
 flush chain ip den localnet
-add rule ip den localnet iifname != "lo" ip daddr 127.0.0.0/8 counter drop comment "den: 127.0.0.0/8 only from lo, not via route_localnet bridges to host 127.0.0.1 services (CVE-2020-8558)"
+add rule ip den localnet ip daddr 127.0.0.0/8 iifname != "lo" counter drop comment "den: 127.0.0.0/8 only from lo, not via route_localnet bridges to host 127.0.0.1 services (CVE-2020-8558)"
 flush chain ip den prerouting
 add rule ip den prerouting ip daddr 127.0.0.0/8 return comment "den: never DNAT loopback destinations arriving from outside (CVE-2020-8558)"
 add rule ip den prerouting fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published_on comment "den: published ports on one host address"
@@ -52,9 +61,10 @@ add rule ip den postrouting ip saddr @masq_nets ip saddr . oifname != @networks 
 flush chain ip den forward
 add rule ip den forward iifname @internal ip daddr . iifname != @networks drop comment "den: --internal, nothing leaves the network"
 add rule ip den forward oifname @internal ip saddr . oifname != @networks drop comment "den: --internal, nothing enters the network"
-add rule ip den forward ip daddr . oifname @networks ct state established,related accept comment "den: replies into a network"
-add rule ip den forward ip daddr . oifname @networks ct status dnat accept comment "den: published ports"
-add rule ip den forward ip daddr . oifname @networks ip daddr . iifname @networks accept comment "den: within a network"
+add rule ip den forward oifname != @bridges accept comment "den: not routed into a network"
+add rule ip den forward ct state established,related accept comment "den: replies into a network"
+add rule ip den forward ct status dnat accept comment "den: published ports"
+add rule ip den forward ip daddr . iifname @networks accept comment "den: within a network"
 add rule ip den forward ip daddr . oifname @networks drop comment "den: anything else routed into a network: other networks (isolation) and the outside (moby#45610)"
 "#;
 
@@ -134,7 +144,18 @@ pub fn container_comment(name: &str, id: &str, m: &PortMapping) -> String {
 /// Base table and rules plus this network's elements, one transaction. `masquerade` false is an
 /// `--internal` network: not masqueraded, and its bridge in the `internal` set, so nothing is forwarded
 /// between it and any other interface.
-pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: bool) -> String {
+///
+/// `bridges` names the bridge of every network of the state root (this one's is added anyway): a
+/// table made by an older den has rules that do without `@bridges`, so the first re-statement
+/// must fill it for the networks whose bridges already exist, or their isolation rules would be
+/// skipped.
+pub fn ensure_network(
+    network: &str,
+    bridge: &str,
+    subnet: Ipv4Net,
+    masquerade: bool,
+    bridges: &[&str],
+) -> String {
     let subnet = subnet.trunc();
     let c = network_comment(network, bridge);
     let mut s = String::from(BASE);
@@ -142,6 +163,16 @@ pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: 
         s,
         r#"add element {TABLE} networks {{ {subnet} . "{bridge}" comment "{c}" }}"#
     );
+    let mut names: Vec<&str> = bridges
+        .iter()
+        .copied()
+        .filter(|b| valid_ifname(b))
+        .collect();
+    names.push(bridge);
+    names.sort_unstable();
+    names.dedup();
+    let names: Vec<String> = names.iter().map(|b| format!(r#""{b}""#)).collect();
+    let _ = writeln!(s, "add element {TABLE} bridges {{ {} }}", names.join(", "));
     let (masq, internal) = (subnet.to_string(), format!(r#""{bridge}""#));
     let (wanted, unwanted) = if masquerade {
         (("masq_nets", masq), ("internal", internal))
@@ -160,11 +191,20 @@ pub fn ensure_network(network: &str, bridge: &str, subnet: Ipv4Net, masquerade: 
 /// Removes the network's elements (add-then-delete, so it is idempotent); rules stay.
 pub fn remove_network(bridge: &str, subnet: Ipv4Net) -> String {
     let subnet = subnet.trunc();
-    let mut s = String::new();
+    // The one set a table made by an older den may lack (declaring it again is a no-op).
+    let mut s = format!("{}\n", bridges_set());
     absent(&mut s, "networks", &format!(r#"{subnet} . "{bridge}""#));
     absent(&mut s, "masq_nets", &subnet.to_string());
     absent(&mut s, "internal", &format!(r#""{bridge}""#));
+    absent(&mut s, "bridges", &format!(r#""{bridge}""#));
     s
+}
+
+/// BASE's declaration of the `bridges` set.
+fn bridges_set() -> &'static str {
+    BASE.lines()
+        .find(|l| l.starts_with("add set ip den bridges "))
+        .expect("BASE declares the bridges set")
 }
 
 /// add-then-delete: the element is absent afterwards whether or not it was there.

@@ -63,12 +63,13 @@ fn ifnames() {
 #[test]
 fn network_elements_use_the_network_address_and_masquerade_flag() {
     let subnet = "172.30.5.1/16".parse().unwrap();
-    let on = ensure_network("bridge", "den0", subnet, true);
+    let on = ensure_network("bridge", "den0", subnet, true, &[]);
     assert!(on.starts_with(BASE));
     let tail = &on[BASE.len()..];
     assert_eq!(
         tail,
         "add element ip den networks { 172.30.0.0/16 . \"den0\" comment \"den: network bridge (den0)\" }\n\
+         add element ip den bridges { \"den0\" }\n\
          add element ip den masq_nets { 172.30.0.0/16 comment \"den: network bridge (den0)\" }\n\
          add element ip den internal { \"den0\" }\n\
          delete element ip den internal { \"den0\" }\n"
@@ -78,17 +79,22 @@ fn network_elements_use_the_network_address_and_masquerade_flag() {
 #[test]
 fn internal_networks_are_not_masqueraded_and_are_in_the_internal_set() {
     let subnet = "10.9.0.0/24".parse().unwrap();
-    let off = ensure_network("secret", "br-x", subnet, false);
+    let off = ensure_network("secret", "br-x", subnet, false, &["den0", "br-x"]);
     assert_eq!(
         &off[BASE.len()..],
         "add element ip den networks { 10.9.0.0/24 . \"br-x\" comment \"den: network secret (br-x)\" }\n\
+         add element ip den bridges { \"br-x\", \"den0\" }\n\
          add element ip den internal { \"br-x\" comment \"den: network secret (br-x)\" }\n\
          add element ip den masq_nets { 10.9.0.0/24 }\n\
          delete element ip den masq_nets { 10.9.0.0/24 }\n"
     );
     // Removal leaves none of the three elements, whichever kind the network was.
     let rm = remove_network("br-x", subnet);
-    for set in ["networks", "masq_nets", "internal"] {
+    assert!(
+        rm.starts_with("add set ip den bridges { type ifname;"),
+        "{rm}"
+    );
+    for set in ["networks", "masq_nets", "internal", "bridges"] {
         assert!(
             rm.contains(&format!("delete element ip den {set} {{")),
             "{set}: {rm}"
@@ -113,6 +119,29 @@ fn isolation_rules_come_before_any_accept_in_forward() {
 }
 
 #[test]
+fn forward_decides_packets_not_into_a_network_by_one_hash_lookup() {
+    let forward: Vec<&str> = BASE
+        .lines()
+        .filter(|l| l.starts_with("add rule ip den forward "))
+        .collect();
+    // After the two --internal drops, the bridges test comes before anything that walks the
+    // interval set `networks` or conntrack.
+    assert!(
+        forward[2].contains("oifname != @bridges accept"),
+        "{forward:?}"
+    );
+    for l in &forward[..2] {
+        assert!(l.contains("@internal"), "{l}");
+    }
+    let est = forward.iter().position(|l| l.contains("ct state")).unwrap();
+    assert_eq!(est, 3, "replies right after: {forward:?}");
+    assert!(!forward[est].contains("@networks"), "{}", forward[est]);
+    // The set the rule names is declared before it, in the same text.
+    let decl = BASE.find("add set ip den bridges ").unwrap();
+    assert!(decl < BASE.find("@bridges").unwrap());
+}
+
+#[test]
 fn loopback_destinations_from_any_interface_but_lo_drop_before_routing() {
     // Hooked before conntrack and NAT (priority raw): a reply to host 127.0.0.1 -> published port
     // still has the bridge gateway as its destination there (masqueraded), so it passes.
@@ -125,7 +154,7 @@ fn loopback_destinations_from_any_interface_but_lo_drop_before_routing() {
         .collect();
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert!(
-        rules[0].contains(r#"iifname != "lo" ip daddr 127.0.0.0/8 counter drop"#),
+        rules[0].contains(r#"ip daddr 127.0.0.0/8 iifname != "lo" counter drop"#),
         "{}",
         rules[0]
     );
