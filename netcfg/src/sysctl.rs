@@ -20,6 +20,13 @@ pub enum SysctlError {
     },
 }
 
+impl SysctlError {
+    /// The key does not exist on this kernel (e.g. net.ipv6.* without IPv6).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, SysctlError::Read { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
 /// Sets `key` (dotted, e.g. `net.ipv4.ip_forward`) to `value` by writing /proc/sys/<key with dots as
 /// slashes>, and skips the write when the value is already set. Net keys act on the calling thread's netns
 /// (/proc/sys/net is resolved per opening thread).

@@ -6,6 +6,7 @@
 //! each as it is made. Both are reached through [`crate::Networks`].
 
 mod error;
+mod inside;
 mod more;
 
 use std::net::Ipv4Addr;
@@ -243,6 +244,7 @@ impl Plan {
                     .join(", ")
             )
         });
+        let inner = self.open_inside(netns).map_err(|e| (e, None))?;
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = self.mac.unwrap_or_else(|| mac_from_ip(ip));
         let (veth, index) = self
@@ -257,7 +259,7 @@ impl Plan {
         host.set_master(index, bridge).await.map_err(inside)?;
         host.set_hairpin(index, true).await.map_err(inside)?;
         host.set_up(index).await.map_err(inside)?;
-        self.configure_inside(netns, ip)
+        self.configure_inside(&inner, ip)
             .await
             .map_err(|e| (e, Some(index)))?;
         let att = Attachment {
@@ -284,59 +286,6 @@ impl Plan {
         undo.rules = Some(att.clone());
         crate::fault::point("after-firewall");
         Ok(att)
-    }
-
-    /// The host end is named for its container (`veth` + 11 digits of the id, [`crate::gc::host_veth_name`]),
-    /// so `den gc` can tell whose it is; the peer is born inside the container netns as `eth0`.
-    async fn create_veth(
-        &self,
-        host: &Netlink,
-        netns: BorrowedFd<'_>,
-        mtu: u32,
-        mac: [u8; 6],
-    ) -> Result<(String, u32), AttachError> {
-        let name = match self.nth {
-            0 => crate::gc::host_veth_name(&self.container_id),
-            n => crate::gc::host_veth_name_nth(&self.container_id, n),
-        };
-        trace::step(|| {
-            format!(
-                "ip link add {name} mtu {mtu} type veth peer name {} netns <container> address {}",
-                self.ifname,
-                mac_string(mac)
-            )
-        });
-        let index = host
-            .create_veth(&name, &self.ifname, netns, mtu, Some(mac))
-            .await?;
-        Ok((name, index))
-    }
-
-    async fn configure_inside(
-        &self,
-        netns: BorrowedFd<'_>,
-        ip: Ipv4Addr,
-    ) -> Result<(), AttachError> {
-        let net = &self.network;
-        let nl = Netlink::open_in(netns)?;
-        let addr = ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).expect("valid prefix");
-        for name in ["lo", self.ifname.as_str()] {
-            let index = nl
-                .link_index(name)
-                .await?
-                .ok_or_else(|| AttachError::MissingLink(name.into()))?;
-            if name == self.ifname {
-                trace::step(|| format!("ip -n <container> addr add {addr} dev {name}"));
-                nl.add_address(index, addr).await?;
-            }
-            trace::step(|| format!("ip -n <container> link set {name} up"));
-            nl.set_up(index).await?;
-        }
-        if !net.internal && self.nth == 0 {
-            trace::step(|| format!("ip -n <container> route add default via {}", net.gateway));
-            nl.add_default_route(net.gateway).await?;
-        }
-        Ok(())
     }
 }
 

@@ -59,9 +59,18 @@ impl Netlink {
     /// Socket in the netns referred to by `netns` (e.g. an fd of /proc/PID/ns/net). The socket is created on a
     /// short-lived thread that enters that namespace; the calling thread's namespace is never changed.
     pub fn open_in(netns: BorrowedFd<'_>) -> Result<Self, NetlinkError> {
+        Self::open_in_after(netns, || ()).map(|(nl, ())| nl)
+    }
+
+    /// [`Netlink::open_in`], running `first` on the thread inside `netns` before the socket is made
+    /// (what it returns is handed back): one thread for both.
+    pub fn open_in_after<T: Send>(
+        netns: BorrowedFd<'_>,
+        first: impl FnOnce() -> T + Send,
+    ) -> Result<(Self, T), NetlinkError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetlinkError::NoRuntime)?;
-        let socket = netns::socket_in(netns, &runtime)?;
-        Ok(Self::from_socket(&runtime, socket))
+        let (socket, done) = netns::socket_in(netns, &runtime, first)?;
+        Ok((Self::from_socket(&runtime, socket), done))
     }
 
     /// The raw rtnetlink handle, for netcfg's read-only views (`view`, `explain`) that ask the kernel
