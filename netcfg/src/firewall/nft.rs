@@ -3,10 +3,13 @@
 //!
 //! A whole buffer given to [`Nft::run`] is ONE atomic transaction: either every command in it is
 //! applied or none is. The context talks netlink in the network namespace of the thread that
-//! created it (see [`Nft::new`]).
+//! created it (see [`Nft::new`]). libnftables is loaded when the first context is made.
 
 use std::ffi::{c_char, c_int, c_uint, CStr, CString, NulError};
 use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+use libloading::Library;
 
 /// `struct nft_ctx`, opaque.
 #[repr(C)]
@@ -19,22 +22,78 @@ const NFT_CTX_OUTPUT_JSON: c_uint = 1 << 4;
 /// `nft -a`: rule handles in text listings.
 const NFT_CTX_OUTPUT_HANDLE: c_uint = 1 << 3;
 
-// Linked by build.rs (`cargo:rustc-link-lib=nftables`).
-extern "C" {
-    fn nft_ctx_new(flags: u32) -> *mut NftCtx;
-    fn nft_ctx_free(ctx: *mut NftCtx);
-    fn nft_ctx_buffer_output(ctx: *mut NftCtx) -> c_int;
-    fn nft_ctx_buffer_error(ctx: *mut NftCtx) -> c_int;
-    fn nft_ctx_get_output_buffer(ctx: *mut NftCtx) -> *const c_char;
-    fn nft_ctx_get_error_buffer(ctx: *mut NftCtx) -> *const c_char;
-    fn nft_ctx_output_get_flags(ctx: *mut NftCtx) -> c_uint;
-    fn nft_ctx_output_set_flags(ctx: *mut NftCtx, flags: c_uint);
-    fn nft_run_cmd_from_buffer(ctx: *mut NftCtx, buf: *const c_char) -> c_int;
+/// libnftables' soname (Debian: libnftables1). Loaded on first use, not linked: a den command that
+/// never touches the firewall (`run --network none`, `ps`, ...) does not pay for loading it and the
+/// five libraries it needs (~0.3 ms of every start).
+const SONAME: &str = "libnftables.so.1";
+
+type CtxNew = unsafe extern "C" fn(flags: u32) -> *mut NftCtx;
+type CtxFn = unsafe extern "C" fn(ctx: *mut NftCtx) -> c_int;
+type CtxFree = unsafe extern "C" fn(ctx: *mut NftCtx);
+type CtxBuffer = unsafe extern "C" fn(ctx: *mut NftCtx) -> *const c_char;
+type GetFlags = unsafe extern "C" fn(ctx: *mut NftCtx) -> c_uint;
+type SetFlags = unsafe extern "C" fn(ctx: *mut NftCtx, flags: c_uint);
+type RunCmd = unsafe extern "C" fn(ctx: *mut NftCtx, buf: *const c_char) -> c_int;
+
+/// The functions of <nftables/libnftables.h> den calls, from the loaded library.
+struct Api {
+    ctx_new: CtxNew,
+    ctx_free: CtxFree,
+    buffer_output: CtxFn,
+    buffer_error: CtxFn,
+    get_output_buffer: CtxBuffer,
+    get_error_buffer: CtxBuffer,
+    output_get_flags: GetFlags,
+    output_set_flags: SetFlags,
+    run_cmd_from_buffer: RunCmd,
+    /// Kept loaded for as long as the process runs: the pointers above point into it.
+    _lib: Library,
+}
+
+impl Api {
+    /// The process's one copy, loaded by the first caller.
+    fn get() -> Result<&'static Api, NftError> {
+        static API: OnceLock<Api> = OnceLock::new();
+        if let Some(api) = API.get() {
+            return Ok(api);
+        }
+        let loaded = Api::load().map_err(|e| NftError::Load(Box::new(e)))?;
+        // A thread that lost the race drops its copy; dlopen counts references, so nothing unloads.
+        let _ = API.set(loaded);
+        Ok(API.get().expect("set just above"))
+    }
+
+    fn load() -> Result<Api, libloading::Error> {
+        // SAFETY: loading libnftables runs its (and its dependencies') initialisers, which have no
+        // preconditions: the same that happened when den linked it.
+        let lib = unsafe { Library::new(SONAME) }?;
+        // SAFETY: each symbol is a function of libnftables.h with exactly the signature of its type
+        // here (nft_ctx_new(uint32_t), nft_run_cmd_from_buffer(struct nft_ctx *, const char *), ...).
+        unsafe {
+            Ok(Api {
+                ctx_new: *lib.get(b"nft_ctx_new\0")?,
+                ctx_free: *lib.get(b"nft_ctx_free\0")?,
+                buffer_output: *lib.get(b"nft_ctx_buffer_output\0")?,
+                buffer_error: *lib.get(b"nft_ctx_buffer_error\0")?,
+                get_output_buffer: *lib.get(b"nft_ctx_get_output_buffer\0")?,
+                get_error_buffer: *lib.get(b"nft_ctx_get_error_buffer\0")?,
+                output_get_flags: *lib.get(b"nft_ctx_output_get_flags\0")?,
+                output_set_flags: *lib.get(b"nft_ctx_output_set_flags\0")?,
+                run_cmd_from_buffer: *lib.get(b"nft_run_cmd_from_buffer\0")?,
+                _lib: lib,
+            })
+        }
+    }
 }
 
 /// What went wrong talking to nftables.
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
+    #[error(
+        "nft: loading {} failed (Debian's package libnftables1 provides it)",
+        SONAME
+    )]
+    Load(#[source] Box<libloading::Error>),
     #[error("nft: creating an nftables context failed (out of memory?)")]
     Context,
     #[error("nft: capturing nftables' {stream} in a buffer failed")]
@@ -88,23 +147,26 @@ fn summary(text: &str) -> String {
 /// per-context state that is not meant to be shared across threads, and the netlink socket belongs
 /// to the creating thread's network namespace anyway.
 pub struct Nft {
+    api: &'static Api,
     ctx: NonNull<NftCtx>,
 }
 
 impl Nft {
     /// A context whose netlink socket is opened in the calling thread's network namespace.
     pub fn new() -> Result<Self, NftError> {
+        let api = Api::get()?;
         // SAFETY: nft_ctx_new has no preconditions; it returns NULL on allocation failure.
-        let raw = unsafe { nft_ctx_new(NFT_CTX_DEFAULT) };
+        let raw = unsafe { (api.ctx_new)(NFT_CTX_DEFAULT) };
         let nft = Nft {
+            api,
             ctx: NonNull::new(raw).ok_or(NftError::Context)?,
         };
         // SAFETY: ctx is a live context owned by `nft`; these only switch its streams to buffers.
-        if unsafe { nft_ctx_buffer_output(nft.ctx.as_ptr()) } != 0 {
+        if unsafe { (api.buffer_output)(nft.ctx.as_ptr()) } != 0 {
             return Err(NftError::Buffer { stream: "output" });
         }
         // SAFETY: as above.
-        if unsafe { nft_ctx_buffer_error(nft.ctx.as_ptr()) } != 0 {
+        if unsafe { (api.buffer_error)(nft.ctx.as_ptr()) } != 0 {
             return Err(NftError::Buffer {
                 stream: "error stream",
             });
@@ -133,26 +195,26 @@ impl Nft {
         extra: Option<c_uint>,
     ) -> Result<String, NftError> {
         let buf = CString::new(commands).map_err(NftError::Nul)?;
-        let ctx = self.ctx.as_ptr();
+        let (api, ctx) = (self.api, self.ctx.as_ptr());
         // SAFETY: ctx is live and exclusively borrowed through &mut self.
-        let saved = unsafe { nft_ctx_output_get_flags(ctx) };
+        let saved = unsafe { (api.output_get_flags)(ctx) };
         if let Some(flags) = extra {
             // SAFETY: as above; only changes how output is formatted.
-            unsafe { nft_ctx_output_set_flags(ctx, saved | flags) };
+            unsafe { (api.output_set_flags)(ctx, saved | flags) };
         }
         // SAFETY: ctx is live; buf is a NUL-terminated string that outlives the call.
-        let rc = unsafe { nft_run_cmd_from_buffer(ctx, buf.as_ptr()) };
+        let rc = unsafe { (api.run_cmd_from_buffer)(ctx, buf.as_ptr()) };
         if extra.is_some() {
             // SAFETY: as above; restores the flags read before.
-            unsafe { nft_ctx_output_set_flags(ctx, saved) };
+            unsafe { (api.output_set_flags)(ctx, saved) };
         }
         // Reading a buffer also rewinds it, so both are read after every command: nothing stale
         // leaks into the next call.
         // SAFETY: ctx is live and buffered; the returned string stays valid until the next call on
         // ctx, and it is copied before that.
-        let output = unsafe { copy_c_str(nft_ctx_get_output_buffer(ctx)) };
+        let output = unsafe { copy_c_str((api.get_output_buffer)(ctx)) };
         // SAFETY: as above.
-        let errors = unsafe { copy_c_str(nft_ctx_get_error_buffer(ctx)) };
+        let errors = unsafe { copy_c_str((api.get_error_buffer)(ctx)) };
         if rc == 0 {
             Ok(output)
         } else {
@@ -174,7 +236,7 @@ unsafe fn copy_c_str(p: *const c_char) -> String {
 impl Drop for Nft {
     fn drop(&mut self) {
         // SAFETY: ctx was returned by nft_ctx_new and is freed exactly once, here.
-        unsafe { nft_ctx_free(self.ctx.as_ptr()) };
+        unsafe { (self.api.ctx_free)(self.ctx.as_ptr()) };
     }
 }
 
