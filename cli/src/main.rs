@@ -161,12 +161,44 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
+    if cli.command.only_reads() {
+        if let Err(e) = den_runtime::default_sigpipe() {
+            eprintln!("den: restoring SIGPIPE: {e}");
+            return ExitCode::from(125);
+        }
+    }
     match dispatch(&root, cli.command) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("den: {}", den_runtime::run::one_line(e.as_ref()));
             ExitCode::from(help::exit_code(&e))
         }
+    }
+}
+
+impl Command {
+    /// Verbs that only read state and print it (nothing to undo if a closed pipe ends them).
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Ps(_)
+                | Command::Events(_)
+                | Command::Logs(_)
+                | Command::Top(_)
+                | Command::Stats(_)
+                | Command::Inspect(_)
+                | Command::Port(_)
+                | Command::Explain(_)
+                | Command::Topology(_)
+                | Command::Veth(_)
+                | Command::Ns(_)
+                | Command::Rules(_)
+                | Command::Images(_)
+                | Command::Version(_)
+                | Command::Info(_)
+                | Command::Completion(_)
+                | Command::Man(_)
+        )
     }
 }
 

@@ -27,4 +27,5 @@ pub mod seccomp;
 pub mod spec;
 pub mod state;
 mod syscall;
+pub use syscall::default_sigpipe;
 pub mod volume;

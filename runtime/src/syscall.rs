@@ -235,6 +235,19 @@ pub(crate) fn reset_signal_dispositions() -> Result<(), Errno> {
     Ok(())
 }
 
+/// SIGPIPE back to its default (Rust starts programs with it ignored): for a command that only reads
+/// and prints, a closed reader (`den ps | head -1`) ends it quietly, as it ends docker or ls,
+/// instead of a panic in `println!`. Never for a command with something to undo.
+pub fn default_sigpipe() -> Result<(), Errno> {
+    // SAFETY: a zeroed sigaction with SIG_DFL is a valid argument; no handler runs.
+    let r = unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGPIPE, &act, std::ptr::null_mut())
+    };
+    Errno::result(r).map(drop)
+}
+
 /// Block until child `pid` ends and return its raw wait status (nix's `waitpid` fails on
 /// statuses with real-time signals, after having reaped the child).
 pub(crate) fn wait_exit(pid: Pid) -> Result<libc::c_int, Errno> {

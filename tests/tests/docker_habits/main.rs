@@ -2,6 +2,7 @@
 //! checked against what docker prints and returns (docker's documented output: its ps/images/
 //! network ls/volume ls/system df headers, its inspect template examples, its exit codes).
 
+mod closed_pipe;
 mod filters;
 mod groups;
 mod network_gone;
