@@ -130,6 +130,106 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// A reader that hands what is read through it to a hashing thread of its own (sha256 runs at
+/// ~1 GB/s here: inline, it doubled the work of the thread that unpacks a layer). The reading
+/// thread only copies, 256 KiB at a time, at most 4 chunks ahead of the hasher.
+pub(crate) struct ThreadHashingReader<R> {
+    inner: R,
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<Sha256>>,
+    count: u64,
+}
+
+const CHUNK: usize = 256 << 10;
+
+impl<R: Read> ThreadHashingReader<R> {
+    pub(crate) fn new(inner: R) -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let hasher = std::thread::Builder::new()
+            .name("den-sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h
+            })?;
+        Ok(Self {
+            inner,
+            pending: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            hasher: Some(hasher),
+            count: 0,
+        })
+    }
+
+    /// Counts without hashing (no thread): `finish_stream` then returns `None` for the digest.
+    pub(crate) fn counting(inner: R) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+            tx: None,
+            hasher: None,
+            count: 0,
+        }
+    }
+
+    fn send(&mut self) {
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        // The hasher only ends when `tx` is dropped, so a send cannot fail while `tx` is here.
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(chunk);
+        }
+    }
+
+    /// Reads the rest of the stream, then returns its digest (if hashing) and length.
+    pub(crate) fn finish_stream(mut self) -> io::Result<(Option<Sha256Digest>, u64)> {
+        io::copy(&mut self, &mut io::sink())?;
+        if self.tx.is_some() {
+            self.send();
+        }
+        self.tx = None;
+        let digest = match self.hasher.take() {
+            Some(hasher) => {
+                let h = hasher
+                    .join()
+                    .map_err(|_| io::Error::other("the sha256 thread panicked"))?;
+                Some(Sha256Digest {
+                    hex: hex(&h.finalize()),
+                })
+            }
+            None => None,
+        };
+        Ok((digest, self.count))
+    }
+}
+
+impl<R: Read> Read for ThreadHashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.tx.is_some() {
+            self.pending.extend_from_slice(&buf[..n]);
+            if self.pending.len() >= CHUNK {
+                self.send();
+            }
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> Drop for ThreadHashingReader<R> {
+    fn drop(&mut self) {
+        // Unfinished (an error on the way): end the hasher and wait for it, so no thread outlives
+        // the unpack.
+        self.tx = None;
+        if let Some(h) = self.hasher.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// What a blob must hash to (and, if known, its size).
 pub(crate) struct Expected<'a> {
     pub image: &'a Path,
@@ -190,4 +290,41 @@ pub(crate) fn read_small(
         });
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hashing_thread_agrees_with_hashing_inline_whatever_the_read_sizes() {
+        // Not a multiple of the chunk, read in odd sizes, and a small tail.
+        let data: Vec<u8> = (0..(3 * CHUNK + 12_345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let want = Sha256Digest::of_bytes(&data);
+        let mut r = ThreadHashingReader::new(&data[..]).unwrap();
+        let mut buf = [0u8; 1000];
+        let mut got = Vec::new();
+        while got.len() < 70_001 {
+            let n = r.read(&mut buf[..777]).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        let (digest, count) = r.finish_stream().unwrap();
+        assert_eq!(digest, Some(want));
+        assert_eq!(count, data.len() as u64);
+        let (none, count) = ThreadHashingReader::counting(&data[..])
+            .finish_stream()
+            .unwrap();
+        assert_eq!((none, count), (None, data.len() as u64));
+    }
+
+    #[test]
+    fn an_unfinished_hashing_reader_ends_its_thread_when_dropped() {
+        let data = vec![1u8; 2 * CHUNK];
+        let mut r = ThreadHashingReader::new(&data[..]).unwrap();
+        let mut buf = vec![0u8; CHUNK + 1];
+        r.read_exact(&mut buf).unwrap();
+        drop(r); // joins the hasher: returning at all is the check
+    }
 }

@@ -117,6 +117,10 @@ fn parse_entry(blobs: &dyn Blobs, entry: &Entry) -> Result<Parsed, ImageError> {
                 path: path.clone(),
                 compression: Compression::Sniff,
                 verify: VerifyAt::Stored,
+                diff_id: match diff_ids.get(i) {
+                    Some(d) => Some(Sha256Digest::parse(d, image)?),
+                    None => None,
+                },
             },
             None => {
                 let diff_id = diff_ids.get(i).ok_or_else(|| ImageError::BadImage {
@@ -134,6 +138,7 @@ fn parse_entry(blobs: &dyn Blobs, entry: &Entry) -> Result<Parsed, ImageError> {
                     path: path.clone(),
                     compression: Compression::Sniff,
                     verify: VerifyAt::Uncompressed,
+                    diff_id: None,
                 }
             }
         };

@@ -32,6 +32,14 @@ pub enum ImageError {
         got: String,
     },
 
+    #[error("layer {blob} in {}: its content is {got}, but the image config's rootfs.diff_ids says {want}", image.display())]
+    DiffIdMismatch {
+        image: PathBuf,
+        blob: String,
+        want: String,
+        got: String,
+    },
+
     #[error("blob {blob} in {}: size mismatch (expected {expected} bytes, got {got})", image.display())]
     SizeMismatch {
         image: PathBuf,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
-use super::digest::{Expected, HashingReader, Sha256Digest};
+use super::digest::{Expected, HashingReader, Sha256Digest, ThreadHashingReader};
 use super::error::ImageError;
 use super::parsed::{Compression, LayerBlob, VerifyAt};
 use super::source::Blobs;
@@ -245,7 +245,19 @@ fn unpack_verified(
     let outcome = match compression {
         Some(compression) => {
             let to = Dest { dir: dest, lowers };
-            unpack_stream(&mut stored, compression, layer.verify, &expected, &to)
+            // A plain tar's stored digest already covers what is unpacked.
+            let diff_id = layer
+                .diff_id
+                .as_ref()
+                .filter(|d| !(compression == Compression::Tar && **d == layer.digest));
+            unpack_stream(
+                &mut stored,
+                compression,
+                layer.verify,
+                diff_id,
+                &expected,
+                &to,
+            )
         }
         None => Err(ImageError::UnsupportedMediaType {
             image: image.to_path_buf(),
@@ -278,10 +290,12 @@ struct Dest<'a> {
     lowers: &'a [PathBuf],
 }
 
+/// `diff_id`: what the uncompressed tar of a layer verified as stored must hash to as well.
 fn unpack_stream(
     stored: &mut impl Read,
     compression: Compression,
     verify: VerifyAt,
+    diff_id: Option<&Sha256Digest>,
     expected: &Expected<'_>,
     dest: &Dest<'_>,
 ) -> Result<(), ImageError> {
@@ -289,14 +303,26 @@ fn unpack_stream(
         Compression::Gzip => Box::new(MultiGzDecoder::new(stored)),
         Compression::Tar | Compression::Sniff => Box::new(stored),
     };
-    let mut tar = match verify {
-        VerifyAt::Uncompressed => HashingReader::new(tar),
-        VerifyAt::Stored => HashingReader::counting(tar),
+    let mut tar = match (verify, diff_id) {
+        (VerifyAt::Uncompressed, _) | (VerifyAt::Stored, Some(_)) => {
+            ThreadHashingReader::new(tar).map_err(|e| ImageError::io(dest.dir, e))?
+        }
+        (VerifyAt::Stored, None) => ThreadHashingReader::counting(tar),
     };
     let name = expected.digest.to_string();
     let unpacked = unpack_tar(&mut tar, dest.dir, &name, dest.lowers);
     // Read to the end either way: the digest covers the whole stream.
     let finished = tar.finish_stream();
+    if let (VerifyAt::Stored, Some(want), Ok((Some(got), _))) = (verify, diff_id, &finished) {
+        if got != want {
+            return Err(ImageError::DiffIdMismatch {
+                image: expected.image.to_path_buf(),
+                blob: expected.digest.to_string(),
+                want: want.to_string(),
+                got: got.to_string(),
+            });
+        }
+    }
     if verify == VerifyAt::Uncompressed {
         match finished {
             Ok((got, size)) => {

@@ -62,13 +62,25 @@ pub(crate) fn parse_manifest(
 
     let config_desc = manifest.config();
     let (bytes, what) = read_blob(blobs, config_desc)?;
-    let (config, created, _) = parse_config(&bytes, image, &what)?;
+    let (config, created, diff_ids) = parse_config(&bytes, image, &what)?;
     let id = Sha256Digest::from_oci(config_desc.digest(), image)?;
 
+    if diff_ids.len() != manifest.layers().len() {
+        return Err(ImageError::BadImage {
+            image: image.to_path_buf(),
+            reason: format!(
+                "config {} lists {} diff_ids for the manifest's {} layers",
+                config_desc.digest(),
+                diff_ids.len(),
+                manifest.layers().len()
+            ),
+        });
+    }
     let layers = manifest
         .layers()
         .iter()
-        .map(|desc| layer(blobs, desc))
+        .zip(&diff_ids)
+        .map(|(desc, diff_id)| layer(blobs, desc, Sha256Digest::parse(diff_id, image)?))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Parsed {
         config_path: blob_path(id.hex()),
@@ -261,7 +273,11 @@ fn unsupported(blobs: &dyn Blobs, desc: &Descriptor, kind: &'static str) -> Imag
     }
 }
 
-fn layer(blobs: &dyn Blobs, desc: &Descriptor) -> Result<LayerBlob, ImageError> {
+fn layer(
+    blobs: &dyn Blobs,
+    desc: &Descriptor,
+    diff_id: Sha256Digest,
+) -> Result<LayerBlob, ImageError> {
     let compression = match desc.media_type() {
         MediaType::ImageLayer | MediaType::ImageLayerNonDistributable => Compression::Tar,
         MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => Compression::Gzip,
@@ -283,5 +299,6 @@ fn layer(blobs: &dyn Blobs, desc: &Descriptor) -> Result<LayerBlob, ImageError> 
         size: Some(desc.size()),
         compression,
         verify: VerifyAt::Stored,
+        diff_id: Some(diff_id),
     })
 }

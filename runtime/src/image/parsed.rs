@@ -34,6 +34,9 @@ pub(crate) struct LayerBlob {
     pub path: String,
     pub compression: Compression,
     pub verify: VerifyAt,
+    /// For a layer verified as stored: the image config's `rootfs.diff_ids` entry, what its
+    /// uncompressed tar must hash to (docker and containerd check it too).
+    pub diff_id: Option<Sha256Digest>,
 }
 
 /// An image's metadata, read and verified.
