@@ -1,7 +1,7 @@
 //! den's networks are IPv4 only, so a container's interface on one has no IPv6 (as docker 26+ does
 //! for networks without IPv6): no link-local address, and none of its multicast (DAD, MLD reports,
-//! router solicitations), which the bridge would flood to every other container. `--sysctl`
-//! turns it back on.
+//! router solicitations), which the bridge would flood to every other container. The netns's
+//! default for new interfaces stays the kernel's; `--sysctl` turns it back on.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,9 @@ use den_tests::{fixtures, Proc, Sandbox, START_TIMEOUT};
 
 const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Prints its interface's IPv6 state, then waits to be stopped.
-const SHOW: &str = "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -o -6 addr; echo ready; \
+const SHOW: &str = "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; \
+                    echo default=$(cat /proc/sys/net/ipv6/conf/default/disable_ipv6); \
+                    ip -o -6 addr; echo ready; \
                     while [ ! -e /go ]; do sleep 0.05; done";
 
 fn start(sb: &Sandbox, name: &str, extra: &[&str]) -> Proc {
@@ -45,6 +47,9 @@ fn containers_have_no_ipv6_on_eth0_and_flood_no_multicast_to_the_bridge() {
         let out = den.stdout();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.first(), Some(&"1"), "disable_ipv6 on eth0\n{out}");
+        // Only eth0: an interface made later in the netns (another CNI plugin's) starts with the
+        // kernel's default again.
+        assert_eq!(lines.get(1), Some(&"default=0"), "{out}");
         assert!(
             lines
                 .iter()

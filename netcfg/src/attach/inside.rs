@@ -6,28 +6,50 @@ use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
 
 use super::{AttachError, Plan};
-use crate::netlink::{mac_string, Netlink};
+use crate::netlink::{mac_string, run_in_netns, Netlink};
 use crate::sysctl;
 use crate::trace;
 
+/// What a new interface in a netns starts with.
+const DEFAULT_V6: &str = "net.ipv6.conf.default.disable_ipv6";
+
 impl Plan {
     /// A netlink socket inside the container's netns. On the way in (on that netns's thread), IPv6
-    /// is switched off for the interfaces made there from now on: den's networks are IPv4 only, and
+    /// is switched off for the interface about to be made there: den's networks are IPv4 only, and
     /// docker 26+ does the same for networks without IPv6. Otherwise the link-local address's DAD,
     /// MLD reports and router solicitations of every container are multicast the bridge floods to
-    /// every port: work for all running containers at each start. Set on `default` before the veth
-    /// peer is born there, so it never has IPv6 (switching it off on an existing interface costs
-    /// ~2 ms for the first one in a netns); `--sysctl net.ipv6.conf.eth0.disable_ipv6=0` is applied
-    /// later, by the container, and turns it back on.
-    pub(super) fn open_inside(&self, netns: BorrowedFd<'_>) -> Result<Netlink, AttachError> {
-        let key = "net.ipv6.conf.default.disable_ipv6";
-        trace::step(|| format!("nsenter --net=<container> sysctl -w {key}=1"));
-        let (nl, v6) = Netlink::open_in_after(netns, || sysctl::set(key, "1"))?;
-        match v6 {
-            Err(e) if e.is_missing() => {} // a kernel without IPv6
-            r => r?,
-        }
-        Ok(nl)
+    /// every port: work for all running containers at each start. It is set on `default` before
+    /// the veth peer is born there, so the peer never has IPv6 (switching it off on an existing
+    /// interface costs ~2 ms for the first one in a netns), and `default` is put back by
+    /// [`Plan::restore_default_v6`] once the peer exists: another CNI plugin's interface in the same
+    /// netns keeps the kernel's default. `--sysctl net.ipv6.conf.eth0.disable_ipv6=0` is applied
+    /// later, by the container, and turns it back on. Returns the value to put back, if changed.
+    pub(super) fn open_inside(
+        &self,
+        netns: BorrowedFd<'_>,
+    ) -> Result<(Netlink, Option<String>), AttachError> {
+        trace::step(|| format!("nsenter --net=<container> sysctl -w {DEFAULT_V6}=1"));
+        let (nl, was) = Netlink::open_in_after(netns, || match sysctl::get(DEFAULT_V6) {
+            Ok(was) if was == "1" => Ok(None),
+            Ok(was) => sysctl::set(DEFAULT_V6, "1").map(|()| Some(was)),
+            Err(e) if e.is_missing() => Ok(None), // a kernel without IPv6
+            Err(e) => Err(e),
+        })?;
+        Ok((nl, was?))
+    }
+
+    /// `default.disable_ipv6` of the container's netns back to `was` (see [`Plan::open_inside`]).
+    pub(super) fn restore_default_v6(
+        &self,
+        netns: BorrowedFd<'_>,
+        was: Option<String>,
+    ) -> Result<(), AttachError> {
+        let Some(was) = was else {
+            return Ok(());
+        };
+        trace::step(|| format!("nsenter --net=<container> sysctl -w {DEFAULT_V6}={was}"));
+        run_in_netns(netns, || sysctl::set(DEFAULT_V6, &was))??;
+        Ok(())
     }
 
     /// The host end is named for its container (`veth` + 11 digits of the id, [`crate::gc::host_veth_name`]),

@@ -244,7 +244,7 @@ impl Plan {
                     .join(", ")
             )
         });
-        let inner = self.open_inside(netns).map_err(|e| (e, None))?;
+        let (inner, v6_was) = self.open_inside(netns).map_err(|e| (e, None))?;
         let mtu = host.link_mtu(bridge).await.map_err(|e| (e.into(), None))?;
         let mac = self.mac.unwrap_or_else(|| mac_from_ip(ip));
         let (veth, index) = self
@@ -252,6 +252,8 @@ impl Plan {
             .await
             .map_err(|e| (e, None))?;
         crate::fault::point("after-veth");
+        self.restore_default_v6(netns, v6_was)
+            .map_err(|e| (e, Some(index)))?;
         let inside = |e: NetlinkError| (AttachError::from(e), Some(index));
         trace::step(|| {
             format!("ip link set {veth} master {} && bridge link set dev {veth} hairpin on && ip link set {veth} up", net.bridge)

@@ -11,6 +11,7 @@ mod error;
 mod link;
 mod naming;
 mod netns;
+pub(crate) use netns::run_in as run_in_netns;
 mod route;
 mod veth;
 
