@@ -3,6 +3,8 @@
 docker and podman: `run -d` of `sleep` (it returns once the container has started).
 den (no -d): `run` in the background of `sh -c 'echo ready; exec sleep ...'`, timed to the line `ready`.
 Containers are started interleaved (den #i, docker #i, podman #i, den #i+1, ...), then all removed.
+Then den alone does the same N again with no other engine's containers running, reported as a note
+on den's (dN) cell: what the peers' running containers cost den's Nth start.
 """
 
 import os
@@ -90,6 +92,7 @@ def nth_start(engines: list[Engine], n: int) -> list[Measure]:
         wait_all([p for e in engines if names.get(e.name) for p in e.rm_force_start(names[e.name])])
         for bg in dens:
             bg.reap()
+    alone = _den_alone(next((e for e in live if e.name == "den"), None), n)
     for name, ts in times.items():
         if len(ts) == n:
             first.cell(name).samples = ts[:WINDOW]
@@ -97,4 +100,29 @@ def nth_start(engines: list[Engine], n: int) -> list[Measure]:
             first.cell(name).note = f"#1 alone: {ts[0]:.1f} ms"
             last.cell(name).note = f"#{n} alone: {ts[-1]:.1f} ms; median of all {n}: {median(ts):.1f} ms"
             last.series[name] = ts
+    if alone and len(times.get("den", [])) == n:
+        a1, an = median(alone[:WINDOW]), median(alone[-WINDOW:])
+        last.cell("den").note += (f"; den by itself (no other engine's containers running): #1–#{WINDOW} {a1:.1f} ms, "
+                                  f"#{n - WINDOW + 1}–#{n} {an:.1f} ms ({an / a1:.2f}×)")
     return [first, last]
+
+
+def _den_alone(e: Engine | None, n: int) -> list[float]:
+    """den's N starts again, on their own (the interleaved ones are all removed by now)."""
+    if e is None:
+        return []
+    ts: list[float] = []
+    names: list[str] = []
+    dens: list[Background] = []
+    try:
+        for i in range(n):
+            name = f"denbench-a{i + 1}"
+            names.append(name)
+            ts.append(_den_start(e, i, name, 20000 + i, dens) * 1000)
+    except Failed:
+        return []
+    finally:
+        wait_all(e.rm_force_start(names))
+        for bg in dens:
+            bg.reap()
+    return ts
