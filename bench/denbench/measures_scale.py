@@ -107,10 +107,37 @@ def nth_start(engines: list[Engine], n: int) -> list[Measure]:
     return [first, last]
 
 
+def _live_netns() -> int | None:
+    """Network namespaces the kernel still holds (net_namespace objects in /proc/slabinfo)."""
+    try:
+        with open("/proc/slabinfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("net_namespace "):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _settle(limit_s: float = 60.0) -> float:
+    """Waits until the kernel has freed the removed containers' namespaces (their count stops
+    falling for 2 s; freeing ~1500 runs in a kernel workqueue for a while); returns the wait."""
+    t0 = time.monotonic()
+    last, steady = _live_netns(), 0
+    while last is not None and steady < 2 and time.monotonic() - t0 < limit_s:
+        time.sleep(1)
+        now = _live_netns()
+        steady = steady + 1 if now is not None and now >= last else 0
+        last = now
+    return time.monotonic() - t0
+
+
 def _den_alone(e: Engine | None, n: int) -> list[float]:
-    """den's N starts again, on their own (the interleaved ones are all removed by now)."""
+    """den's N starts again, on their own (the interleaved ones are all removed by now, and the
+    kernel has freed their namespaces)."""
     if e is None:
         return []
+    _settle()
     ts: list[float] = []
     names: list[str] = []
     dens: list[Background] = []
