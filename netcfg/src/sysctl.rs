@@ -31,6 +31,11 @@ impl SysctlError {
 /// slashes>, and skips the write when the value is already set. Net keys act on the calling thread's netns
 /// (/proc/sys/net is resolved per opening thread).
 pub fn set(key: &str, value: &str) -> Result<(), SysctlError> {
+    replace(key, value).map(drop)
+}
+
+/// [`set`], returning the value it replaced (`None` when `value` was already set).
+pub fn replace(key: &str, value: &str) -> Result<Option<String>, SysctlError> {
     let path = path_of(key)?;
     if value.is_empty() || value.contains('\n') {
         return Err(SysctlError::InvalidValue {
@@ -38,14 +43,16 @@ pub fn set(key: &str, value: &str) -> Result<(), SysctlError> {
             value: value.into(),
         });
     }
-    if get_at(key, &path)? == value {
-        return Ok(());
+    let was = get_at(key, &path)?;
+    if was == value {
+        return Ok(None);
     }
     std::fs::write(&path, value).map_err(|source| SysctlError::Write {
         key: key.into(),
         value: value.into(),
         source,
-    })
+    })?;
+    Ok(Some(was))
 }
 
 /// The current value of `key`, without its trailing newline.

@@ -12,6 +12,18 @@ use den_netcfg::firewall::{ContainerRules, Firewall};
 use den_netcfg::ports::{PortMapping, Proto};
 use sandbox::in_new_netns;
 
+/// den's default network `bridge` on den0, 172.30.0.0/16, masqueraded.
+fn ensure_den0(fw: &mut Firewall) {
+    fw.ensure_network(
+        "bridge",
+        "den0",
+        "172.30.0.0/16".parse().unwrap(),
+        true,
+        &[],
+    )
+    .unwrap();
+}
+
 fn m(ip: &str, hp: u16, cp: u16, proto: Proto) -> PortMapping {
     PortMapping {
         host_ip: ip.parse().unwrap(),
@@ -63,23 +75,9 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
         nft(OTHER);
         let other_before = ruleset();
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         let once = ruleset();
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         assert_eq!(
             ruleset(),
             once,
@@ -124,14 +122,7 @@ fn ensure_network_is_idempotent_and_leaves_other_tables_alone() {
         let ports = [m("0.0.0.0", 8080, 80, Proto::Tcp)];
         fw.add_container(&container("web", "172.30.0.2", &ports))
             .unwrap();
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         assert_eq!(fw.published().unwrap().len(), 1);
 
         fw.remove_network("n2", "den1", "172.31.0.0/16".parse().unwrap())
@@ -156,14 +147,7 @@ fn containers_publish_and_unpublish_exactly_their_elements() {
             fw.published().unwrap().is_empty(),
             "no table yet: nothing published"
         );
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         let a_ports = [
             m("0.0.0.0", 8080, 80, Proto::Tcp),
             m("127.0.0.1", 5353, 53, Proto::Udp),
@@ -216,14 +200,7 @@ fn containers_publish_and_unpublish_exactly_their_elements() {
 fn a_taken_host_port_fails_the_whole_transaction() {
     in_new_netns(|| {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         let a_ports = [m("0.0.0.0", 8080, 80, Proto::Tcp)];
         fw.add_container(&container("a", "172.30.0.2", &a_ports))
             .unwrap();
@@ -302,14 +279,7 @@ fn render_matches_what_runs() {
     );
     in_new_netns(move || {
         let mut fw = Firewall::new().unwrap();
-        fw.ensure_network(
-            "bridge",
-            "den0",
-            "172.30.0.0/16".parse().unwrap(),
-            true,
-            &[],
-        )
-        .unwrap();
+        ensure_den0(&mut fw);
         let out = Command::new("nft")
             .args(["-f", "-"])
             .stdin(std::process::Stdio::piped())

@@ -257,73 +257,39 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 /// An OCI layout in `dir`: the busybox fixture plus one plain layer per entry of `sizes`, layer
 /// `i` holding `/big{i}` (the first one `/big`) of that many bytes of noise.
 pub fn layout_with_layers(dir: &std::path::Path, sizes: &[usize]) {
-    use serde_json::Value;
-    let src = &fixtures().oci;
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).unwrap();
-    for e in fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
-        fs::copy(e.path(), blobs.join(e.file_name())).unwrap();
-    }
-    fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
-    let put = |bytes: &[u8]| -> String {
-        let h = sha256_hex(bytes);
-        fs::write(blobs.join(&h), bytes).unwrap();
-        h
-    };
-    let read = |d: &str| fs::read(blobs.join(d.trim_start_matches("sha256:"))).unwrap();
-    let index: Value = serde_json::from_slice(&fs::read(src.join("index.json")).unwrap()).unwrap();
-    let mut manifest: Value =
-        serde_json::from_slice(&read(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
-    let mut config: Value =
-        serde_json::from_slice(&read(manifest["config"]["digest"].as_str().unwrap())).unwrap();
-    for (i, &size) in sizes.iter().enumerate() {
-        let mut tar = tar::Builder::new(Vec::new());
-        let data = noise(size, i as u64);
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        h.set_size(data.len() as u64);
-        let name = if i == 0 {
-            "big".to_string()
-        } else {
-            format!("big{i}")
-        };
-        tar.append_data(&mut h, name, &data[..]).unwrap();
-        let layer = tar.into_inner().unwrap();
-        let layer_hex = put(&layer);
-        config["rootfs"]["diff_ids"]
-            .as_array_mut()
-            .unwrap()
-            .push(format!("sha256:{layer_hex}").into());
-        manifest["layers"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                "digest": format!("sha256:{layer_hex}"),
-                "size": layer.len(),
-            }));
-    }
-    let config = config.to_string().into_bytes();
-    manifest["config"]["digest"] = format!("sha256:{}", put(&config)).into();
-    manifest["config"]["size"] = config.len().into();
-    let manifest = manifest.to_string().into_bytes();
-    let mut entry = index["manifests"][0].clone();
-    entry["digest"] = format!("sha256:{}", put(&manifest)).into();
-    entry["size"] = manifest.len().into();
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [entry]});
-    fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    crate::fixture_layout_edited(dir, |config, manifest, put| {
+        for (i, &size) in sizes.iter().enumerate() {
+            let mut tar = tar::Builder::new(Vec::new());
+            let data = noise(size, i as u64);
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(1_700_000_000);
+            h.set_size(data.len() as u64);
+            let name = if i == 0 {
+                "big".to_string()
+            } else {
+                format!("big{i}")
+            };
+            tar.append_data(&mut h, name, &data[..]).unwrap();
+            let layer = tar.into_inner().unwrap();
+            let layer_hex = put(&layer);
+            config["rootfs"]["diff_ids"]
+                .as_array_mut()
+                .unwrap()
+                .push(format!("sha256:{layer_hex}").into());
+            manifest["layers"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": format!("sha256:{layer_hex}"),
+                    "size": layer.len(),
+                }));
+        }
+    });
 }

@@ -5,50 +5,17 @@
 use std::fs;
 use std::path::Path;
 
-use den_tests::{assert_rejected, fixtures, skopeo, Registry, Sandbox};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use den_tests::{
+    assert_rejected, fixture_layout_edited, fixtures, sha256_hex, skopeo, Registry, Sandbox,
+};
 
 /// The busybox fixture (one gzip layer) copied to `dir`, its config's diff_id replaced by the
-/// digest of something else; the config, manifest and index re-digested so that every blob
-/// still verifies. Returns the wrong diff_id.
+/// digest of something else (every blob still verifies). Returns the wrong diff_id.
 fn layout_with_wrong_diff_id(dir: &Path) -> String {
-    let src = &fixtures().oci;
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).unwrap();
-    for e in fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
-        fs::copy(e.path(), blobs.join(e.file_name())).unwrap();
-    }
-    fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
-    let read = |d: &str| fs::read(blobs.join(d.trim_start_matches("sha256:"))).unwrap();
-    let put = |bytes: &[u8]| -> String {
-        let h = hex(bytes);
-        fs::write(blobs.join(&h), bytes).unwrap();
-        format!("sha256:{h}")
-    };
-    let index: Value = serde_json::from_slice(&fs::read(src.join("index.json")).unwrap()).unwrap();
-    let mut manifest: Value =
-        serde_json::from_slice(&read(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
-    let mut config: Value =
-        serde_json::from_slice(&read(manifest["config"]["digest"].as_str().unwrap())).unwrap();
-    let wrong = format!("sha256:{}", hex(b"not what the layer holds"));
-    config["rootfs"]["diff_ids"][0] = wrong.clone().into();
-    let config = config.to_string().into_bytes();
-    manifest["config"]["digest"] = put(&config).into();
-    manifest["config"]["size"] = config.len().into();
-    let manifest = manifest.to_string().into_bytes();
-    let mut entry = index["manifests"][0].clone();
-    entry["digest"] = put(&manifest).into();
-    entry["size"] = manifest.len().into();
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [entry]});
-    fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    let wrong = format!("sha256:{}", sha256_hex(b"not what the layer holds"));
+    fixture_layout_edited(dir, |config, _, _| {
+        config["rootfs"]["diff_ids"][0] = wrong.clone().into();
+    });
     wrong
 }
 

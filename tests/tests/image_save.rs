@@ -2,51 +2,18 @@
 use std::fs;
 use std::path::Path;
 
-use den_tests::{assert_rejected, fixtures, skopeo, Sandbox};
+use den_tests::{assert_rejected, fixture_layout_edited, fixtures, skopeo, Sandbox};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn sha256(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
 
 /// A copy of the fixture layout whose config also sets `FLAVOUR=other`: another image (id) on
 /// the same layer. Returns its id.
 fn other_image(dir: &Path) -> String {
-    let src = &fixtures().oci;
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).unwrap();
-    for e in fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
-        fs::copy(e.path(), blobs.join(e.file_name())).unwrap();
-    }
-    fs::copy(src.join("oci-layout"), dir.join("oci-layout")).unwrap();
-    let read = |d: &str| fs::read(blobs.join(d.trim_start_matches("sha256:"))).unwrap();
-    let mut index: Value =
-        serde_json::from_slice(&fs::read(src.join("index.json")).unwrap()).unwrap();
-    let mut manifest: Value =
-        serde_json::from_slice(&read(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
-    let mut config: Value =
-        serde_json::from_slice(&read(manifest["config"]["digest"].as_str().unwrap())).unwrap();
-    config["config"]["Env"]
-        .as_array_mut()
-        .unwrap()
-        .push("FLAVOUR=other".into());
-    let put = |bytes: Vec<u8>| {
-        let hex = sha256(&bytes);
-        fs::write(blobs.join(&hex), &bytes).unwrap();
-        (format!("sha256:{hex}"), bytes.len())
-    };
-    let (config_digest, size) = put(config.to_string().into_bytes());
-    manifest["config"]["digest"] = config_digest.clone().into();
-    manifest["config"]["size"] = size.into();
-    let (digest, size) = put(manifest.to_string().into_bytes());
-    index["manifests"][0]["digest"] = digest.into();
-    index["manifests"][0]["size"] = size.into();
-    fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    config_digest
+    fixture_layout_edited(dir, |config, _, _| {
+        config["config"]["Env"]
+            .as_array_mut()
+            .unwrap()
+            .push("FLAVOUR=other".into());
+    })
 }
 
 /// `Loaded image: NAME (ID)` lines: (name, id).

@@ -29,11 +29,9 @@ impl Plan {
         netns: BorrowedFd<'_>,
     ) -> Result<(Netlink, Option<String>), AttachError> {
         trace::step(|| format!("nsenter --net=<container> sysctl -w {DEFAULT_V6}=1"));
-        let (nl, was) = Netlink::open_in_after(netns, || match sysctl::get(DEFAULT_V6) {
-            Ok(was) if was == "1" => Ok(None),
-            Ok(was) => sysctl::set(DEFAULT_V6, "1").map(|()| Some(was)),
+        let (nl, was) = Netlink::open_in_after(netns, || match sysctl::replace(DEFAULT_V6, "1") {
             Err(e) if e.is_missing() => Ok(None), // a kernel without IPv6
-            Err(e) => Err(e),
+            r => r,
         })?;
         Ok((nl, was?))
     }
