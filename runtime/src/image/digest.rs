@@ -321,10 +321,20 @@ mod tests {
 
     #[test]
     fn an_unfinished_hashing_reader_ends_its_thread_when_dropped() {
-        let data = vec![1u8; 2 * CHUNK];
-        let mut r = ThreadHashingReader::new(&data[..]).unwrap();
-        let mut buf = vec![0u8; CHUNK + 1];
-        r.read_exact(&mut buf).unwrap();
-        drop(r); // joins the hasher: returning at all is the check
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let data = vec![1u8; 2 * CHUNK];
+            let mut r = ThreadHashingReader::new(&data[..]).unwrap();
+            let mut buf = vec![0u8; CHUNK + 1];
+            r.read_exact(&mut buf).unwrap();
+            drop(r); // joins the hasher
+            done.send(()).unwrap();
+        });
+        assert!(
+            ended
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .is_ok(),
+            "dropping an unfinished reader did not end its hashing thread"
+        );
     }
 }
